@@ -1,0 +1,96 @@
+"""Raw-pixel bridge for the GIMP plug-in: .npy in, .npy out, no image encoding.
+
+    colorize-core bridge INPUT.npy OUTPUT.npy [--strength S] [--model PATH] [--threads N] [--progress]
+    colorize-core bridge --check
+
+INPUT.npy: NumPy format 1.0, C order, uint8 or little-endian uint16, shape (H, W, 3 or 4):
+the R'G'B'(A) bytes GIMP hands out ("R'G'B'A u8" / "R'G'B'A u16"), which a plug-in writes
+with the standard library alone. OUTPUT.npy: the same dtype and shape, RGB colorized from the
+input's luminance, alpha copied bit for bit. It is written to a temporary file and renamed, so
+a failure never leaves a partial output. --progress prints `progress F` lines (0..1) on stdout.
+Errors: one line on stderr starting `colorize-core: error:` and exit status 1 (2 for bad
+arguments or an unusable model).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from . import __version__
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"colorize-core: error: {message}", file=sys.stderr)
+    return code
+
+
+def _progress(enabled: bool, fraction: float) -> None:
+    if enabled:
+        print(f"progress {fraction:.2f}", flush=True)
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="colorize-core bridge", description=__doc__.split("\n\n")[0],
+                                 epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("input", nargs="?", type=Path, help="input .npy (H, W, 3|4) uint8 or uint16")
+    ap.add_argument("output", nargs="?", type=Path, help="output .npy, same dtype and shape")
+    ap.add_argument("--strength", type=float, default=1.0, help="colour strength (0 gray, 1 as predicted)")
+    ap.add_argument("--model", type=Path, help="a .tflite model with its .json card")
+    ap.add_argument("--threads", type=int, default=None, help="inference threads (default: all cores)")
+    ap.add_argument("--progress", action="store_true", help="print `progress F` lines on stdout")
+    ap.add_argument("--check", action="store_true", help="load the model and print one JSON line, then exit")
+    args = ap.parse_args(argv)
+    if not args.check and (args.input is None or args.output is None):
+        ap.error("INPUT and OUTPUT are required (or --check)")
+    if args.strength < 0:
+        return _fail(f"--strength must be 0 or more, got {args.strength}", 2)
+
+    import numpy as np
+
+    from .model import ModelError
+    from .pipeline import Colorizer
+    try:
+        colorizer = Colorizer(args.model, threads=args.threads)
+    except ModelError as exc:
+        return _fail(f"model: {exc}", 2)
+    if args.check:
+        card = colorizer.model.card
+        print(json.dumps({"version": __version__, "model": card.name, "path": str(card.path),
+                          "quantization": card.quantization}))
+        return 0
+    _progress(args.progress, 0.0)
+    try:
+        pixels = np.load(args.input, mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError:
+        return _fail(f"{args.input}: no such file")
+    except (ValueError, OSError) as exc:
+        return _fail(f"{args.input}: not a valid .npy pixel file ({exc})")
+    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or pixels.dtype not in (np.uint8, np.uint16) \
+            or min(pixels.shape[:2]) < 1:
+        return _fail(f"{args.input}: expected uint8 or uint16 pixels of shape (H, W, 3|4), "
+                     f"got {pixels.dtype} {pixels.shape}")
+    _progress(args.progress, 0.1)
+    try:
+        out = colorizer.colorize(np.asarray(pixels), strength=args.strength)
+    except (ModelError, ValueError, MemoryError) as exc:
+        return _fail(f"{args.input}: colorization failed ({type(exc).__name__}: {exc})")
+    _progress(args.progress, 0.9)
+    folder = args.output.parent if str(args.output.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{args.output.name}.", suffix=".part", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.save(f, np.ascontiguousarray(out), allow_pickle=False)
+            os.replace(tmp, args.output)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        return _fail(f"{args.output}: could not write ({exc.strerror or exc})")
+    _progress(args.progress, 1.0)
+    return 0

@@ -1,0 +1,99 @@
+"""The colour math, once: BT.601 full-range YUV (JPEG's YCbCr) scaled to [-1, 1].
+
+Training (targets) and inference (outputs) both go through these functions, so a model's
+chroma and the runtime's reading of it can never drift apart.
+
+Scaling (the seed treats YUV and YCbCr alike up to scale):
+    y = 2 * Y - 1          Y  = 0.299 R + 0.587 G + 0.114 B        (R, G, B in [0, 1])
+    u = 2 * Cb = (B - Y) / 0.886
+    v = 2 * Cr = (R - Y) / 0.701
+All three lie in [-1, 1]. Pillow's "L" and "YCbCr" modes use the same BT.601 full-range
+transform on 8-bit data, which gives the runtime a fast path for 8-bit photos; a test pins
+the two to within one 8-bit level.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+KR, KG, KB = 0.299, 0.587, 0.114
+U_DIV = 1.0 - KB  # (B - Y) / 0.886 spans [-1, 1]
+V_DIV = 1.0 - KR  # (R - Y) / 0.701 spans [-1, 1]
+# 8-bit code values of a [-1, 1] chroma: JPEG's Cb/Cr = 128 + 127.5 * u, clipped to 0..255.
+CHROMA_CODE_SCALE = 127.5
+CHROMA_CODE_ZERO = 128.0
+
+
+def rgb_to_yuv(rgb: np.ndarray) -> np.ndarray:
+    """RGB floats in [0, 1], shape (..., 3) -> YUV floats in [-1, 1], same shape (float32)."""
+    rgb = np.asarray(rgb, dtype=np.float32)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    y = KR * r + KG * g + KB * b
+    return np.stack([2.0 * y - 1.0, (b - y) / U_DIV, (r - y) / V_DIV], axis=-1).astype(np.float32)
+
+
+def yuv_to_rgb(yuv: np.ndarray) -> np.ndarray:
+    """YUV floats in [-1, 1], shape (..., 3) -> RGB floats clipped to [0, 1] (float32)."""
+    yuv = np.asarray(yuv, dtype=np.float32)
+    y = (yuv[..., 0] + 1.0) / 2.0
+    b = y + yuv[..., 1] * U_DIV
+    r = y + yuv[..., 2] * V_DIV
+    g = (y - KR * r - KB * b) / KG
+    return np.clip(np.stack([r, g, b], axis=-1), 0.0, 1.0).astype(np.float32)
+
+
+def luma_to_unit(y8: np.ndarray) -> np.ndarray:
+    """8-bit luminance codes (0..255) -> y in [-1, 1] (float32)."""
+    return np.asarray(y8, dtype=np.float32) * (2.0 / 255.0) - 1.0
+
+
+def chroma_from_codes(codes: np.ndarray) -> np.ndarray:
+    """8-bit Cb/Cr codes -> u/v in [-1, 1] (float32)."""
+    return np.clip((np.asarray(codes, dtype=np.float32) - CHROMA_CODE_ZERO) / CHROMA_CODE_SCALE, -1.0, 1.0)
+
+
+def chroma_to_codes(uv: np.ndarray) -> np.ndarray:
+    """u/v in [-1, 1] -> 8-bit Cb/Cr codes (uint8), rounded."""
+    codes = np.asarray(uv, dtype=np.float32) * CHROMA_CODE_SCALE + CHROMA_CODE_ZERO
+    return np.clip(np.rint(codes), 0, 255).astype(np.uint8)
+
+
+def split_8bit(image: Image.Image) -> tuple[Image.Image, np.ndarray]:
+    """An 8-bit RGB image -> (Y as an "L" image, UV as float32 (H, W, 2) in [-1, 1])."""
+    y, cb, cr = image.convert("RGB").convert("YCbCr").split()
+    uv = np.stack([np.asarray(cb), np.asarray(cr)], axis=-1)
+    return y, chroma_from_codes(uv)
+
+
+def _resize_plane(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bicubic resize of one float plane (H, W) to size=(width, height), float32."""
+    return np.asarray(Image.fromarray(np.asarray(plane, dtype=np.float32), "F").resize(size, Image.BICUBIC))
+
+
+def compress_chroma(uv: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Chroma compression: shrink UV (H, W, 2) to size=(width, height) bicubically, clipped to [-1, 1]."""
+    planes = [_resize_plane(uv[..., c], size) for c in range(2)]
+    return np.clip(np.stack(planes, axis=-1), -1.0, 1.0)
+
+
+def expand_chroma(uv_small: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Chroma expansion: grow UV (h, w, 2) back to size=(width, height) bicubically, float32."""
+    planes = [_resize_plane(uv_small[..., c], size) for c in range(2)]
+    return np.clip(np.stack(planes, axis=-1), -1.0, 1.0)
+
+
+def expand_chroma_codes(uv_small: np.ndarray, size: tuple[int, int]) -> tuple[Image.Image, Image.Image]:
+    """Fast chroma expansion for 8-bit output: UV (h, w, 2) -> full-size Cb, Cr "L" images."""
+    codes = chroma_to_codes(uv_small)
+    return tuple(Image.fromarray(np.ascontiguousarray(codes[..., c]), "L").resize(size, Image.BICUBIC)
+                 for c in range(2))
+
+
+def merge_8bit(y: Image.Image, cb: Image.Image, cr: Image.Image) -> Image.Image:
+    """Full-resolution Y with full-size Cb, Cr "L" images -> RGB image (Pillow's BT.601)."""
+    return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
+
+
+def chroma_magnitude(uv: np.ndarray) -> np.ndarray:
+    """Euclidean chroma magnitude sqrt(u^2 + v^2) per pixel."""
+    return np.sqrt(np.sum(np.square(uv, dtype=np.float32), axis=-1))

@@ -1,0 +1,149 @@
+"""Colorize a photo: its own full-resolution luminance + the model's low-resolution chroma.
+
+Y at full size -> Y resized to the model's input -> model -> UV at the chroma size ->
+UV upsampled bicubically to full size -> merged with the ORIGINAL Y -> RGB -> alpha reattached.
+The model never sees or produces full-resolution pixels, so every detail of a 12-megapixel
+scan survives: only its colour comes from the model.
+"""
+from __future__ import annotations
+
+import os
+from typing import Union
+
+import numpy as np
+from PIL import Image
+
+from . import color
+from .model import Model
+
+ImageLike = Union[Image.Image, np.ndarray]
+HIGH_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "F")
+ARRAY_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+
+
+class Colorizer:
+    """Loads a model once and colorizes any number of photos with it."""
+
+    def __init__(self, model: str | os.PathLike | Model | None = None, *, threads: int | None = None):
+        self.model = model if isinstance(model, Model) else Model(model, threads=threads)
+
+    # -- the chroma the model predicts -------------------------------------------------
+    def predict_chroma(self, luma: Image.Image) -> np.ndarray:
+        """A full-size luminance image ("L", or "F" in 0..255) -> predicted UV (h, w, 2) in [-1, 1]."""
+        small = luma.resize(self.model.card.input_size, Image.BICUBIC, reducing_gap=3.0)
+        return self.model.predict(np.asarray(small, np.float32))
+
+    # -- public entry points -------------------------------------------------------------
+    def colorize(self, image: ImageLike, *, strength: float = 1.0) -> ImageLike:
+        """Colorize a PIL image or a numpy array; returns the same kind.
+
+        strength scales the predicted chroma: 0 gives gray, 1 the model's colours, above 1
+        more saturated. Alpha is kept exactly. Colour inputs are colorized from their luminance.
+        PIL images come back as RGB or RGBA (8 bits a channel); arrays keep their dtype
+        (uint8, uint16, or float in [0, 1]) and channel count (1/2 -> 3/4 channels).
+        """
+        if strength < 0:
+            raise ValueError(f"strength must be >= 0, got {strength}")
+        if isinstance(image, np.ndarray):
+            return self._colorize_array(image, strength)
+        if isinstance(image, Image.Image):
+            return self._colorize_pil(image, strength)
+        raise TypeError(f"expected a PIL image or a numpy array, got {type(image).__name__}")
+
+    # -- 8-bit path: Pillow's C code for every full-resolution step ----------------------
+    def _colorize_pil(self, image: Image.Image, strength: float) -> Image.Image:
+        alpha = _alpha_of(image)
+        if image.mode in HIGH_BIT_MODES:
+            luma = _high_bit_luma(image)
+        else:
+            luma = image.convert("L") if image.mode in ("L", "RGB") else _to_rgb(image).convert("L")
+        uv = self.predict_chroma(luma) * strength
+        cb, cr = color.expand_chroma_codes(uv, luma.size)
+        out = color.merge_8bit(luma, cb, cr)
+        if alpha is not None:
+            out.putalpha(alpha)
+        return out
+
+    # -- array path: float math, keeps 16-bit precision ----------------------------------
+    def _colorize_array(self, array: np.ndarray, strength: float) -> np.ndarray:
+        array = _check_array(array)
+        if array.dtype == np.uint8:  # the fast 8-bit path, through Pillow and back
+            c = array.shape[-1]
+            pil = Image.fromarray(np.ascontiguousarray(array[..., 0] if c == 1 else array), ARRAY_MODES[c])
+            return np.asarray(self._colorize_pil(pil, strength))
+        rgb, alpha, dtype = _split_array(array)
+        y = color.rgb_to_yuv(rgb)[..., 0] if rgb.ndim == 3 else rgb * 2.0 - 1.0
+        luma = Image.fromarray(((y + 1.0) * 127.5).astype(np.float32), "F")
+        uv = self.predict_chroma(luma) * strength
+        full = color.expand_chroma(uv, (y.shape[1], y.shape[0]))
+        out = color.yuv_to_rgb(np.concatenate([y[..., None], full], axis=-1))
+        if alpha is not None:
+            out = np.concatenate([out, alpha[..., None]], axis=-1)
+        return _restore_dtype(out, dtype, alpha_source=array if alpha is not None else None)
+
+
+def colorize(image: ImageLike, *, model: str | os.PathLike | Model | None = None, strength: float = 1.0,
+             threads: int | None = None) -> ImageLike:
+    """Colorize one photo with `model` (default: the shipped model). See Colorizer.colorize."""
+    return Colorizer(model, threads=threads).colorize(image, strength=strength)
+
+
+# -- helpers ------------------------------------------------------------------------------
+def _alpha_of(image: Image.Image) -> Image.Image | None:
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        return image.getchannel("A")
+    if image.mode == "P" and "transparency" in image.info:
+        return image.convert("RGBA").getchannel("A")
+    return None
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    return image.convert("RGB")
+
+
+def _high_bit_luma(image: Image.Image) -> Image.Image:
+    """A 16-bit or 32-bit grayscale image -> 8-bit luminance ("L"; PIL results are 8 bits a channel)."""
+    a = np.asarray(image.convert("I") if image.mode != "F" else image, np.float32)
+    peak = 65535.0 if image.mode.startswith("I;16") or a.max() > 255 else 255.0
+    if image.mode == "F":
+        peak = 1.0 if a.max() <= 1.0 else 255.0
+    return Image.fromarray(np.clip(np.rint(a * (255.0 / peak)), 0, 255).astype(np.uint8), "L")
+
+
+def _check_array(array: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, 1..4) -> (H, W, C); anything else is a clear ValueError."""
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[-1] not in ARRAY_MODES or min(array.shape[:2]) < 1:
+        raise ValueError(f"expected an array of shape (H, W) or (H, W, 1-4), got {array.shape}")
+    return array
+
+
+def _split_array(array: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.dtype]:
+    """An (H, W, 1..4) array -> (RGB or gray floats in [0, 1], alpha floats or None, dtype)."""
+    dtype = array.dtype
+    if dtype == np.uint8:
+        f = array.astype(np.float32) / 255.0
+    elif dtype == np.uint16:
+        f = array.astype(np.float32) / 65535.0
+    elif np.issubdtype(dtype, np.floating):
+        f = np.clip(array.astype(np.float32), 0.0, 1.0)
+    else:
+        raise ValueError(f"unsupported array dtype {dtype}: use uint8, uint16 or float in [0, 1]")
+    c = f.shape[-1]
+    colour = f[..., :3] if c >= 3 else f[..., 0]
+    alpha = f[..., -1] if c in (2, 4) else None
+    return colour, alpha, dtype
+
+
+def _restore_dtype(out: np.ndarray, dtype: np.dtype, alpha_source: np.ndarray | None) -> np.ndarray:
+    if dtype == np.uint8 or dtype == np.uint16:
+        peak = 255.0 if dtype == np.uint8 else 65535.0
+        result = np.rint(out * peak).astype(dtype)
+    else:
+        result = out.astype(dtype)
+    if alpha_source is not None:  # alpha bit-exact, not through float
+        result[..., -1] = alpha_source[..., -1]
+    return result

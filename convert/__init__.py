@@ -1,0 +1,1 @@
+"""Training, evaluation and conversion of the colorization models (needs the `train` extra)."""

@@ -1,0 +1,94 @@
+"""Keras -> SavedModel -> .tflite in each quantization, checked against the float model.
+
+The route that works with Keras 3 (shared/docs/tflite.md): `model.export(..., "tf_saved_model")`
+then `TFLiteConverter.from_saved_model`. Quantizations:
+  float32   no quantization (the reference)
+  dynamic   int8 weights, float activations (dynamic range)
+  int8      int8 weights and activations, float input/output (needs representative data)
+  int16x8   int16 activations, int8 weights (LiteRT's advice for image-to-image regression)
+  float16   float16 weights
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+QUANTIZATIONS = ("float32", "dynamic", "int8", "int16x8", "float16")
+
+
+def to_tflite(model, quantization: str, representative: Callable[[], Iterable[np.ndarray]] | None = None) -> bytes:
+    """Convert a Keras model with one (1, H, W, C) input to .tflite bytes in `quantization`."""
+    import tensorflow as tf
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"unknown quantization {quantization!r}: choose from {QUANTIZATIONS}")
+    if quantization in ("int8", "int16x8") and representative is None:
+        raise ValueError(f"{quantization} quantization needs representative inputs for calibration")
+    shape = [1] + list(model.input_shape[1:])
+    with tempfile.TemporaryDirectory() as tmp:
+        model.export(tmp, format="tf_saved_model", verbose=False,
+                     input_signature=[tf.TensorSpec(shape, tf.float32)])
+        conv = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        if quantization != "float32":
+            conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantization == "float16":
+            conv.target_spec.supported_types = [tf.float16]
+        if quantization == "int8":
+            conv.representative_dataset = lambda: ([np.asarray(x, np.float32)] for x in representative())
+            conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        if quantization == "int16x8":
+            conv.representative_dataset = lambda: ([np.asarray(x, np.float32)] for x in representative())
+            conv.target_spec.supported_ops = [
+                tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+        return conv.convert()
+
+
+def run_tflite(model_bytes: bytes | Path, inputs: np.ndarray, threads: int = 2) -> list[np.ndarray]:
+    """Run a .tflite on a batch of inputs, one at a time; returns each output stacked over the batch."""
+    from ai_edge_litert.interpreter import Interpreter
+    kwargs = {"model_path": str(model_bytes)} if isinstance(model_bytes, Path) else {"model_content": model_bytes}
+    interp = Interpreter(num_threads=threads, **kwargs)
+    interp.allocate_tensors()
+    inp = interp.get_input_details()[0]
+    outs = sorted(interp.get_output_details(), key=lambda d: d["name"])
+    results: list[list[np.ndarray]] = [[] for _ in outs]
+    for x in inputs:
+        interp.set_tensor(inp["index"], np.asarray(x, np.float32)[None])
+        interp.invoke()
+        for r, d in zip(results, outs):
+            r.append(interp.get_tensor(d["index"])[0].copy())
+    return [np.stack(r) for r in results]
+
+
+def write_model(tflite: bytes, path: Path, *, name: str, input_size: int, chroma_size: int, quantization: str,
+                extra: dict | None = None) -> dict:
+    """Write `path` (.tflite) and its model card (.json) beside it; returns the card."""
+    import hashlib
+    import json
+
+    from colorize_core.model import CARD_FORMAT, COLOR_SPACE
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(tflite)
+    card = {
+        "format": CARD_FORMAT,
+        "name": name,
+        "file": path.name,
+        "sha256": hashlib.sha256(tflite).hexdigest(),
+        "size_bytes": len(tflite),
+        "color_space": COLOR_SPACE,
+        "input": {"width": input_size, "height": input_size, "channels": 1, "quantity": "luminance Y",
+                  "scale": 2.0 / 255.0, "offset": -1.0,
+                  "note": "model input = 8-bit luminance code * scale + offset (y in [-1, 1])"},
+        "output": {"width": chroma_size, "height": chroma_size, "channels": 2, "quantity": "chroma U, V",
+                   "scale": 1.0, "offset": 0.0, "note": "u, v in [-1, 1] = model output * scale + offset"},
+        "quantization": quantization,
+    }
+    card.update(extra or {})
+    path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    return card

@@ -1,0 +1,127 @@
+"""The colorization networks, each buildable by name.
+
+Every model takes the luminance y in [-1, 1] as a (224, 224, 1) input and returns the
+compressed chroma (c, c, 2) in [-1, 1]. The ImageNet VGG16 preprocessing (caffe style:
+BGR, 0-255, mean subtracted) is a parameter-free layer inside the model, so the runtime needs
+to know nothing but the model card.
+
+Names:
+  seed   the 2017 report's network: VGG16 conv base, Flatten, Dense 4096, Dense 4096,
+         Dense 2*c*c tanh (143,183,810 parameters at c = 33).
+  hyper  fully convolutional: VGG16 block3 and block5 features, a small decoder that predicts
+         the chroma at its compressed size (no 100-million-parameter Dense head).
+Heads: "regression" (tanh UV; MSE or Euclidean loss) or "classification" (logits over
+quantized UV bins, read out by an annealed mean inside the model, as in Zhang et al. 2016).
+
+Each model is split into an encoder (the VGG16 part) and a decoder, so that a frozen encoder's
+features can be cached once and decoders trained from the cache in minutes on a CPU.
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers
+
+INPUT_SIZE = 224
+VGG_MEAN_BGR = (103.939, 116.779, 123.68)
+ENCODER_OUTPUTS = {"seed": ("block5_conv3",), "hyper": ("block3_pool", "block5_conv3")}
+ANNEAL_T = 0.38
+
+
+def luma_to_vgg(y):
+    """y in [-1, 1] (B, H, W, 1) -> VGG16's caffe input (BGR, 0-255, mean subtracted), no parameters."""
+    rgb = layers.Concatenate(name="gray_to_bgr")([y, y, y])
+    offsets = [127.5 - m for m in VGG_MEAN_BGR]
+    return layers.Rescaling(scale=127.5, offset=offsets, name="vgg_preprocess")(rgb)
+
+
+def build_encoder(name: str, weights: str | None) -> keras.Model:
+    """VGG16 conv base on 1-channel luminance, returning the features the decoder `name` uses.
+
+    weights: path to the ImageNet notop HDF5 file (transfer learning) or None (from scratch).
+    """
+    y = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="luminance")
+    vgg = keras.applications.VGG16(include_top=False, weights=weights, input_shape=(INPUT_SIZE, INPUT_SIZE, 3))
+    taps = keras.Model(vgg.input, [vgg.get_layer(n).output for n in ENCODER_OUTPUTS[name]], name="vgg16")
+    outs = taps(luma_to_vgg(y))
+    return keras.Model(y, outs if isinstance(outs, list) else [outs], name=f"{name}_encoder")
+
+
+def encoder_feature_shapes(name: str) -> list[tuple[int, int, int]]:
+    """Shapes (H, W, C) of the encoder outputs for decoder `name`."""
+    table = {"block3_pool": (28, 28, 256), "block5_conv3": (14, 14, 512)}
+    return [table[n] for n in ENCODER_OUTPUTS[name]]
+
+
+def _conv(x, filters, size, name):
+    x = layers.Conv2D(filters, size, padding="same", use_bias=False, name=name)(x)
+    x = layers.BatchNormalization(name=name + "_bn")(x)
+    return layers.ReLU(name=name + "_relu")(x)
+
+
+def _head(x, head: str, bins: np.ndarray | None):
+    """1x1 conv to tanh UV (regression) or to logits over the chroma bins (classification)."""
+    if head == "regression":
+        return layers.Conv2D(2, 1, activation="tanh", name="uv")(x)
+    if bins is None:
+        raise ValueError("a classification head needs the chroma bin centres")
+    return layers.Conv2D(len(bins), 1, name="logits")(x)
+
+
+def annealed_mean(logits, bins: np.ndarray, temperature: float = ANNEAL_T):
+    """Logits over UV bins -> expected UV under the sharpened distribution (Zhang's annealed mean)."""
+    p = layers.Softmax(name="bin_probabilities")(layers.Rescaling(1.0 / temperature, name="anneal")(logits))
+    readout = layers.Dense(2, use_bias=False, trainable=False, name="uv")
+    uv = readout(p)
+    readout.set_weights([np.asarray(bins, np.float32)])
+    return uv
+
+
+def build_decoder(name: str, chroma_size: int, head: str, bins: np.ndarray | None = None) -> keras.Model:
+    """Decoder from encoder features to the training output (UV, or logits for classification)."""
+    feats = [keras.Input(s, name=f"feature_{i}") for i, s in enumerate(encoder_feature_shapes(name))]
+    if name == "seed":
+        x = layers.MaxPooling2D(2, name="block5_pool")(feats[0])
+        x = layers.Flatten(name="flatten")(x)
+        x = layers.Dense(4096, activation="relu", name="fc1")(x)
+        x = layers.Dense(4096, activation="relu", name="fc2")(x)
+        if head == "regression":
+            x = layers.Dense(2 * chroma_size * chroma_size, activation="tanh", name="colorize")(x)
+            out = layers.Reshape((chroma_size, chroma_size, 2), name="uv")(x)
+        else:
+            x = layers.Dense(len(bins) * chroma_size * chroma_size, name="colorize")(x)
+            out = layers.Reshape((chroma_size, chroma_size, len(bins)), name="logits")(x)
+    elif name == "hyper":
+        f3, f5 = feats
+        a = _conv(f3, 128, 1, "dec_f3")
+        b = _conv(f5, 256, 1, "dec_f5")
+        b = layers.UpSampling2D(2, interpolation="bilinear", name="dec_f5_up")(b)
+        x = layers.Concatenate(name="dec_concat")([a, b])
+        x = _conv(x, 128, 1, "dec_mix")
+        x = _conv(x, 128, 3, "dec_conv1")
+        x = _conv(x, 128, 3, "dec_conv2")
+        x = layers.Resizing(chroma_size, chroma_size, interpolation="bilinear", name="dec_resize")(x)
+        x = _conv(x, 32, 3, "dec_conv3")
+        out = _head(x, head, bins)
+    else:
+        raise ValueError(f"unknown model {name!r}: choose from {sorted(ENCODER_OUTPUTS)}")
+    return keras.Model(feats, out, name=f"{name}_{head}_decoder")
+
+
+def build_inference_model(encoder: keras.Model, decoder: keras.Model, head: str,
+                          bins: np.ndarray | None = None) -> keras.Model:
+    """Encoder + decoder (+ annealed-mean readout) : y (224, 224, 1) -> UV (c, c, 2)."""
+    y = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="luminance")
+    out = decoder(encoder(y))
+    if head == "classification":
+        out = annealed_mean(out, bins)
+    return keras.Model(y, out, name="colorizer")
+
+
+def build(name: str, *, weights: str | None, chroma_size: int = 33, head: str = "regression",
+          bins: np.ndarray | None = None) -> tuple[keras.Model, keras.Model, keras.Model]:
+    """(encoder, decoder, training model) for a named network; the training model is end to end."""
+    encoder = build_encoder(name, weights)
+    decoder = build_decoder(name, chroma_size, head, bins)
+    y = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="luminance")
+    return encoder, decoder, keras.Model(y, decoder(encoder(y)), name=f"{name}_{head}")

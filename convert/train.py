@@ -1,0 +1,235 @@
+"""Train a colorization model: resumable, logged, with curves and the seed's Figure 5 per epoch.
+
+Usage:
+  python -m convert.train RUN_DIR --cache CACHE --model hyper --loss classify --weights VGG16.h5
+  python -m convert.train RUN_DIR ... --end-to-end            # fine-tune the encoder too
+  python -m convert.train RUN_DIR ... --end-to-end --scratch  # no ImageNet weights
+
+Modes:
+  frozen (default)  the ImageNet encoder is frozen; its features come from the cache made by
+                    convert.features, so a decoder trains at tens of photos a second on a CPU.
+  --end-to-end      the whole network trains on the photos (4-15 photos a second here).
+Re-running the same command resumes from the last finished epoch (Keras BackupAndRestore).
+RUN_DIR gets config.json, log.csv, curves.png, figures/epoch_NNN.png and model.weights.h5.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from colorize_core.color import expand_chroma, luma_to_unit, split_8bit, yuv_to_rgb  # noqa: E402
+from convert import dataset, losses  # noqa: E402
+
+FIGURE_PHOTOS = 4
+
+
+def targets_for(crops: np.ndarray, rows: np.ndarray, chroma_size: int) -> np.ndarray:
+    """Compressed UV targets (len(rows), c, c, 2) for the given photo indices."""
+    return dataset.inputs_and_targets(crops[rows] if len(rows) else crops[:0], chroma_size)[1]
+
+
+class Batches(keras.utils.PyDataset):
+    """Batches of (inputs, UV targets) from in-memory or memory-mapped arrays, shuffled per epoch."""
+
+    def __init__(self, inputs: list[np.ndarray], targets: np.ndarray, batch: int, shuffle: bool, seed: int = 0):
+        super().__init__()
+        self.inputs, self.targets, self.batch, self.shuffle = inputs, targets, batch, shuffle
+        self.rng = np.random.default_rng(seed)
+        self.order = np.arange(len(targets))
+        self.on_epoch_end()
+
+    def __len__(self) -> int:
+        return int(np.ceil(len(self.targets) / self.batch))
+
+    def __getitem__(self, i: int):
+        sel = np.sort(self.order[i * self.batch:(i + 1) * self.batch])
+        xs = [np.asarray(a[sel], np.float32) for a in self.inputs]
+        return (tuple(xs) if len(xs) > 1 else xs[0]), np.asarray(self.targets[sel], np.float32)
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self.rng.shuffle(self.order)
+
+
+def _lumas(crops: np.ndarray) -> np.ndarray:
+    return np.stack([luma_to_unit(np.asarray(Image.fromarray(np.asarray(c)).convert("L")))[..., None] for c in crops])
+
+
+def figure5(crops: np.ndarray, predict_uv, path: Path) -> None:
+    """The seed's Figure 5: ground truth | input | prediction, one photo per row."""
+    rows = []
+    uvs = predict_uv(_lumas(crops))
+    for crop, uv in zip(crops, uvs):
+        y_img, _ = split_8bit(Image.fromarray(np.asarray(crop)))
+        y = luma_to_unit(np.asarray(y_img))
+        full = expand_chroma(uv, y_img.size)
+        pred = (yuv_to_rgb(np.concatenate([y[..., None], full], axis=-1)) * 255).round().astype(np.uint8)
+        rows.append(np.concatenate([np.asarray(crop), np.asarray(y_img.convert("RGB")), pred], axis=1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.concatenate(rows, axis=0)).save(path)
+
+
+def plot_curves(log_csv: Path, out_png: Path) -> None:
+    """Loss and accuracy curves (train and tune) from the CSV log, as one PNG."""
+    import csv
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = list(csv.DictReader(log_csv.open()))
+    if not rows:
+        return
+    epochs = [int(r["epoch"]) + 1 for r in rows]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key in zip(axes, ("loss", "chroma_acc")):
+        for prefix, style in (("", "-o"), ("val_", "--s")):
+            if prefix + key in rows[0]:
+                ax.plot(epochs, [float(r[prefix + key]) for r in rows], style, label=("tune " if prefix else "train ") + key)
+        ax.set_xlabel("epoch")
+        ax.set_title(key)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=80)
+    plt.close(fig)
+
+
+def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "classify", weights: str | None = None,
+          chroma_size: int = 56, end_to_end: bool = False, epochs: int = 10, batch: int = 16,
+          optimizer: str = "adam", lr: float = 1e-3, minutes: float | None = None, max_train: int | None = None,
+          max_tune: int = 500, progress: int = 1) -> dict:
+    """Train (or resume) one run; returns its config with the final metrics."""
+    from convert import features, models
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    crops, index = dataset.load(cache)
+    splits = {k: np.asarray(v) for k, v in index["splits"].items()}
+    if end_to_end:
+        rows = {k: splits[k] for k in ("train", "tune")}
+        feats = None
+    else:
+        feats, order = features.load(cache)
+        row_of = {k: np.nonzero(np.isin(order, splits[k]))[0] for k in ("train", "tune")}
+        rows = {k: order[row_of[k]] for k in ("train", "tune")}
+    rows["train"], rows["tune"] = rows["train"][:max_train], rows["tune"][:max_tune]
+    if len(rows["train"]) == 0:
+        raise SystemExit("no training photos in the cache (run convert.dataset and convert.features first)")
+    print(f"{len(rows['train'])} training and {len(rows['tune'])} tuning photos", file=sys.stderr)
+    targets = {k: targets_for(crops, rows[k], chroma_size) for k in ("train", "tune")}
+
+    config = dict(model=model, loss=loss, chroma_size=chroma_size, end_to_end=end_to_end,
+                  transfer=weights is not None, optimizer=optimizer, lr=lr, batch=batch,
+                  train_photos=int(len(rows["train"])), tune_photos=int(len(rows["tune"])), cache=str(cache))
+    head = "classification" if loss == "classify" else "regression"
+    centres = None
+    if head == "classification":
+        bins_path = run_dir / "bins.npz"
+        if not bins_path.exists():
+            c, w = losses.chroma_bins(targets["train"])
+            np.savez(bins_path, centres=c, weights=w)
+        b = np.load(bins_path)
+        centres, bin_weights = b["centres"], b["weights"]
+        loss_fn = losses.make_classify_loss(centres, bin_weights)
+        config["bins"] = int(len(centres))
+    else:
+        loss_fn = {"mse": losses.mse, "euclidean": losses.euclidean}[loss]
+    (run_dir / "config.json").write_text(json.dumps(config, indent=2))
+
+    encoder, decoder, full = models.build(model, weights=weights, chroma_size=chroma_size, head=head, bins=centres)
+    if end_to_end:
+        net = full
+        inputs = {k: [_lumas(crops[rows[k]])] for k in ("train", "tune")}
+    else:
+        encoder.trainable = False
+        net = decoder
+        taps = models.ENCODER_OUTPUTS[model]
+        inputs = {k: [np.asarray(feats[t][row_of[k][:len(rows[k])]]) for t in taps] for k in ("train", "tune")}
+    opt = {"adam": keras.optimizers.Adam(lr), "sgd": keras.optimizers.SGD(lr, momentum=0.9)}[optimizer]
+    net.compile(optimizer=opt, loss=loss_fn, metrics=[losses.make_accuracy(centres=centres)])
+
+    predict_model = models.build_inference_model(encoder, decoder, head, centres)
+    fig_crops = np.asarray(crops[rows["tune"][:FIGURE_PHOTOS]])
+    started = time.time()
+
+    class EpochFigures(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            figure5(fig_crops, lambda y: np.asarray(predict_model.predict(y, verbose=0)),
+                    run_dir / "figures" / f"epoch_{epoch + 1:03d}.png")
+            net.save_weights(run_dir / "decoder.weights.h5" if not end_to_end else run_dir / "model.weights.h5")
+            plot_curves(run_dir / "log.csv", run_dir / "curves.png")
+
+    class TimeBudget(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch_i, logs=None):
+            if minutes is not None and time.time() - started > minutes * 60:
+                self.model.stop_training = True
+
+    net.fit(Batches(inputs["train"], targets["train"], batch, shuffle=True),
+            validation_data=Batches(inputs["tune"], targets["tune"], batch, shuffle=False) if len(rows["tune"]) else None,
+            epochs=epochs, verbose=progress,
+            callbacks=[keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+                       keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=True),
+                       EpochFigures(), TimeBudget()])
+    if not end_to_end:
+        net.save_weights(run_dir / "decoder.weights.h5")
+    predict_model.save_weights(run_dir / "model.weights.h5")
+    config["train_seconds"] = round(time.time() - started, 1)
+    (run_dir / "config.json").write_text(json.dumps(config, indent=2))
+    return config
+
+
+def load_inference_model(run_dir: Path, weights: str | None = None):
+    """Rebuild a run's inference model (y -> UV) from its config and saved weights."""
+    from convert import models
+    run_dir = Path(run_dir)
+    config = json.loads((run_dir / "config.json").read_text())
+    head = "classification" if config["loss"] == "classify" else "regression"
+    centres = np.load(run_dir / "bins.npz")["centres"] if head == "classification" else None
+    encoder, decoder, _ = models.build(config["model"], weights=weights, chroma_size=config["chroma_size"],
+                                       head=head, bins=centres)
+    model = models.build_inference_model(encoder, decoder, head, centres)
+    model.load_weights(run_dir / "model.weights.h5")
+    return model, config
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m convert.train", description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("run_dir", type=Path, help="folder for this run's checkpoints, logs and figures")
+    ap.add_argument("--cache", type=Path, required=True, help="cache from convert.dataset (+ convert.features)")
+    ap.add_argument("--model", default="hyper", choices=("seed", "hyper"))
+    ap.add_argument("--loss", default="classify", choices=losses.LOSSES)
+    ap.add_argument("--weights", help="ImageNet VGG16 notop .h5 (transfer learning)")
+    ap.add_argument("--scratch", action="store_true", help="no ImageNet weights (needs --end-to-end)")
+    ap.add_argument("--end-to-end", action="store_true", help="train the encoder too, from the photos")
+    ap.add_argument("--chroma-size", type=int, default=56, help="compressed chroma size (seed: 33)")
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--minutes", type=float, help="stop after this many minutes (the run stays resumable)")
+    ap.add_argument("--max-train", type=int, help="use at most N training photos")
+    ap.add_argument("--max-tune", type=int, default=500, help="tune photos scored each epoch (default 500)")
+    args = ap.parse_args(argv)
+    if args.scratch and not args.end_to_end:
+        ap.error("--scratch needs --end-to-end: a random frozen encoder learns nothing")
+    if not args.scratch and not args.weights:
+        ap.error("give --weights VGG16.h5 for transfer learning, or --scratch --end-to-end")
+    config = train(args.run_dir, cache=args.cache, model=args.model, loss=args.loss,
+                   weights=None if args.scratch else args.weights, chroma_size=args.chroma_size,
+                   end_to_end=args.end_to_end, epochs=args.epochs, batch=args.batch, optimizer=args.optimizer,
+                   lr=args.lr, minutes=args.minutes, max_train=args.max_train, max_tune=args.max_tune)
+    print(json.dumps(config))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

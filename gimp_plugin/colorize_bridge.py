@@ -1,0 +1,354 @@
+# -*- coding: utf-8 -*-
+"""Hand pixels from a GIMP plug-in to ``colorize-core bridge`` and back.
+
+Shared by the GIMP 3 plug-in (Python 3, GI) and the GIMP 2.10 plug-in (Python 2.7, gimpfu):
+standard library only, and it must stay valid Python 2.7 *and* 3.
+
+Protocol (the core implements it in colorize_core/bridge.py):
+
+    colorize-core bridge IN.npy OUT.npy [--strength S] [--model PATH] [--threads N] [--progress]
+
+IN/OUT are .npy 1.0 files, C order, dtype |u1 or <u2, shape (H, W, 3|4) (R'G'B'[A]);
+``progress 0.50`` lines on stdout; exit 0, or non-zero with ``colorize-core: error: ...`` on
+stderr and no OUT file.
+
+Where the core is: ``$COLORIZE_CORE`` (path of the colorize-core executable) if set, else the
+config file ``colorize-core.json`` that install.sh writes next to the plug-in
+(``{"core": "/path/to/venv/bin/colorize-core", ...}``), else ``$COLORIZE_CONFIG`` names one.
+There is deliberately no guess on PATH: GIMP's PATH differs between a desktop launch and a shell.
+"""
+from __future__ import print_function
+
+import ast
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+try:
+    import queue
+except ImportError:  # Python 2.7
+    import Queue as queue  # noqa: N813
+
+CONFIG_NAME = "colorize-core.json"
+ENV_CORE = "COLORIZE_CORE"
+ENV_CONFIG = "COLORIZE_CONFIG"
+ENV_TIMEOUT = "COLORIZE_TIMEOUT"
+NPY_MAGIC = b"\x93NUMPY"
+REINSTALL_HINT = ("Run install.sh from the colorize project again "
+                  "(or set COLORIZE_CORE to the colorize-core executable).")
+
+
+class BridgeError(Exception):
+    """A failure with a message meant for the user (shown by GIMP)."""
+
+
+# ---------------------------------------------------------------- finding the core
+
+def find_core(plugin_dir):
+    """Return (path to colorize-core, where that came from). Raises BridgeError."""
+    env_core = os.environ.get(ENV_CORE)
+    if env_core:
+        return _check_exe(env_core, "the environment variable %s" % ENV_CORE), ENV_CORE
+    candidates = []
+    if os.environ.get(ENV_CONFIG):
+        candidates.append(os.environ[ENV_CONFIG])
+    candidates.append(os.path.join(plugin_dir, CONFIG_NAME))
+    for path in candidates:
+        if os.path.isfile(path):
+            try:
+                with open(path) as f:
+                    cfg = json.load(f)
+                core = cfg["core"]
+            except (ValueError, KeyError, TypeError, IOError, OSError) as e:
+                raise BridgeError("The colorize config file %s is unreadable (%s). %s"
+                                  % (path, e, REINSTALL_HINT))
+            return _check_exe(core, "the config file " + path), path
+    raise BridgeError("The colorize-core helper is not configured: no %s next to the plug-in "
+                      "(%s). %s" % (CONFIG_NAME, plugin_dir, REINSTALL_HINT))
+
+
+def _check_exe(path, origin):
+    if not os.path.isfile(path):
+        raise BridgeError("The colorize-core helper is missing: %s (named by %s) does not exist. %s"
+                          % (path, origin, REINSTALL_HINT))
+    if os.name != "nt" and not os.access(path, os.X_OK):
+        raise BridgeError("The colorize-core helper %s (named by %s) is not executable. %s"
+                          % (path, origin, REINSTALL_HINT))
+    return path
+
+
+# ---------------------------------------------------------------- .npy files
+
+def npy_header(dtype, shape):
+    """The .npy 1.0 header for a C-order array (total length a multiple of 64 bytes)."""
+    dims = ", ".join("%d" % n for n in shape) + ("," if len(shape) == 1 else "")
+    d = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (dtype, dims)
+    base = len(NPY_MAGIC) + 2 + 2
+    pad = 64 - (base + len(d) + 1) % 64
+    if pad == 64:
+        pad = 0
+    d = d + " " * pad + "\n"
+    return NPY_MAGIC + b"\x01\x00" + struct.pack("<H", len(d)) + d.encode("latin1")
+
+
+def write_npy(path, data, dtype, shape):
+    """Write raw C-order pixel bytes as .npy. ``dtype`` is '|u1' or '<u2'."""
+    if dtype == "<u2" and sys.byteorder != "little":
+        data = _byteswap16(data)
+    with open(path, "wb") as f:
+        f.write(npy_header(dtype, shape))
+        f.write(data)
+
+
+def read_npy(path, dtype, shape):
+    """Read a .npy file written by the core; check dtype/shape; return the raw bytes."""
+    with open(path, "rb") as f:
+        magic = f.read(8)
+        if magic[:6] != NPY_MAGIC:
+            raise BridgeError("colorize-core wrote an output that is not a .npy file.")
+        major = ord(magic[6:7])
+        if major == 1:
+            (hlen,) = struct.unpack("<H", f.read(2))
+        else:
+            (hlen,) = struct.unpack("<I", f.read(4))
+        header = ast.literal_eval(f.read(hlen).decode("latin1"))
+        got_dtype = header.get("descr")
+        got_shape = tuple(header.get("shape", ()))
+        if header.get("fortran_order"):
+            raise BridgeError("colorize-core wrote a Fortran-order output; expected C order.")
+        if got_dtype != dtype or got_shape != tuple(shape):
+            raise BridgeError("colorize-core returned %s %s, expected %s %s: the helper does not match "
+                              "this plug-in. %s" % (got_dtype, got_shape, dtype, tuple(shape), REINSTALL_HINT))
+        n = 1
+        for s in shape:
+            n *= s
+        n *= 2 if dtype == "<u2" else 1
+        data = f.read(n)
+        if len(data) != n:
+            raise BridgeError("colorize-core's output is truncated (%d of %d bytes)." % (len(data), n))
+    if dtype == "<u2" and sys.byteorder != "little":
+        data = _byteswap16(data)
+    return data
+
+
+def _byteswap16(data):
+    import array
+    a = array.array("H")
+    a.frombytes(data) if hasattr(a, "frombytes") else a.fromstring(data)
+    a.byteswap()
+    return a.tobytes() if hasattr(a, "tobytes") else a.tostring()
+
+
+def _fast_tmpdir():
+    """A RAM-backed temp dir where there is one (the hand-over is 50-100 MB for a 12 MP layer)."""
+    for d in (os.environ.get("XDG_RUNTIME_DIR"), "/dev/shm"):
+        if d and os.path.isdir(d) and os.access(d, os.W_OK):
+            try:
+                return tempfile.mkdtemp(prefix="colorize-gimp-", dir=d)
+            except OSError:
+                pass
+    return tempfile.mkdtemp(prefix="colorize-gimp-")
+
+
+# ---------------------------------------------------------------- running the core
+
+def default_timeout(n_pixels):
+    env = os.environ.get(ENV_TIMEOUT)
+    if env:
+        try:
+            return float(env)
+        except ValueError:
+            pass
+    # model load + inference is seconds; the rest scales with pixels. Generous on slow machines.
+    return 120.0 + n_pixels / 1e6 * 10.0
+
+
+def _reader(stream, q):
+    try:
+        for line in iter(stream.readline, b""):
+            q.put(line)
+    finally:
+        q.put(None)
+
+
+def run_core(core, args, timeout, progress=None, poll=0.05):
+    """Run ``core *args``; feed ``progress(fraction)`` from its ``progress F`` lines.
+
+    Returns nothing on success; raises BridgeError with the user-facing reason otherwise.
+    A helper that outlives ``timeout`` seconds is killed (its whole process group).
+    """
+    err_file = tempfile.TemporaryFile()
+    kwargs = {}
+    if os.name == "nt":
+        kwargs["creationflags"] = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0) | 0x08000000
+    elif sys.version_info[0] >= 3:
+        kwargs["start_new_session"] = True
+    else:
+        kwargs["preexec_fn"] = os.setsid
+    try:
+        proc = subprocess.Popen([core] + list(args), stdin=None,
+                                stdout=subprocess.PIPE, stderr=err_file, **kwargs)
+    except OSError as e:
+        raise BridgeError("Could not start the colorize-core helper %s: %s. %s"
+                          % (core, e, REINSTALL_HINT))
+    q = queue.Queue()
+    t = threading.Thread(target=_reader, args=(proc.stdout, q))
+    t.daemon = True
+    t.start()
+    deadline = time.time() + timeout
+    eof = False
+    while True:
+        try:
+            line = q.get(timeout=poll)
+        except queue.Empty:
+            line = False
+        if line is None:
+            eof = True
+        elif line:
+            parts = line.decode("utf-8", "replace").split()
+            if len(parts) == 2 and parts[0] == "progress" and progress is not None:
+                try:
+                    progress(min(1.0, max(0.0, float(parts[1]))))
+                except ValueError:
+                    pass
+        if eof and proc.poll() is not None:
+            break
+        if time.time() > deadline:
+            _kill(proc)
+            raise BridgeError("colorize-core did not finish within %d s and was stopped. "
+                              "Try again (a first run can be slow), raise the timeout in the dialog, "
+                              "or check the install with: colorize-core bridge --check" % timeout)
+    rc = proc.wait()
+    err_file.seek(0)
+    err = err_file.read().decode("utf-8", "replace").strip()
+    err_file.close()
+    if rc == 0:
+        return
+    msg = ""
+    for ln in err.splitlines():
+        if "colorize-core: error:" in ln:
+            msg = ln.split("colorize-core: error:", 1)[1].strip()
+    if rc < 0:
+        try:
+            signame = signal.Signals(-rc).name
+        except (AttributeError, ValueError):
+            signame = "signal %d" % -rc
+        raise BridgeError("colorize-core crashed (%s). %s The layer was not changed. %s"
+                          % (signame, _tail(err), REINSTALL_HINT))
+    if msg:
+        raise BridgeError("Colorizing failed: %s. The layer was not changed. If this persists, "
+                          "run Filters > Colorize > Check Colorize Installation, or install.sh again."
+                          % msg.rstrip("."))
+    raise BridgeError("colorize-core stopped with exit code %d. %s %s"
+                      % (rc, _tail(err), REINSTALL_HINT))
+
+
+def _tail(text, n=300):
+    text = " ".join(text.split())
+    return ("Its last words: " + text[-n:]) if text else ""
+
+
+def _kill(proc):
+    try:
+        if os.name == "nt":
+            proc.kill()
+        else:
+            os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        proc.wait()
+    except OSError:
+        pass
+
+
+def colorize_pixels(core, data, dtype, shape, strength=1.0, model="", threads=0,
+                    timeout=None, progress=None):
+    """Colorize raw pixels (bytes, C order) via the core; return the new raw bytes.
+
+    Raises BridgeError (the message is for the user); never returns partial results.
+    """
+    tmp = _fast_tmpdir()
+    try:
+        src = os.path.join(tmp, "in.npy")
+        dst = os.path.join(tmp, "out.npy")
+        write_npy(src, data, dtype, shape)
+        args = ["bridge", src, dst, "--strength", repr(float(strength)), "--progress"]
+        if model:
+            args += ["--model", model]
+        if threads:
+            args += ["--threads", str(int(threads))]
+        if timeout is None or timeout <= 0:
+            timeout = default_timeout(shape[0] * shape[1])
+        run_core(core, args, timeout, progress)
+        if not os.path.isfile(dst):
+            raise BridgeError("colorize-core reported success but wrote no output. %s" % REINSTALL_HINT)
+        return read_npy(dst, dtype, shape)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_core(core, timeout=120):
+    """``colorize-core bridge --check`` -> dict (version, model). Raises BridgeError."""
+    out_file = tempfile.TemporaryFile()
+    err_file = tempfile.TemporaryFile()
+    try:
+        proc = subprocess.Popen([core, "bridge", "--check"], stdout=out_file, stderr=err_file)
+    except OSError as e:
+        raise BridgeError("Could not start %s: %s. %s" % (core, e, REINSTALL_HINT))
+    t0 = time.time()
+    while proc.poll() is None:
+        if time.time() - t0 > timeout:
+            _kill(proc)
+            raise BridgeError("colorize-core bridge --check hung for %d s." % timeout)
+        time.sleep(0.05)
+    out_file.seek(0)
+    err_file.seek(0)
+    out = out_file.read().decode("utf-8", "replace")
+    err = err_file.read().decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise BridgeError("colorize-core bridge --check failed (exit %d). %s %s"
+                          % (proc.returncode, _tail(err), REINSTALL_HINT))
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            return json.loads(line)
+    raise BridgeError("colorize-core bridge --check printed no JSON: %s" % _tail(out))
+
+
+def self_test(plugin_dir, width=64, height=48):
+    """Used by install.sh: config -> core -> round trip of a gray RGBA gradient. Prints a summary."""
+    core, origin = find_core(plugin_dir)
+    info = check_core(core)
+    px = bytearray()
+    for y in range(height):
+        for x in range(width):
+            g = (x * 255 // (width - 1) + y * 255 // (height - 1)) // 2
+            px += bytearray((g, g, g, 200))
+    out = colorize_pixels(core, bytes(px), "|u1", (height, width, 4), timeout=300)
+    out = bytearray(out)
+    if any(out[i] != 200 for i in range(3, len(out), 4)):
+        raise BridgeError("self-test: alpha was not preserved")
+    spread = max(max(out[i:i + 3]) - min(out[i:i + 3]) for i in range(0, len(out), 4))
+    print("self-test ok: core %s (from %s), version %s, model %s, max chroma spread %d"
+          % (core, origin, info.get("version"), info.get("model"), spread))
+    return info
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--self-test":
+        try:
+            self_test(sys.argv[2])
+        except BridgeError as e:
+            print("self-test FAILED: %s" % e, file=sys.stderr)
+            sys.exit(1)
+    else:
+        print("usage: colorize_bridge.py --self-test PLUGIN_DIR", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+"""GIMP 3 plug-in: Filters > Colorize > Auto Colorize (Deep Learning).
+
+Colorizes the active layer in place with the ``colorize-core`` helper that install.sh put in
+its own virtual environment (found through colorize-core.json next to this file, or the
+COLORIZE_CORE environment variable). Standard library + GIMP's GI bindings only.
+
+Installed as <GIMP profile>/plug-ins/colorize_gimp/colorize_gimp.py (GIMP 3 needs the folder
+name to equal the file name) with colorize_bridge.py beside it.
+
+Procedures:
+  plug-in-colorize-auto   (image, drawables, strength, model, threads, timeout)
+  plug-in-colorize-check  shows which colorize-core is used and whether its model loads
+"""
+import os
+import sys
+import time
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+gi.require_version("Gegl", "0.4")
+from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path.insert(0, HERE)
+import colorize_bridge as bridge  # noqa: E402
+
+PROC_AUTO = "plug-in-colorize-auto"
+PROC_CHECK = "plug-in-colorize-check"
+MENU = "<Image>/Filters/Colorize"
+TIMING = bool(os.environ.get("COLORIZE_GIMP_TIMING"))
+
+
+def _error(procedure, msg):
+    return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(msg))
+
+
+def _pixel_format(image, drawable):
+    """The babl format and .npy dtype the layer is handed over in."""
+    prec = image.get_precision().value_name  # e.g. GIMP_PRECISION_U8_NON_LINEAR
+    high = "_U8_" not in prec
+    fmt = "R'G'B'A" if drawable.has_alpha() else "R'G'B'"
+    fmt += " u16" if high else " u8"
+    return fmt, ("<u2" if high else "|u1"), (4 if drawable.has_alpha() else 3)
+
+
+def colorize_drawable(image, drawable, strength, model, threads, timeout):
+    """Colorize one layer in place. Raises bridge.BridgeError; the layer is untouched then."""
+    t0 = time.time()
+    if not isinstance(drawable, Gimp.Layer) or isinstance(drawable, Gimp.LayerMask):
+        raise bridge.BridgeError("Auto Colorize works on layers; select a layer (not a mask or channel).")
+    if drawable.is_group():
+        raise bridge.BridgeError("Auto Colorize works on a single layer, not a layer group. "
+                                 "Select a layer inside the group, or merge the group first.")
+    core, _origin = bridge.find_core(HERE)
+    ok, sx, sy, sw, sh = drawable.mask_intersect()
+    if not ok or sw <= 0 or sh <= 0:
+        raise bridge.BridgeError("The selection does not touch the active layer: nothing to colorize. "
+                                 "Select some of the layer, or Select > None.")
+    w, h = drawable.get_width(), drawable.get_height()
+    fmt, dtype, channels = _pixel_format(image, drawable)
+    Gimp.progress_init("Colorizing %s" % drawable.get_name())
+    # The model sees the whole layer, not only the selection.
+    data = drawable.get_buffer().get(Gegl.Rectangle.new(0, 0, w, h), 1.0, fmt, Gegl.AbyssPolicy.CLAMP)
+    t_read = time.time()
+    Gimp.progress_update(0.05)
+
+    def progress(f):
+        Gimp.progress_update(0.05 + 0.85 * f)
+
+    out = bridge.colorize_pixels(core, data, dtype, (h, w, channels), strength=strength,
+                                 model=model, threads=threads, timeout=timeout, progress=progress)
+    t_core = time.time()
+    Gimp.progress_set_text("Writing colorized pixels")
+    Gimp.progress_update(0.92)
+    # Only now touch the image: one undo group, so one Ctrl+Z restores everything.
+    image.undo_group_start()
+    try:
+        if image.get_base_type() != Gimp.ImageBaseType.RGB:
+            image.convert_rgb()
+        if (sx, sy, sw, sh) != (0, 0, w, h):
+            bpp = channels * (2 if dtype == "<u2" else 1)
+            row = w * bpp
+            mv = memoryview(out)
+            out = b"".join(mv[(sy + r) * row + sx * bpp:(sy + r) * row + (sx + sw) * bpp]
+                           for r in range(sh))
+        shadow = drawable.get_shadow_buffer()
+        shadow.set(Gegl.Rectangle.new(sx, sy, sw, sh), fmt, out)
+        shadow.flush()
+        drawable.merge_shadow(True)  # applies the selection mask (feathering blends) and pushes undo
+        drawable.update(sx, sy, sw, sh)
+    finally:
+        image.undo_group_end()
+    Gimp.progress_update(1.0)
+    if TIMING:
+        t_end = time.time()
+        sys.stderr.write("colorize-gimp timing: read %.3f s, core %.3f s, write %.3f s, total %.3f s\n"
+                         % (t_read - t0, t_core - t_read, t_end - t_core, t_end - t0))
+
+
+def run_auto(procedure, run_mode, image, drawables, config, data):
+    if run_mode == Gimp.RunMode.INTERACTIVE:
+        gi.require_version("GimpUi", "3.0")
+        from gi.repository import GimpUi
+        GimpUi.init("colorize_gimp")
+        dialog = GimpUi.ProcedureDialog.new(procedure, config, "Auto Colorize (Deep Learning)")
+        dialog.fill(None)
+        if not dialog.run():
+            dialog.destroy()
+            return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+        dialog.destroy()
+    if len(drawables) != 1:
+        return _error(procedure, "Auto Colorize works on one layer at a time; select a single layer.")
+    try:
+        colorize_drawable(image, drawables[0], config.get_property("strength"),
+                          config.get_property("model") or "", config.get_property("threads"),
+                          config.get_property("timeout"))
+    except bridge.BridgeError as e:
+        return _error(procedure, "Auto Colorize: %s" % e)
+    except Exception as e:  # a bug here must still reach the user, not a log
+        return _error(procedure, "Auto Colorize: unexpected %s: %s. The layer was not changed "
+                                 "unless this happened while writing it (then use Edit > Undo)."
+                      % (type(e).__name__, e))
+    finally:
+        Gimp.progress_end()
+    Gimp.displays_flush()
+    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+
+
+def run_check(procedure, run_mode, image, drawables, config, data):
+    try:
+        core, origin = bridge.find_core(HERE)
+        info = bridge.check_core(core)
+    except bridge.BridgeError as e:
+        return _error(procedure, "Colorize installation check failed: %s" % e)
+    msg = ("Colorize is ready.\ncolorize-core: %s\n(from %s)\nversion: %s\nmodel: %s"
+           % (core, origin, info.get("version"), info.get("model")))
+    if run_mode == Gimp.RunMode.INTERACTIVE:
+        Gimp.message(msg)
+    else:
+        sys.stderr.write(msg + "\n")
+    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+
+
+class ColorizePlugin(Gimp.PlugIn):
+    def do_query_procedures(self):
+        return [PROC_AUTO, PROC_CHECK]
+
+    def do_set_i18n(self, name):
+        return False
+
+    def do_create_procedure(self, name):
+        rw = GObject.ParamFlags.READWRITE
+        if name == PROC_AUTO:
+            p = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_auto, None)
+            p.set_image_types("RGB*, GRAY*")
+            p.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
+            p.set_menu_label("Auto Colorize (Deep Learning)...")
+            p.add_menu_path(MENU)
+            p.set_documentation(
+                "Colorize a black-and-white photo with a neural network",
+                "Colorizes the active layer in place from its luminance (brightness is kept, "
+                "colour is predicted). The network sees the whole layer; only selected pixels "
+                "change, and a feathered selection blends. Grayscale images are converted to "
+                "RGB. Alpha is kept. One Edit > Undo restores the original.", name)
+            p.set_attribution("colorize project", "colorize project", "2026")
+            p.add_double_argument("strength", "_Strength",
+                                  "Colour strength: 0 keeps the photo gray, 1 is the model's colour, "
+                                  "up to 2 boosts saturation", 0.0, 2.0, 1.0, rw)
+            p.add_string_argument("model", "_Model file",
+                                  "A .tflite model (empty: the installed default)", "", rw)
+            p.add_int_argument("threads", "_Threads", "Inference threads (0: automatic)",
+                               0, 64, 0, rw)
+            p.add_int_argument("timeout", "T_imeout (s)",
+                               "Stop the helper after this many seconds (0: automatic, "
+                               "120 s + 10 s per megapixel)", 0, 3600, 0, rw)
+            return p
+        if name == PROC_CHECK:
+            p = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_check, None)
+            p.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.ALWAYS)
+            p.set_menu_label("Check Colorize Installation")
+            p.add_menu_path(MENU)
+            p.set_documentation("Show which colorize-core the plug-in uses and whether its model loads",
+                                "Runs colorize-core bridge --check.", name)
+            p.set_attribution("colorize project", "colorize project", "2026")
+            return p
+        return None
+
+
+Gimp.main(ColorizePlugin.__gtype__, sys.argv)

@@ -1,0 +1,318 @@
+"""The GIMP 3 plug-in inside a real GIMP 3.0 (Debian 13 chroot), installed by install.sh.
+
+Needs root and debootstrap (see tests/gimp_chroot.py); skips with the reason otherwise.
+The chroot is kept in /var/cache/colorize-gimp3-chroot (or $COLORIZE_GIMP_CHROOT), so a re-run
+takes seconds. One headless GIMP run does every case (startup dominates), then each test checks
+its case's pixels: colour appears, luminance is kept, alpha and unselected pixels are untouched,
+and the layer holds exactly what colorize-core computes for it.
+
+COLORIZE_TEST_CORE_SOURCE=/dir installs the core from another project directory (development
+only: a stand-in that follows the bridge protocol); by default the real core of this checkout.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gimp_chroot as gc
+
+pytestmark = pytest.mark.skipif(gc.unavailable_reason() is not None,
+                                reason=gc.unavailable_reason() or "")
+
+HOME = "/home/colorize-test"
+WORK = "/tmp/colorize-gimp-test"
+SRC = "/opt/colorize-src"
+PLUGIN_DIR = f"{HOME}/.config/GIMP/3.0/plug-ins/colorize_gimp"
+VENV_CORE = f"{HOME}/.local/share/colorize-core/venv/bin/colorize-core"
+GIMP_BATCH = ["gimp-console-3.0", "-i", "--no-splash", "--quit", "--batch-interpreter=python-fu-eval"]
+FAKE_MODES = ("error", "hang", "crash", "garbage", "noout")
+
+
+# ---------------------------------------------------------------- photos the tests make
+
+def _photo(h=240, w=320, seed=0):
+    """A colour 'photo': sky gradient, a sun, a red roof, green grass, some texture."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.zeros((h, w, 3), np.float32)
+    img[..., 0] = 90 + 60 * yy / h
+    img[..., 1] = 140 + 50 * yy / h
+    img[..., 2] = 230 - 30 * yy / h
+    grass = yy > h * 0.62
+    img[grass] = [60, 150, 50]
+    roof = (yy > h * 0.35) & (yy < h * 0.5) & (np.abs(xx - w * 0.3) < (yy - h * 0.35) * 1.2)
+    img[roof] = [180, 40, 30]
+    wall = (yy >= h * 0.5) & (yy < h * 0.75) & (np.abs(xx - w * 0.3) < h * 0.15)
+    img[wall] = [200, 190, 170]
+    sun = (xx - w * 0.8) ** 2 + (yy - h * 0.2) ** 2 < (h * 0.08) ** 2
+    img[sun] = [255, 230, 120]
+    img += rng.normal(0, 6, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _gray(rgb):
+    return np.rint(rgb[..., :3] @ np.array([0.299, 0.587, 0.114])).clip(0, 255).astype(np.uint8)
+
+
+def _luma(a):
+    a = a.astype(np.float64)
+    return a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
+
+
+def _chroma(a):
+    a = a[..., :3].astype(np.float64)
+    return a.max(-1) - a.min(-1)
+
+
+def _write_inputs(d: Path) -> dict:
+    from PIL import Image
+    d.mkdir(parents=True, exist_ok=True)
+    photo = _photo()
+    g = _gray(photo)
+    files = {}
+    Image.fromarray(np.dstack([g, g, g])).save(d / "gray_rgb.png")
+    files["gray_rgb"] = "gray_rgb.png"
+    Image.fromarray(photo).save(d / "rgb.png")
+    files["rgb"] = "rgb.png"
+    alpha = np.tile(np.linspace(0, 255, photo.shape[1]).astype(np.uint8), (photo.shape[0], 1))
+    alpha[:20] = 0
+    alpha[-20:] = 255
+    Image.fromarray(np.dstack([g, g, g, alpha]), "RGBA").save(d / "alpha.png")
+    files["alpha"] = "alpha.png"
+    Image.fromarray(g, "L").save(d / "grayscale.png")
+    files["grayscale"] = "grayscale.png"
+    g16 = (g.astype(np.uint16) * 257 + np.random.default_rng(1).integers(0, 200, g.shape)).astype(np.uint16)
+    Image.fromarray(g16.astype(np.int32), "I").convert("I;16").save(d / "gray16.png")
+    files["gray16"] = "gray16.png"
+    return files
+
+
+def _load(path: Path):
+    return np.load(path) if path.exists() else None
+
+
+# ---------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def chroot():
+    t0 = time.monotonic()
+    try:
+        gc.ensure_chroot()
+    except Exception as e:  # network down, mirror unreachable, ...
+        pytest.skip(f"cannot build the GIMP 3 chroot: {e}")
+    return time.monotonic() - t0
+
+
+@pytest.fixture(scope="module")
+def installed(chroot):
+    """install.sh inside the chroot, as a user would run it (re-runs are the idempotent path)."""
+    src = gc.copy_repo(SRC)
+    args = ["bash", f"{SRC}/install.sh"]
+    alt = os.environ.get("COLORIZE_TEST_CORE_SOURCE")
+    if alt:
+        dst = gc.host_path("/opt/colorize-alt-core")
+        shutil.rmtree(dst, ignore_errors=True)
+        shutil.copytree(alt, dst, ignore=gc.IGNORE)
+        args += ["--source", "/opt/colorize-alt-core"]
+    t0 = time.monotonic()
+    r = gc.run(args, env={"HOME": HOME}, timeout=900)
+    took = time.monotonic() - t0
+    assert r.returncode == 0, f"install.sh failed in the chroot:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    assert "Self-test passed" in r.stdout
+    # stand-in cores for the error paths (stdlib only, run by the chroot's python3)
+    fake = gc.host_path("/opt/colorize-fake")
+    fake.mkdir(parents=True, exist_ok=True)
+    for mode in FAKE_MODES:
+        p = fake / f"fake-core-{mode}"
+        p.write_text(f"#!/bin/sh\nexec python3 {src}/tests/gimp_fake_core.py \"$@\"\n"
+                     .replace("exec python3", f"FAKE_CORE_MODE={mode} FAKE_CORE_PIDFILE=/tmp/fake-core-{mode}.pid exec python3"))
+        p.chmod(0o755)
+    return {"stdout": r.stdout, "seconds": took}
+
+
+def _cases(files):
+    c = lambda name, f, **kw: dict(name=name, file=f"{WORK}/in/{files[f]}", **kw)  # noqa: E731
+    return [
+        c("gray_rgb", "gray_rgb"),
+        c("rgb", "rgb"),
+        c("alpha", "alpha"),
+        c("grayscale", "grayscale"),
+        c("gray16", "gray16"),
+        c("offset", "gray_rgb", offset=[40, 25]),
+        c("selection", "gray_rgb", select=[60, 40, 150, 120]),
+        c("feather", "gray_rgb", select=[60, 40, 150, 120], feather=30),
+        c("strength0", "gray_rgb", args={"strength": 0.0}),
+        c("err_missing", "grayscale", core="/nonexistent/bin/colorize-core"),
+        c("err_error", "grayscale", core="/opt/colorize-fake/fake-core-error"),
+        c("err_hang", "grayscale", core="/opt/colorize-fake/fake-core-hang", args={"timeout": 3}),
+        c("err_crash", "grayscale", core="/opt/colorize-fake/fake-core-crash"),
+        c("err_garbage", "grayscale", core="/opt/colorize-fake/fake-core-garbage"),
+        c("err_noout", "grayscale", core="/opt/colorize-fake/fake-core-noout"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def batch(installed):
+    work = gc.host_path(WORK)
+    shutil.rmtree(work, ignore_errors=True)
+    files = _write_inputs(work / "in")
+    (work / "out").mkdir()
+    job = {"plugin_dir": PLUGIN_DIR, "out_dir": f"{WORK}/out", "cases": _cases(files)}
+    (work / "job.json").write_text(json.dumps(job))
+    t0 = time.monotonic()
+    r = gc.run(GIMP_BATCH + ["-b", f'exec(open("{SRC}/tests/gimp_batch_runner.py").read())'],
+               env={"HOME": HOME, "COLORIZE_BATCH_JOB": f"{WORK}/job.json"}, timeout=300)
+    took = time.monotonic() - t0
+    assert r.returncode == 0, f"GIMP batch failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}"
+    results = {c["name"]: c for c in json.loads((work / "out/results.json").read_text())}
+    for name, res in results.items():
+        assert "exception" not in res, f"{name}: {res['exception']}"
+    # What the core itself makes of each layer (the plug-in must deliver exactly that).
+    ok_cases = [n for n in results if not n.startswith("err_")]
+    script = "; ".join(f"{VENV_CORE} bridge {WORK}/out/{n}.before.npy {WORK}/out/{n}.ref.npy"
+                       + (" --strength 0" if n == "strength0" else "") for n in ok_cases)
+    rr = gc.run(["sh", "-ec", script], env={"HOME": HOME}, timeout=300)
+    assert rr.returncode == 0, rr.stderr[-3000:]
+    return {"results": results, "dir": work / "out", "seconds": took, "stderr": r.stderr}
+
+
+def _arrays(batch, name):
+    d = batch["dir"]
+    return (np.load(d / f"{name}.before.npy"), np.load(d / f"{name}.after.npy"),
+            _load(d / f"{name}.ref.npy"), _load(d / f"{name}.mask.npy"))
+
+
+def _assert_colorized(batch, name, *, check_colour=True):
+    res = batch["results"][name]
+    assert res["status"] == "success", res
+    before, after, ref, _ = _arrays(batch, name)
+    scale = 257.0 if after.dtype == np.uint16 else 1.0
+    # the layer holds what colorize-core computes for it (tolerance: rounding, thread order)
+    diff = np.abs(after.astype(np.int32) - ref.astype(np.int32))
+    assert diff.max() <= 2 * scale, f"{name}: plug-in result differs from the core's by {diff.max()}"
+    # luminance kept, alpha exact
+    dy = np.abs(_luma(after) - _luma(before)) / scale
+    assert dy.mean() < 2.0, f"{name}: luminance moved by {dy.mean():.2f} levels on average"
+    np.testing.assert_array_equal(after[..., 3], before[..., 3])
+    if check_colour:
+        assert _chroma(before).mean() / scale < 1.0 or name == "rgb"
+        assert _chroma(after).mean() / scale > 1.0, f"{name}: no colour appeared"
+    return before, after
+
+
+# ---------------------------------------------------------------- the tests
+
+def test_install_in_chroot_wrote_plugin_and_config(installed):
+    d = gc.host_path(PLUGIN_DIR)
+    assert os.access(d / "colorize_gimp.py", os.X_OK)
+    cfg = json.loads((d / "colorize-core.json").read_text())
+    assert cfg["core"] == VENV_CORE
+
+
+def test_gray_photo(batch):
+    _assert_colorized(batch, "gray_rgb")
+
+
+def test_rgb_photo_is_recolorized_from_luminance(batch):
+    _assert_colorized(batch, "rgb")
+
+
+def test_alpha_untouched(batch):
+    before, after = _assert_colorized(batch, "alpha")
+    assert before[..., 3].min() == 0 and before[..., 3].max() == 255
+
+
+def test_grayscale_mode_image_becomes_rgb(batch):
+    res = batch["results"]["grayscale"]
+    assert res["base_type_before"] == "gray" and res["base_type_after"] == "rgb"
+    _assert_colorized(batch, "grayscale")
+
+
+def test_high_bit_depth(batch):
+    res = batch["results"]["gray16"]
+    assert "u16" in res["precision"], res
+    before, after = _assert_colorized(batch, "gray16")
+    assert after.dtype == np.uint16
+    assert len(np.unique(after[..., 0] % 257)) > 1  # not squeezed through 8 bits
+
+
+def test_layer_with_offset_smaller_than_canvas(batch):
+    res = batch["results"]["offset"]
+    assert res["offsets"] == [40, 25] and res["size"] == [320, 240]
+    _assert_colorized(batch, "offset")
+
+
+def test_selection_changes_only_selected_pixels(batch):
+    res = batch["results"]["selection"]
+    assert res["status"] == "success", res
+    before, after, ref, mask = _arrays(batch, "selection")
+    inside, outside = mask == 255, mask == 0
+    assert inside.sum() > 1000 and outside.sum() > 1000
+    np.testing.assert_array_equal(after[outside], before[outside])
+    # inside: exactly the core's colours, computed on the WHOLE layer (context)
+    assert np.abs(after[inside].astype(int) - ref[inside].astype(int)).max() <= 2
+    assert _chroma(after[inside]).mean() > 1.0
+
+
+def test_feathered_selection_blends(batch):
+    res = batch["results"]["feather"]
+    assert res["status"] == "success", res
+    before, after, ref, mask = _arrays(batch, "feather")
+    partial = (mask > 30) & (mask < 225)
+    assert partial.sum() > 500
+    np.testing.assert_array_equal(after[mask == 0], before[mask == 0])
+    lo = np.minimum(before, ref).astype(int) - 2
+    hi = np.maximum(before, ref).astype(int) + 2
+    sel = after[partial].astype(int)
+    assert ((sel >= lo[partial]) & (sel <= hi[partial])).all()
+    # blended: strictly less colour at the edge than in the core's result there
+    assert _chroma(after[partial]).mean() < _chroma(ref[partial]).mean()
+
+
+def test_strength_zero_keeps_it_gray(batch):
+    res = batch["results"]["strength0"]
+    assert res["status"] == "success", res
+    _before, after, _ref, _ = _arrays(batch, "strength0")
+    assert _chroma(after).mean() < 1.0
+
+
+@pytest.mark.parametrize("case, words", [
+    ("err_missing", ["missing", "install.sh"]),
+    ("err_error", ["the model file is corrupt"]),
+    ("err_hang", ["did not finish within 3 s", "stopped"]),
+    ("err_crash", ["crashed", "SIGSEGV"]),
+    ("err_garbage", ["expected"]),
+    ("err_noout", ["wrote no output"]),
+])
+def test_failures_leave_the_layer_untouched_and_say_what_to_do(batch, case, words):
+    res = batch["results"][case]
+    assert res["status"] == "execution-error", res
+    assert res["error"] and all(w in res["error"] for w in words), res["error"]
+    assert res["base_type_after"] == "gray"  # not even converted to RGB
+    before, after, _, _ = _arrays(batch, case)
+    np.testing.assert_array_equal(after, before)
+
+
+def test_hung_helper_is_killed(batch):
+    pidfile = gc.host_path("/tmp/fake-core-hang.pid")
+    assert pidfile.exists()
+    pid = int(pidfile.read_text())
+    assert not Path(f"/proc/{pid}").exists() or "fake" not in Path(f"/proc/{pid}/cmdline").read_text()
+    assert batch["results"]["err_hang"]["seconds"][0] < 30
+
+
+def test_check_procedure(installed):
+    r = gc.run(GIMP_BATCH + ["-b", "from gi.repository import Gimp; p = Gimp.get_pdb().lookup_procedure("
+                             "'plug-in-colorize-check'); c = p.create_config(); "
+                             "c.set_property('run-mode', Gimp.RunMode.NONINTERACTIVE); "
+                             "r = p.run(c); assert r.index(0) == Gimp.PDBStatusType.SUCCESS, r.index(1)"],
+               env={"HOME": HOME}, timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "Colorize is ready" in r.stderr

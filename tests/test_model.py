@@ -1,0 +1,69 @@
+"""The model contract: the shipped .tflite, its card, the checksum, the shapes."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from colorize_core.model import DEFAULT_MODEL, Model, ModelCard, ModelError
+
+
+def test_shipped_model_has_a_complete_card():
+    card = ModelCard.read(DEFAULT_MODEL)
+    raw = card.raw
+    for key in ("name", "sha256", "input", "output", "quantization", "architecture", "training", "metrics", "terms"):
+        assert key in raw, f"model card lacks {key}"
+    assert DEFAULT_MODEL.stat().st_size <= 20 * 2 ** 20
+
+
+def test_shipped_model_predicts_chroma_of_the_card_shape():
+    m = Model()
+    w, h = m.card.input_size
+    uv = m.predict(np.full((h, w), 128.0, np.float32))
+    cw, ch = m.card.chroma_size
+    assert uv.shape == (ch, cw, 2)
+    assert np.isfinite(uv).all() and np.abs(uv).max() <= 1.0
+
+
+@pytest.fixture
+def model_copy(tmp_path):
+    dst = tmp_path / "m.tflite"
+    shutil.copy(DEFAULT_MODEL, dst)
+    shutil.copy(DEFAULT_MODEL.with_suffix(".json"), dst.with_suffix(".json"))
+    return dst
+
+
+def test_corrupt_model_is_refused_by_checksum(model_copy):
+    data = bytearray(model_copy.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model_copy.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match=r"m\.tflite: checksum mismatch"):
+        Model(model_copy)
+
+
+def test_missing_card_and_missing_file(model_copy, tmp_path):
+    with pytest.raises(ModelError, match="model file not found"):
+        Model(tmp_path / "nope.tflite")
+    model_copy.with_suffix(".json").unlink()
+    with pytest.raises(ModelError, match="no model card"):
+        Model(model_copy)
+
+
+def test_card_that_does_not_match_the_tensors(model_copy):
+    card_path = model_copy.with_suffix(".json")
+    card = json.loads(card_path.read_text())
+    card["output"]["width"] = card["output"]["height"] = 7
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="do not match the card"):
+        Model(model_copy)
+
+
+def test_not_a_model_at_all(model_copy):
+    import hashlib
+    model_copy.write_bytes(b"this is not a flatbuffer" * 10)
+    card_path = model_copy.with_suffix(".json")
+    card = json.loads(card_path.read_text())
+    card["sha256"] = hashlib.sha256(model_copy.read_bytes()).hexdigest()
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="LiteRT cannot load"):
+        Model(model_copy)
