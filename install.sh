@@ -2,6 +2,7 @@
 # One-command install of colorize: the colorize-core runtime in its own virtual environment,
 # and the GIMP plug-in in every GIMP plug-in folder found (GIMP 3.x and 2.10, Linux and macOS).
 # Run ./install.sh --help for the options. Safe to run again; --uninstall removes what it installed.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi  # also when started as "sh install.sh"
 set -euo pipefail
 
 PROG=install.sh
@@ -82,11 +83,11 @@ record() { RECORD+=("$1 $2"); }
 
 mkdir_tracked() {  # mkdir -p that records every directory component it creates
   local d="$1" missing=()
-  while [ ! -e "$d" ]; do missing=("$d" "${missing[@]}"); d="$(dirname "$d")"; done
+  while [ ! -e "$d" ]; do missing=("$d" ${missing[@]+"${missing[@]}"}); d="$(dirname "$d")"; done
   [ -d "$d" ] || die "cannot create ${1}: $d is not a directory"
   [ -w "$d" ] || die "no write permission in $d (needed for $1). Choose another place (--prefix / --gimp-dir) or fix its ownership."
   local m
-  for m in "${missing[@]}"; do
+  for m in ${missing[@]+"${missing[@]}"}; do
     mkdir "$m" 2>/dev/null || die "cannot create $m (permission denied?). Choose another place (--prefix / --gimp-dir)."
     record dir "$m"
   done
@@ -196,6 +197,14 @@ find_gimp_dirs() {
 
 if [ "$NO_GIMP" = 0 ] && [ ${#GIMP_DIRS[@]} -eq 0 ]; then
   while IFS= read -r d; do [ -n "$d" ] && GIMP_DIRS+=("$d"); done < <(find_gimp_dirs)
+  case " ${GIMP_DIRS[*]-} " in
+    *"/2.10/plug-ins "*)
+      case " ${GIMP_DIRS[*]} " in
+        *"/3."*) ;;
+        *) echo "note: only a GIMP 2.10 profile was found. If you also use GIMP 3, start it once (so that it"
+           echo "      can import your 2.10 settings), then run install.sh again." ;;
+      esac ;;
+  esac
   if [ ${#GIMP_DIRS[@]} -eq 0 ]; then
     if [ "$(uname -s)" = Darwin ]; then d="$HOME/Library/Application Support/GIMP/3.0/plug-ins"
     else d="${XDG_CONFIG_HOME:-$HOME/.config}/GIMP/3.0/plug-ins"; fi
@@ -205,7 +214,7 @@ if [ "$NO_GIMP" = 0 ] && [ ${#GIMP_DIRS[@]} -eq 0 ]; then
 fi
 
 write_config() {  # $1 = directory the plug-in reads colorize-core.json from
-  "$VENV/bin/python" - "$1/colorize-core.json" "$CORE" "$CORE_VERSION" "$SRC" <<'PYEOF'
+  "$VENV/bin/python" -I - "$1/colorize-core.json" "$CORE" "$CORE_VERSION" "$SRC" <<'PYEOF'
 import json, os, sys
 path, core, version, src = sys.argv[1:5]
 tmp = path + ".tmp"
@@ -229,6 +238,11 @@ INSTALLED_PLUGIN_DIRS=()
 for pd in "${GIMP_DIRS[@]+"${GIMP_DIRS[@]}"}"; do
   case "$pd" in /*) ;; *) pd="$PWD/$pd" ;; esac
   mkdir_tracked "$pd"
+  case "$pd" in
+    */.var/app/*|*/snap/*)
+      echo "note: $pd belongs to a Flatpak/Snap GIMP; its sandbox may not be able to run $CORE." \
+           "If the plug-in then reports that it could not start colorize-core, use your distribution's GIMP." ;;
+  esac
   case "$pd" in
     */2.[0-9]*/*|*/2.[0-9]*) # GIMP 2.10: a single-file gimpfu plug-in + a library folder
       lib="$pd/colorize_gimp210_lib"
@@ -263,14 +277,14 @@ if [ "$SELF_TEST" = 1 ]; then
     "$VENV/bin/python" "$PLUGIN_SRC/colorize_bridge.py" --self-test "$PLUGIN_SRC" >/dev/null 2>&1 || true
   fi
   # Colorize the sample photo the core ships (if it ships one), as a user would.
-  SAMPLE="$("$VENV/bin/python" -c '
+  SAMPLE="$("$VENV/bin/python" -I -c '
 import pathlib, colorize_core
 d = pathlib.Path(colorize_core.__file__).parent / "samples"
 s = sorted(p for p in d.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".tif", ".tiff")) if d.is_dir() else []
 print(s[0] if s else "")' 2>/dev/null || true)"
   if [ -n "$SAMPLE" ]; then
     OUT="$PREFIX/sample-colorized.png"
-    "$CORE" "$SAMPLE" -o "$OUT" || die "self-test: colorizing the sample photo $SAMPLE failed (see above)."
+    "$CORE" "$SAMPLE" -o "$OUT" --overwrite -q || die "self-test: colorizing the sample photo $SAMPLE failed (see above)."
     record file "$OUT"
     write_manifest
     say "Sample photo colorized: $OUT"

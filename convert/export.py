@@ -92,3 +92,74 @@ def write_model(tflite: bytes, path: Path, *, name: str, input_size: int, chroma
     card.update(extra or {})
     path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     return card
+
+
+def fidelity(float_model, tflite: bytes, luma_inputs: np.ndarray) -> dict:
+    """How far a converted model strays from the float Keras model on real inputs.
+
+    Reports the UV RMSE and max error, and the PSNR (8-bit RGB) between the colorizations the
+    two produce at the model's input size: a direct reading of "within 0.2 dB" style targets.
+    """
+    from colorize_core.color import expand_chroma, yuv_to_rgb
+    ref = np.asarray(float_model.predict(luma_inputs, verbose=0))
+    got = run_tflite(tflite, luma_inputs)[0]
+    size = luma_inputs.shape[1]
+
+    def rgb(y, uv):
+        return np.round(yuv_to_rgb(np.concatenate([y, expand_chroma(uv, (size, size))], -1)) * 255)
+
+    mse = np.mean([np.mean((rgb(y, a) - rgb(y, b)) ** 2) for y, a, b in zip(luma_inputs, ref, got)])
+    return {"uv_rmse": float(np.sqrt(np.mean((ref - got) ** 2))), "uv_max_error": float(np.abs(ref - got).max()),
+            "psnr_vs_float_db": float(10 * np.log10(255 ** 2 / mse)) if mse > 0 else float("inf")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import json
+    import sys
+    import time
+
+    from convert import dataset, train
+    ap = argparse.ArgumentParser(prog="python -m convert.export",
+                                 description="Convert a trained run to .tflite in each quantization, check each "
+                                             "against the float model on tune photos, write the chosen one with "
+                                             "its model card.")
+    ap.add_argument("run_dir", type=Path, help="a run folder made by convert.train")
+    ap.add_argument("--weights", help="the ImageNet VGG16 .h5 the run was trained with (frozen-encoder runs)")
+    ap.add_argument("--out", type=Path, required=True, help="the .tflite to write (its .json card goes beside it)")
+    ap.add_argument("--name", required=True, help="model name for the card")
+    ap.add_argument("--quantization", default="dynamic", choices=QUANTIZATIONS, help="the one to write")
+    ap.add_argument("--compare", nargs="*", default=[], choices=QUANTIZATIONS,
+                    help="also convert and check these (report only)")
+    ap.add_argument("--check-photos", type=int, default=32, help="tune photos for the fidelity check")
+    ap.add_argument("--card-extra", type=Path, help="JSON with more card fields (architecture, terms, ...)")
+    args = ap.parse_args(argv)
+
+    model, config = train.load_inference_model(args.run_dir, args.weights)
+    crops, index = dataset.load(Path(config["cache"]))
+    tune = np.asarray(index["splits"]["tune"])[:max(args.check_photos, 1)]
+    ys = dataset.inputs_and_targets(np.asarray(crops[np.sort(tune)]), config["chroma_size"])[0]
+    calib = np.asarray(crops[np.asarray(index["splits"]["train"])[:100]])
+    calib_y = dataset.inputs_and_targets(calib, config["chroma_size"])[0]
+    report = {}
+    chosen = None
+    for q in dict.fromkeys([args.quantization] + args.compare):
+        t0 = time.time()
+        data = to_tflite(model, q, representative=lambda: (y[None] for y in calib_y))
+        report[q] = {"size_bytes": len(data), "convert_seconds": round(time.time() - t0, 1),
+                     **fidelity(model, data, ys)}
+        print(q, json.dumps(report[q]), file=sys.stderr)
+        if q == args.quantization:
+            chosen = data
+    extra = json.loads(args.card_extra.read_text()) if args.card_extra else {}
+    extra.setdefault("training", {}).update({k: config[k] for k in config if k != "cache"})
+    extra["quantization_check"] = report
+    card = write_model(chosen, args.out, name=args.name, input_size=int(model.input_shape[1]),
+                       chroma_size=config["chroma_size"], quantization=args.quantization, extra=extra)
+    print(json.dumps({"wrote": str(args.out), "sha256": card["sha256"], "quantizations": report}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main())

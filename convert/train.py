@@ -175,7 +175,7 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     net.fit(Batches(inputs["train"], targets["train"], batch, shuffle=True),
             validation_data=Batches(inputs["tune"], targets["tune"], batch, shuffle=False) if len(rows["tune"]) else None,
             epochs=epochs, verbose=progress,
-            callbacks=[keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+            callbacks=[keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
                        keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=True),
                        EpochFigures(), TimeBudget()])
     if not end_to_end:

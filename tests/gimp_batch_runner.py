@@ -26,6 +26,7 @@ gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp, Gio  # noqa: E402
 
 JOB = json.load(open(os.environ["COLORIZE_BATCH_JOB"]))
+sys.dont_write_bytecode = True  # leave the installed plug-in folder as install.sh made it
 sys.path.insert(0, JOB["plugin_dir"])
 import colorize_bridge as bridge  # noqa: E402
 

@@ -33,7 +33,7 @@ SUITE = "trixie"
 PACKAGES = [
     "gimp", "python3-gi", "gir1.2-gimp-3.0", "gir1.2-gegl-0.4", "python3-venv", "ca-certificates",
     # for the GUI check: a virtual X server, input events, screenshots
-    "xvfb", "xauth", "xdotool", "x11-apps", "dbus-x11",
+    "xvfb", "xauth", "xdotool", "x11-apps", "dbus-x11", "matchbox-window-manager",
 ]
 STAMP_NAME = ".colorize-chroot-ready"
 CHROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -172,7 +172,8 @@ def run(cmd, *, env: dict | None = None, timeout: float = 300, check: bool = Fal
 
     A fresh mount namespace per call: /proc and /dev (and any ``binds``: host path ->
     chroot path) are mounted only there. The environment is cleared except for PATH,
-    LANG, HOME=/root and ``env``. On timeout the whole process group is killed and
+    LANG, HOME=/root and ``env``. ``quiet`` is accepted for symmetry (output is captured
+    anyway; a failing ``check`` run always prints it). On timeout the whole process group is killed and
     subprocess.TimeoutExpired is raised.
     """
     if isinstance(cmd, str):
@@ -203,8 +204,7 @@ def run(cmd, *, env: dict | None = None, timeout: float = 300, check: bool = Fal
         raise subprocess.TimeoutExpired(cmd, timeout, output=out, stderr=err) from None
     res = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
     if check and proc.returncode != 0:
-        if not quiet:
-            sys.stderr.write(out[-4000:] + err[-4000:])
+        sys.stderr.write(out[-4000:] + err[-4000:])  # a failure always shows its output
         raise subprocess.CalledProcessError(proc.returncode, cmd, out, err)
     return res
 

@@ -3,7 +3,7 @@
 
 Follows the bridge protocol; ``FAKE_CORE_MODE`` (or the script's name, fake-core-MODE) picks
 how it behaves:
-  ok       tints the picture (R up, B down), alpha kept; prints progress
+  ok       tints the picture (R up, B down, luminance kept for gray input), alpha kept
   error    exits 3 with "colorize-core: error: ..." on stderr
   hang     sleeps forever (the plug-in must kill it)
   crash    kills itself with SIGSEGV
@@ -63,8 +63,9 @@ def main(argv):
         out = colorize_bridge.npy_header(header["descr"], (h + 1, w, c)) + bytes(data) + bytes(w * c)
     else:
         if header["descr"] == "|u1":
-            up = bytes(min(255, int(v * 1.15 + 12)) for v in range(256))
-            down = bytes(max(0, int(v * 0.8 - 8)) for v in range(256))
+            # gray in: R + 10, B - 26 keeps BT.601 luminance (0.299 * 10 = 0.114 * 26)
+            up = bytes(min(255, v + 10) for v in range(256))
+            down = bytes(max(0, v - 26) for v in range(256))
             data[0::c] = bytes(data[0::c]).translate(up)
             data[2::c] = bytes(data[2::c]).translate(down)
         out = head + header_bytes + bytes(data)

@@ -24,6 +24,7 @@ gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
 
 HERE = os.path.dirname(os.path.realpath(__file__))
+sys.dont_write_bytecode = True  # keep the plug-in folder exactly as install.sh left it
 sys.path.insert(0, HERE)
 import colorize_bridge as bridge  # noqa: E402
 

@@ -1,0 +1,167 @@
+"""Evaluate models on a folder of colour photos, beside the gray and oracle references.
+
+Usage:
+  python -m convert.evaluate PHOTO_DIR --model A.tflite [--model B.tflite ...] --out DIR
+  python -m convert.evaluate PHOTO_DIR --compression-study --out DIR
+
+Protocol (shared/docs/metrics.md): each photo resized straight to 256x256, its luminance is
+the input, the photo itself the reference. PSNR, SSIM, colourfulness (CF), dCF and Zhang's AuC
+for every model, for "gray" (zero chroma: the floor) and for "oracle" (the truth's chroma through
+the model's own chroma compression: the ceiling its output size allows). Writes results.md,
+results.json and grid.png. --compression-study is the seed's Figure 4: how much chroma can be
+discarded (oracle PSNR and CF at several chroma sizes), as compression.md and compression.png.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from colorize_core.color import compress_chroma, expand_chroma, luma_to_unit, split_8bit, yuv_to_rgb
+from colorize_core.pipeline import Colorizer
+from convert import metrics
+from convert.dataset import list_photos
+
+EVAL_SIZE = 256
+STUDY_SIZES = (8, 16, 22, 33, 45, 56, 75, 112, 224)
+
+
+def load_eval_photos(folder: Path, size: int = EVAL_SIZE) -> tuple[list[str], list[np.ndarray]]:
+    paths = list_photos(folder)
+    if not paths:
+        raise SystemExit(f"no photos under {folder}")
+    return [p.name for p in paths], [np.asarray(Image.open(p).convert("RGB").resize((size, size), Image.BICUBIC))
+                                     for p in paths]
+
+
+def oracle(truth: np.ndarray, chroma_size: int, model_input: int = 224) -> np.ndarray:
+    """The truth's chroma squeezed through a chroma_size compression, as the model's output would be.
+
+    The model predicts chroma_size^2 values for a model_input^2 view of the photo, so the
+    compression is applied at that scale and expanded back to the photo's size.
+    """
+    y_img, uv = split_8bit(Image.fromarray(truth))
+    h, w = truth.shape[:2]
+    at_input = compress_chroma(uv, (model_input, model_input))
+    small = compress_chroma(at_input, (chroma_size, chroma_size))
+    full = expand_chroma(small, (w, h))
+    y = luma_to_unit(np.asarray(y_img))
+    return (yuv_to_rgb(np.concatenate([y[..., None], full], -1)) * 255).round().astype(np.uint8)
+
+
+def gray(truth: np.ndarray) -> np.ndarray:
+    return np.asarray(Image.fromarray(truth).convert("L").convert("RGB"))
+
+
+def summarise(name: str, truths: list[np.ndarray], preds: list[np.ndarray]) -> dict:
+    scores = [metrics.score(t, p) for t, p in zip(truths, preds)]
+    row = {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
+    row["dcf"] = abs(row["cf"] - float(np.mean([metrics.colorfulness(t) for t in truths])))
+    row["name"] = name
+    return row
+
+
+def evaluate(folder: Path, model_paths: list[Path], out: Path, *, strength: float = 1.0, grid_photos: int = 6,
+             threads: int | None = None) -> list[dict]:
+    names, truths = load_eval_photos(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [summarise("gray (floor)", truths, [gray(t) for t in truths])]
+    columns = {"input (gray)": [gray(t) for t in truths[:grid_photos]]}
+    for path in model_paths:
+        c = Colorizer(path, threads=threads)
+        chroma = c.model.card.chroma_size[0]
+        preds = [np.asarray(c.colorize(Image.fromarray(t).convert("L"), strength=strength)) for t in truths]
+        label = f"{c.model.card.name} ({c.model.card.quantization})"
+        rows.append(summarise(label, truths, preds))
+        rows.append(summarise(f"oracle {chroma}x{chroma} (ceiling)", truths, [oracle(t, chroma) for t in truths]))
+        columns[c.model.card.name] = preds[:grid_photos]
+    rows.append(summarise("truth", truths, truths))
+    columns["truth"] = truths[:grid_photos]
+    rows = [r for i, r in enumerate(rows) if r["name"] not in {x["name"] for x in rows[:i]}]
+    (out / "results.json").write_text(json.dumps({"photos": names, "size": EVAL_SIZE, "strength": strength,
+                                                  "rows": rows}, indent=2))
+    (out / "results.md").write_text(markdown_table(rows, f"{len(truths)} photos from {folder.name}, "
+                                                         f"{EVAL_SIZE}x{EVAL_SIZE}, strength {strength}"))
+    save_grid(columns, out / "grid.png")
+    return rows
+
+
+def markdown_table(rows: list[dict], caption: str) -> str:
+    lines = [f"{caption}\n", "| | PSNR dB | SSIM | CF | dCF | AuC |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['name']} | {r['psnr']:.2f} | {r['ssim']:.4f} | {r['cf']:.1f} | {r['dcf']:.1f} | "
+                     f"{r['auc']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def save_grid(columns: dict[str, list[np.ndarray]], path: Path, cell: int = 160) -> None:
+    """Photos in rows, one column per system (titles on top)."""
+    from PIL import ImageDraw
+    names = list(columns)
+    n = len(next(iter(columns.values())))
+    grid = Image.new("RGB", (cell * len(names), 18 + cell * n), "white")
+    draw = ImageDraw.Draw(grid)
+    for j, name in enumerate(names):
+        draw.text((j * cell + 4, 3), name[:26], fill="black")
+        for i, img in enumerate(columns[name]):
+            grid.paste(Image.fromarray(img).resize((cell, cell)), (j * cell, 18 + i * cell))
+    grid.save(path)
+
+
+def compression_study(folder: Path, out: Path) -> list[dict]:
+    """The seed's Figure 4: oracle PSNR and CF when chroma is kept at each size (of 224)."""
+    _, truths = load_eval_photos(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    truth_cf = float(np.mean([metrics.colorfulness(t) for t in truths]))
+    rows = []
+    for s in STUDY_SIZES:
+        preds = [oracle(t, s) for t in truths]
+        rows.append({"chroma_size": s, "discarded_pct": round(100 * (1 - s * s / 224 ** 2), 1),
+                     "psnr": float(np.mean([metrics.psnr(t, p) for t, p in zip(truths, preds)])),
+                     "cf": float(np.mean([metrics.colorfulness(p) for p in preds]))})
+    lines = [f"Oracle chroma round trip on {len(truths)} photos at {EVAL_SIZE}x{EVAL_SIZE} "
+             f"(truth CF {truth_cf:.1f})\n", "| chroma size (of 224) | chroma discarded | PSNR dB | CF |",
+             "|---|---|---|---|"]
+    lines += [f"| {r['chroma_size']}x{r['chroma_size']} | {r['discarded_pct']}% | {r['psnr']:.2f} | {r['cf']:.1f} |"
+              for r in rows]
+    (out / "compression.md").write_text("\n".join(lines) + "\n")
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot([r["discarded_pct"] for r in rows], [r["psnr"] for r in rows], "-o")
+    ax.set_xlabel("chroma discarded (%)")
+    ax.set_ylabel("oracle PSNR (dB)")
+    ax.set_title("How much chroma can go (seed Figure 4)")
+    fig.tight_layout()
+    fig.savefig(out / "compression.png", dpi=80)
+    plt.close(fig)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m convert.evaluate", description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("folder", type=Path, help="folder of colour photos (e.g. ../shared/data/eval/kodak24)")
+    ap.add_argument("--model", type=Path, action="append", default=[], help=".tflite with its card (repeatable)")
+    ap.add_argument("--out", type=Path, required=True, help="where to write the table and figures")
+    ap.add_argument("--strength", type=float, default=1.0)
+    ap.add_argument("--compression-study", action="store_true", help="the seed's Figure 4 experiment")
+    args = ap.parse_args(argv)
+    if args.compression_study:
+        rows = compression_study(args.folder, args.out)
+        print((args.out / "compression.md").read_text())
+        return 0
+    if not args.model:
+        ap.error("give at least one --model (or --compression-study)")
+    evaluate(args.folder, args.model, args.out, strength=args.strength)
+    print((args.out / "results.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

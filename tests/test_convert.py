@@ -1,0 +1,159 @@
+"""convert/: dataset preparation, the models, a few training steps, every export, the metrics.
+
+Runs on photos the test makes itself and with no ImageNet weights (the encoder is random), so
+it needs nothing from ../shared; it does need the `train` extra (TensorFlow), else it skips.
+"""
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+pytest.importorskip("tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from convert import dataset, evaluate, export, features, losses, metrics, models, train  # noqa: E402
+
+
+def _photo(rng: np.random.Generator, w: int, h: int) -> Image.Image:
+    im = Image.new("RGB", (w, h), tuple(int(v) for v in rng.integers(0, 255, 3)))
+    d = ImageDraw.Draw(im)
+    for _ in range(6):
+        x0, y0 = int(rng.integers(0, w - 10)), int(rng.integers(0, h - 10))
+        d.ellipse([x0, y0, x0 + int(rng.integers(10, w)), y0 + int(rng.integers(10, h))],
+                  fill=tuple(int(v) for v in rng.integers(0, 255, 3)))
+    return im
+
+
+@pytest.fixture(scope="module")
+def photo_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    (root / "sub").mkdir()
+    for i in range(10):
+        _photo(rng, int(rng.integers(150, 400)), int(rng.integers(150, 400))).save(root / ("sub" if i % 2 else "") / f"p{i}.jpg")
+    _photo(rng, 300, 200).convert("L").save(root / "gray.png")
+    _photo(rng, 200, 300).convert("L").convert("RGB").save(root / "gray_rgb.jpg")
+    return root
+
+
+@pytest.fixture(scope="module")
+def cache(photo_dir, tmp_path_factory):
+    path = tmp_path_factory.mktemp("cache")
+    dataset.prepare(photo_dir, path, workers=1, progress=False)
+    return path
+
+
+def test_dataset_drops_gray_crops_and_splits(cache, photo_dir):
+    crops, index = dataset.load(cache)
+    assert crops.shape == (10, 224, 224, 3) and crops.dtype == np.uint8
+    assert sorted(os.path.basename(p) for p in index["dropped_grayscale"]) == ["gray.png", "gray_rgb.jpg"]
+    sizes = {k: len(v) for k, v in index["splits"].items()}
+    assert sizes == {"train": 7, "tune": 2, "test": 1}
+    assert sorted(sum(index["splits"].values(), [])) == list(range(10))
+    again = dataset.prepare(photo_dir, cache, workers=1, progress=False)  # cached: same split, no rework
+    assert again["splits"] == index["splits"]
+
+
+def test_inputs_and_targets_use_the_runtime_colour_math(cache):
+    crops, _ = dataset.load(cache)
+    ys, uvs = dataset.inputs_and_targets(np.asarray(crops[:2]), 33)
+    assert ys.shape == (2, 224, 224, 1) and uvs.shape == (2, 33, 33, 2)
+    assert -1 <= ys.min() and ys.max() <= 1 and -1 <= uvs.min() and uvs.max() <= 1
+
+
+def test_seed_network_has_the_reports_parameter_count():
+    _, _, model = models.build("seed", weights=None, chroma_size=33)
+    assert model.count_params() == 143_183_810
+    assert model.output_shape == (None, 33, 33, 2)
+
+
+def test_chroma_bins_and_rebalancing():
+    uv = np.random.default_rng(0).normal(0, 0.1, (5000, 2)).clip(-1, 1)
+    centres, weights = losses.chroma_bins(uv)
+    assert centres.shape[1] == 2 and len(weights) == len(centres)
+    assert weights.min() > 0 and weights.max() / weights.min() > 1.5  # rare colours weigh more
+
+
+@pytest.fixture(scope="module")
+def frozen_run(cache, tmp_path_factory):
+    """Frozen-encoder mode: cached features (random encoder here), a classification decoder."""
+    features.extract(cache, None, progress=False)
+    run = tmp_path_factory.mktemp("run")
+    train.train(run, cache=cache, model="hyper", loss="classify", weights=None, chroma_size=56, epochs=1,
+                batch=4, progress=0)
+    return run
+
+
+def test_training_writes_logs_curves_figures_and_resumes(frozen_run, cache):
+    rows = (frozen_run / "log.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch") and len(rows) == 2
+    assert (frozen_run / "curves.png").exists() and (frozen_run / "figures" / "epoch_001.png").exists()
+    fig = Image.open(frozen_run / "figures" / "epoch_001.png")
+    assert fig.size == (3 * 224, 2 * 224)  # truth | input | prediction for the 2 tune photos
+    train.train(frozen_run, cache=cache, model="hyper", loss="classify", weights=None, chroma_size=56, epochs=2,
+                batch=4, progress=0)
+    assert len((frozen_run / "log.csv").read_text().splitlines()) == 3  # resumed at epoch 2
+
+
+def test_end_to_end_training_steps(cache, tmp_path):
+    config = train.train(tmp_path, cache=cache, model="hyper", loss="euclidean", weights=None, chroma_size=33,
+                         end_to_end=True, epochs=1, batch=4, max_train=4, progress=0)
+    assert config["end_to_end"] and (tmp_path / "model.weights.h5").exists()
+    loss = float((tmp_path / "log.csv").read_text().splitlines()[1].split(",")[2])
+    assert np.isfinite(loss)
+
+
+def test_float_export_matches_keras(frozen_run):
+    """Guards the converter's wrong batch-norm folding after a resize (the decoder avoids it)."""
+    model, _ = train.load_inference_model(frozen_run)
+    ys = np.random.default_rng(1).uniform(-1, 1, (2, 224, 224, 1)).astype(np.float32)
+    assert export.fidelity(model, export.to_tflite(model, "float32"), ys)["uv_max_error"] < 1e-3
+
+
+@pytest.mark.parametrize("quantization", export.QUANTIZATIONS)
+def test_every_quantization_exports_and_loads_in_the_runtime(frozen_run, cache, tmp_path, quantization):
+    from colorize_core import Colorizer
+    model, config = train.load_inference_model(frozen_run)
+    crops, _ = dataset.load(cache)
+    calib = dataset.inputs_and_targets(np.asarray(crops[:2]), 56)[0]
+    data = export.to_tflite(model, quantization, representative=lambda: (y[None] for y in calib))
+    card = export.write_model(data, tmp_path / "m.tflite", name="test", input_size=224, chroma_size=56,
+                              quantization=quantization)
+    assert json.loads((tmp_path / "m.json").read_text())["sha256"] == card["sha256"]
+    out = Colorizer(tmp_path / "m.tflite", threads=1).colorize(Image.new("L", (300, 200), 100))
+    assert out.size == (300, 200) and out.mode == "RGB"
+
+
+def test_metrics_on_known_inputs():
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (64, 64, 3)).astype(np.uint8)
+    gray = np.repeat(img.mean(-1, keepdims=True).astype(np.uint8), 3, -1)
+    assert metrics.colorfulness(gray) == 0
+    assert metrics.psnr(img, img) == metrics.PSNR_CAP
+    assert metrics.ssim(img, img) == pytest.approx(1.0)
+    assert metrics.chroma_auc(img, img) == pytest.approx(1.0)
+    flat = np.full((8, 8, 3), 100, np.uint8)
+    assert metrics.psnr(flat, flat + 10) == pytest.approx(20 * np.log10(25.5))
+    assert metrics.chroma_auc(img, gray) < 0.9
+
+
+def test_evaluate_and_compression_study(photo_dir, tmp_path):
+    from colorize_core.model import DEFAULT_MODEL
+    rows = evaluate.evaluate(photo_dir / "sub", [DEFAULT_MODEL], tmp_path, grid_photos=2)
+    names = [r["name"] for r in rows]
+    assert names[0] == "gray (floor)" and names[-1] == "truth" and any(n.startswith("oracle") for n in names)
+    assert rows[0]["cf"] == 0 and rows[-1]["psnr"] == metrics.PSNR_CAP
+    assert (tmp_path / "results.md").exists() and (tmp_path / "grid.png").exists()
+    study = evaluate.compression_study(photo_dir / "sub", tmp_path)
+    psnrs = [r["psnr"] for r in study]
+    assert psnrs == sorted(psnrs)  # less chroma discarded, closer to the truth
+
+
+def test_layer_visualizations(frozen_run, photo_dir, tmp_path):
+    from convert import visualize
+    written = visualize.visualize(frozen_run, photo_dir / "p0.jpg", tmp_path)
+    assert {p.name for p in written} >= {"filters_block1_conv1.png", "activations_block1_conv2.png",
+                                         "activations_dec_conv3.png"}
+    assert Image.open(tmp_path / "filters_block1_conv1.png").size[0] > 100
