@@ -24,14 +24,21 @@ from PIL import Image
 from colorize_core.color import compress_chroma, expand_chroma, luma_to_unit, split_8bit, yuv_to_rgb
 from colorize_core.pipeline import Colorizer
 from convert import metrics
-from convert.dataset import list_photos
+from convert import dataset
 
 EVAL_SIZE = 256
 STUDY_SIZES = (8, 16, 22, 33, 45, 56, 75, 112, 224)
 
 
-def load_eval_photos(folder: Path, size: int = EVAL_SIZE) -> tuple[list[str], list[np.ndarray]]:
-    paths = list_photos(folder)
+def load_eval_photos(folder: Path, size: int = EVAL_SIZE, split: str | None = None,
+                     limit: int | None = None) -> tuple[list[str], list[np.ndarray]]:
+    """Photos resized straight to size x size: a folder's, or a prepared cache's split (folder = cache)."""
+    if split is not None:
+        crops, index = dataset.load(folder)
+        rows = np.asarray(index["splits"][split])[:limit]
+        return ([f"{split}/{i}" for i in rows],
+                [np.asarray(Image.fromarray(np.asarray(crops[i])).resize((size, size), Image.BICUBIC)) for i in rows])
+    paths = dataset.list_photos(folder)[:limit]
     if not paths:
         raise SystemExit(f"no photos under {folder}")
     return [p.name for p in paths], [np.asarray(Image.open(p).convert("RGB").resize((size, size), Image.BICUBIC))
@@ -66,8 +73,8 @@ def summarise(name: str, truths: list[np.ndarray], preds: list[np.ndarray]) -> d
 
 
 def evaluate(folder: Path, model_paths: list[Path], out: Path, *, strength: float = 1.0, grid_photos: int = 6,
-             threads: int | None = None) -> list[dict]:
-    names, truths = load_eval_photos(folder)
+             threads: int | None = None, split: str | None = None, limit: int | None = None) -> list[dict]:
+    names, truths = load_eval_photos(folder, split=split, limit=limit)
     out.mkdir(parents=True, exist_ok=True)
     rows = [summarise("gray (floor)", truths, [gray(t) for t in truths])]
     columns = {"input (gray)": [gray(t) for t in truths[:grid_photos]]}
@@ -84,7 +91,8 @@ def evaluate(folder: Path, model_paths: list[Path], out: Path, *, strength: floa
     rows = [r for i, r in enumerate(rows) if r["name"] not in {x["name"] for x in rows[:i]}]
     (out / "results.json").write_text(json.dumps({"photos": names, "size": EVAL_SIZE, "strength": strength,
                                                   "rows": rows}, indent=2))
-    (out / "results.md").write_text(markdown_table(rows, f"{len(truths)} photos from {folder.name}, "
+    source = f"the {split} split of {folder}" if split else folder.name
+    (out / "results.md").write_text(markdown_table(rows, f"{len(truths)} photos from {source}, "
                                                          f"{EVAL_SIZE}x{EVAL_SIZE}, strength {strength}"))
     save_grid(columns, out / "grid.png")
     return rows
@@ -150,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", type=Path, action="append", default=[], help=".tflite with its card (repeatable)")
     ap.add_argument("--out", type=Path, required=True, help="where to write the table and figures")
     ap.add_argument("--strength", type=float, default=1.0)
+    ap.add_argument("--split", choices=("train", "tune", "test"),
+                    help="FOLDER is a cache from convert.dataset: evaluate on this split of it")
+    ap.add_argument("--limit", type=int, help="use only the first N photos")
     ap.add_argument("--compression-study", action="store_true", help="the seed's Figure 4 experiment")
     args = ap.parse_args(argv)
     if args.compression_study:
@@ -158,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.model:
         ap.error("give at least one --model (or --compression-study)")
-    evaluate(args.folder, args.model, args.out, strength=args.strength)
+    evaluate(args.folder, args.model, args.out, strength=args.strength, split=args.split, limit=args.limit)
     print((args.out / "results.md").read_text())
     return 0
 

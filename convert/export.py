@@ -66,8 +66,12 @@ def run_tflite(model_bytes: bytes | Path, inputs: np.ndarray, threads: int = 2) 
 
 
 def write_model(tflite: bytes, path: Path, *, name: str, input_size: int, chroma_size: int, quantization: str,
-                extra: dict | None = None) -> dict:
-    """Write `path` (.tflite) and its model card (.json) beside it; returns the card."""
+                output_gain: float = 1.0, extra: dict | None = None) -> dict:
+    """Write `path` (.tflite) and its model card (.json) beside it; returns the card.
+
+    output_gain: the card's output scale (uv = model output * gain), a model's saturation
+    calibration, chosen on the tune split, that the runtime applies before --strength.
+    """
     import hashlib
     import json
 
@@ -86,7 +90,7 @@ def write_model(tflite: bytes, path: Path, *, name: str, input_size: int, chroma
                   "scale": 2.0 / 255.0, "offset": -1.0,
                   "note": "model input = 8-bit luminance code * scale + offset (y in [-1, 1])"},
         "output": {"width": chroma_size, "height": chroma_size, "channels": 2, "quantity": "chroma U, V",
-                   "scale": 1.0, "offset": 0.0, "note": "u, v in [-1, 1] = model output * scale + offset"},
+                   "scale": output_gain, "offset": 0.0, "note": "u, v in [-1, 1] = model output * scale + offset"},
         "quantization": quantization,
     }
     card.update(extra or {})
@@ -133,9 +137,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="also convert and check these (report only)")
     ap.add_argument("--check-photos", type=int, default=32, help="tune photos for the fidelity check")
     ap.add_argument("--card-extra", type=Path, help="JSON with more card fields (architecture, terms, ...)")
+    ap.add_argument("--output-gain", type=float, default=1.0,
+                    help="saturation calibration written to the card (uv = output * gain); choose it on the tune split")
+    ap.add_argument("--temperature", type=float, help="annealed-mean temperature of a classification run "
+                                                      "(default 0.38; higher is less saturated)")
     args = ap.parse_args(argv)
 
-    model, config = train.load_inference_model(args.run_dir, args.weights)
+    model, config = train.load_inference_model(args.run_dir, args.weights, args.temperature)
+    if args.temperature:
+        config["annealed_mean_temperature"] = args.temperature
     crops, index = dataset.load(Path(config["cache"]))
     tune = np.asarray(index["splits"]["tune"])[:max(args.check_photos, 1)]
     ys = dataset.inputs_and_targets(np.asarray(crops[np.sort(tune)]), config["chroma_size"])[0]
@@ -155,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     extra.setdefault("training", {}).update({k: config[k] for k in config if k != "cache"})
     extra["quantization_check"] = report
     card = write_model(chosen, args.out, name=args.name, input_size=int(model.input_shape[1]),
-                       chroma_size=config["chroma_size"], quantization=args.quantization, extra=extra)
+                       chroma_size=config["chroma_size"], quantization=args.quantization,
+                       output_gain=args.output_gain, extra=extra)
     print(json.dumps({"wrote": str(args.out), "sha256": card["sha256"], "quantizations": report}, indent=2))
     return 0
 

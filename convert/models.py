@@ -111,12 +111,12 @@ def build_decoder(name: str, chroma_size: int, head: str, bins: np.ndarray | Non
 
 
 def build_inference_model(encoder: keras.Model, decoder: keras.Model, head: str,
-                          bins: np.ndarray | None = None) -> keras.Model:
-    """Encoder + decoder (+ annealed-mean readout) : y (224, 224, 1) -> UV (c, c, 2)."""
+                          bins: np.ndarray | None = None, temperature: float = ANNEAL_T) -> keras.Model:
+    """Encoder + decoder (+ annealed-mean readout at `temperature`) : y (224, 224, 1) -> UV (c, c, 2)."""
     y = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="luminance")
     out = decoder(encoder(y))
     if head == "classification":
-        out = annealed_mean(out, bins)
+        out = annealed_mean(out, bins, temperature)
     return keras.Model(y, out, name="colorizer")
 
 

@@ -10,7 +10,8 @@ Modes:
                     convert.features, so a decoder trains at tens of photos a second on a CPU.
   --end-to-end      the whole network trains on the photos (4-15 photos a second here).
 Re-running the same command resumes from the last finished epoch (Keras BackupAndRestore).
-RUN_DIR gets config.json, log.csv, curves.png, figures/epoch_NNN.png and model.weights.h5.
+RUN_DIR gets config.json, log.csv, curves.png, figures/epoch_NNN.png and model.weights.h5
+(the inference model: encoder, decoder and read-out, saved at every epoch's end).
 """
 from __future__ import annotations
 
@@ -142,7 +143,9 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
         config["bins"] = int(len(centres))
     else:
         loss_fn = {"mse": losses.mse, "euclidean": losses.euclidean}[loss]
-    (run_dir / "config.json").write_text(json.dumps(config, indent=2))
+    config_path = run_dir / "config.json"
+    previous_seconds = json.loads(config_path.read_text()).get("train_seconds", 0.0) if config_path.exists() else 0.0
+    config_path.write_text(json.dumps(config, indent=2))
 
     encoder, decoder, full = models.build(model, weights=weights, chroma_size=chroma_size, head=head, bins=centres)
     if end_to_end:
@@ -164,7 +167,7 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
         def on_epoch_end(self, epoch, logs=None):
             figure5(fig_crops, lambda y: np.asarray(predict_model.predict(y, verbose=0)),
                     run_dir / "figures" / f"epoch_{epoch + 1:03d}.png")
-            net.save_weights(run_dir / "decoder.weights.h5" if not end_to_end else run_dir / "model.weights.h5")
+            predict_model.save_weights(run_dir / "model.weights.h5")
             plot_curves(run_dir / "log.csv", run_dir / "curves.png")
 
     class TimeBudget(keras.callbacks.Callback):
@@ -178,16 +181,17 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
             callbacks=[keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
                        keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=True),
                        EpochFigures(), TimeBudget()])
-    if not end_to_end:
-        net.save_weights(run_dir / "decoder.weights.h5")
     predict_model.save_weights(run_dir / "model.weights.h5")
-    config["train_seconds"] = round(time.time() - started, 1)
-    (run_dir / "config.json").write_text(json.dumps(config, indent=2))
+    config["train_seconds"] = round(previous_seconds + time.time() - started, 1)  # all sessions of this run
+    config_path.write_text(json.dumps(config, indent=2))
     return config
 
 
-def load_inference_model(run_dir: Path, weights: str | None = None):
-    """Rebuild a run's inference model (y -> UV) from its config and saved weights."""
+def load_inference_model(run_dir: Path, weights: str | None = None, temperature: float | None = None):
+    """Rebuild a run's inference model (y -> UV) from its config and saved weights.
+
+    temperature: the annealed-mean read-out's (classification runs; default models.ANNEAL_T).
+    """
     from convert import models
     run_dir = Path(run_dir)
     config = json.loads((run_dir / "config.json").read_text())
@@ -195,7 +199,7 @@ def load_inference_model(run_dir: Path, weights: str | None = None):
     centres = np.load(run_dir / "bins.npz")["centres"] if head == "classification" else None
     encoder, decoder, _ = models.build(config["model"], weights=weights, chroma_size=config["chroma_size"],
                                        head=head, bins=centres)
-    model = models.build_inference_model(encoder, decoder, head, centres)
+    model = models.build_inference_model(encoder, decoder, head, centres, temperature or models.ANNEAL_T)
     model.load_weights(run_dir / "model.weights.h5")
     return model, config
 
