@@ -89,6 +89,11 @@ def load(cache: Path) -> tuple[np.ndarray, dict]:
     return np.load(cache / "photos.npy", mmap_mode="r"), json.loads((cache / "index.json").read_text())
 
 
+def lumas(crops: np.ndarray) -> np.ndarray:
+    """RGB crops (N, S, S, 3) uint8 -> model inputs y (N, S, S, 1) in [-1, 1] (Pillow's BT.601 luma)."""
+    return np.stack([luma_to_unit(np.asarray(Image.fromarray(np.asarray(c)).convert("L")))[..., None] for c in crops])
+
+
 def inputs_and_targets(crops: np.ndarray, chroma_size: int) -> tuple[np.ndarray, np.ndarray]:
     """RGB crops (N, S, S, 3) uint8 -> Y inputs (N, S, S, 1) in [-1, 1] and UV targets (N, c, c, 2)."""
     ys = np.empty(crops.shape[:3] + (1,), np.float32)

@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compression-study", action="store_true", help="the seed's Figure 4 experiment")
     args = ap.parse_args(argv)
     if args.compression_study:
-        rows = compression_study(args.folder, args.out)
+        compression_study(args.folder, args.out)
         print((args.out / "compression.md").read_text())
         return 0
     if not args.model:

@@ -19,15 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from colorize_core.color import luma_to_unit  # noqa: E402
 from convert import dataset  # noqa: E402
-
-
-def _luma_batch(crops: np.ndarray) -> np.ndarray:
-    """RGB crops uint8 -> y in [-1, 1], (B, H, W, 1), with Pillow's BT.601 luma."""
-    from PIL import Image
-    return np.stack([luma_to_unit(np.asarray(Image.fromarray(np.asarray(c)).convert("L")))[..., None]
-                     for c in crops])
 
 
 def extract(cache: Path, weights: str, *, progress: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -63,7 +55,7 @@ def extract(cache: Path, weights: str, *, progress: bool = True) -> tuple[dict[s
         outs = [d["index"] for d in sorted(interp.get_output_details(), key=lambda d: d["name"])]
         start, t0 = state["done"], time.time()
         for row in range(start, n):
-            interp.set_tensor(inp, _luma_batch(crops[order[row]:order[row] + 1]))
+            interp.set_tensor(inp, dataset.lumas(crops[order[row]:order[row] + 1]))
             interp.invoke()
             for tap, idx in zip(taps, outs):
                 arrays[tap][row] = interp.get_tensor(idx)[0].astype(np.float16)

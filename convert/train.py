@@ -62,14 +62,10 @@ class Batches(keras.utils.PyDataset):
             self.rng.shuffle(self.order)
 
 
-def _lumas(crops: np.ndarray) -> np.ndarray:
-    return np.stack([luma_to_unit(np.asarray(Image.fromarray(np.asarray(c)).convert("L")))[..., None] for c in crops])
-
-
 def figure5(crops: np.ndarray, predict_uv, path: Path) -> None:
     """The seed's Figure 5: ground truth | input | prediction, one photo per row."""
     rows = []
-    uvs = predict_uv(_lumas(crops))
+    uvs = predict_uv(dataset.lumas(crops))
     for crop, uv in zip(crops, uvs):
         y_img, _ = split_8bit(Image.fromarray(np.asarray(crop)))
         y = luma_to_unit(np.asarray(y_img))
@@ -150,7 +146,7 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     encoder, decoder, full = models.build(model, weights=weights, chroma_size=chroma_size, head=head, bins=centres)
     if end_to_end:
         net = full
-        inputs = {k: [_lumas(crops[rows[k]])] for k in ("train", "tune")}
+        inputs = {k: [dataset.lumas(crops[rows[k]])] for k in ("train", "tune")}
     else:
         encoder.trainable = False
         net = decoder

@@ -1,7 +1,6 @@
 """The colour math: known values, round trips, agreement with Pillow's BT.601, chroma compression."""
 import numpy as np
 import pytest
-from PIL import Image
 
 from colorize_core import color
 
