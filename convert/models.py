@@ -26,6 +26,7 @@ INPUT_SIZE = 224
 VGG_MEAN_BGR = (103.939, 116.779, 123.68)
 ENCODER_OUTPUTS = {"seed": ("block5_conv3",), "hyper": ("block3_pool", "block5_conv3")}
 ANNEAL_T = 0.38
+LAST_ACTIVATION = "leaky_relu"
 
 
 def luma_to_vgg(y):
@@ -77,8 +78,13 @@ def annealed_mean(logits, bins: np.ndarray, temperature: float = ANNEAL_T):
     return uv
 
 
-def build_decoder(name: str, chroma_size: int, head: str, bins: np.ndarray | None = None) -> keras.Model:
-    """Decoder from encoder features to the training output (UV, or logits for classification)."""
+def build_decoder(name: str, chroma_size: int, head: str, bins: np.ndarray | None = None,
+                  last_activation: str = LAST_ACTIVATION) -> keras.Model:
+    """Decoder from encoder features to the training output (UV, or logits for classification).
+
+    last_activation: of the hyper decoder's last conv, "leaky_relu" (current) or "relu" (runs
+    trained before the dead-ReLU fix; their config.json has no "last_activation").
+    """
     feats = [keras.Input(s, name=f"feature_{i}") for i, s in enumerate(encoder_feature_shapes(name))]
     if name == "seed":
         x = layers.MaxPooling2D(2, name="block5_pool")(feats[0])
@@ -102,8 +108,12 @@ def build_decoder(name: str, chroma_size: int, head: str, bins: np.ndarray | Non
         x = _conv(x, 128, 3, "dec_conv2")
         x = layers.Resizing(chroma_size, chroma_size, interpolation="bilinear", name="dec_resize")(x)
         # no batch norm after the resize: the TFLite converter folds it wrongly there (measured:
-        # 3.5 max error on a 7.4 range, float32), so this conv carries its own bias instead
-        x = layers.Conv2D(32, 3, padding="same", activation="relu", name="dec_conv3")(x)
+        # 3.5 max error on a 7.4 range, float32), so this conv carries its own bias instead.
+        # Without batch norm a plain ReLU here died (measured: 31 of 32 channels dead after two
+        # epochs, the output stuck at gray); a leaky ReLU cannot die.
+        x = layers.Conv2D(32, 3, padding="same", name="dec_conv3")(x)
+        x = (layers.LeakyReLU(0.1, name="dec_conv3_leaky") if last_activation == "leaky_relu"
+             else layers.ReLU(name="dec_conv3_relu"))(x)
         out = _head(x, head, bins)
     else:
         raise ValueError(f"unknown model {name!r}: choose from {sorted(ENCODER_OUTPUTS)}")
@@ -121,9 +131,10 @@ def build_inference_model(encoder: keras.Model, decoder: keras.Model, head: str,
 
 
 def build(name: str, *, weights: str | None, chroma_size: int = 33, head: str = "regression",
-          bins: np.ndarray | None = None) -> tuple[keras.Model, keras.Model, keras.Model]:
+          bins: np.ndarray | None = None, last_activation: str = LAST_ACTIVATION
+          ) -> tuple[keras.Model, keras.Model, keras.Model]:
     """(encoder, decoder, training model) for a named network; the training model is end to end."""
     encoder = build_encoder(name, weights)
-    decoder = build_decoder(name, chroma_size, head, bins)
+    decoder = build_decoder(name, chroma_size, head, bins, last_activation)
     y = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="luminance")
     return encoder, decoder, keras.Model(y, decoder(encoder(y)), name=f"{name}_{head}")

@@ -8,7 +8,7 @@ Usage:
 Modes:
   frozen (default)  the ImageNet encoder is frozen; its features come from the cache made by
                     convert.features, so a decoder trains at tens of photos a second on a CPU.
-  --end-to-end      the whole network trains on the photos (4-15 photos a second here).
+  --end-to-end      the whole network trains on the photos (about 1 photo a second on 2 cores).
 Re-running the same command resumes from the last finished epoch (Keras BackupAndRestore).
 RUN_DIR gets config.json, log.csv, curves.png, figures/epoch_NNN.png and model.weights.h5
 (the inference model: encoder, decoder and read-out, saved at every epoch's end).
@@ -102,8 +102,8 @@ def plot_curves(log_csv: Path, out_png: Path) -> None:
 
 def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "classify", weights: str | None = None,
           chroma_size: int = 56, end_to_end: bool = False, epochs: int = 10, batch: int = 16,
-          optimizer: str = "adam", lr: float = 1e-3, minutes: float | None = None, max_train: int | None = None,
-          max_tune: int = 500, progress: int = 1) -> dict:
+          optimizer: str = "adam", lr: float = 1e-3, cosine: bool = False, minutes: float | None = None,
+          max_train: int | None = None, max_tune: int = 500, progress: int = 1) -> dict:
     """Train (or resume) one run; returns its config with the final metrics."""
     from convert import features, models
     run_dir = Path(run_dir)
@@ -123,9 +123,14 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     print(f"{len(rows['train'])} training and {len(rows['tune'])} tuning photos", file=sys.stderr)
     targets = {k: targets_for(crops, rows[k], chroma_size) for k in ("train", "tune")}
 
+    config_path = run_dir / "config.json"
+    previous = json.loads(config_path.read_text()) if config_path.exists() else {}
+    # a resumed run keeps the decoder it started with (runs from before the leaky fix have no key)
+    last_activation = previous.get("last_activation", "relu") if previous else models.LAST_ACTIVATION
     config = dict(model=model, loss=loss, chroma_size=chroma_size, end_to_end=end_to_end,
-                  transfer=weights is not None, optimizer=optimizer, lr=lr, batch=batch,
-                  train_photos=int(len(rows["train"])), tune_photos=int(len(rows["tune"])), cache=str(cache))
+                  transfer=weights is not None, optimizer=optimizer, lr=lr, cosine=cosine, epochs=epochs, batch=batch,
+                  train_photos=int(len(rows["train"])), tune_photos=int(len(rows["tune"])), cache=str(cache),
+                  last_activation=last_activation)
     head = "classification" if loss == "classify" else "regression"
     centres = None
     if head == "classification":
@@ -139,11 +144,11 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
         config["bins"] = int(len(centres))
     else:
         loss_fn = {"mse": losses.mse, "euclidean": losses.euclidean}[loss]
-    config_path = run_dir / "config.json"
-    previous_seconds = json.loads(config_path.read_text()).get("train_seconds", 0.0) if config_path.exists() else 0.0
+    previous_seconds = previous.get("train_seconds", 0.0)
     config_path.write_text(json.dumps(config, indent=2))
 
-    encoder, decoder, full = models.build(model, weights=weights, chroma_size=chroma_size, head=head, bins=centres)
+    encoder, decoder, full = models.build(model, weights=weights, chroma_size=chroma_size, head=head, bins=centres,
+                                          last_activation=last_activation)
     if end_to_end:
         net = full
         inputs = {k: [dataset.lumas(crops[rows[k]])] for k in ("train", "tune")}
@@ -152,6 +157,8 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
         net = decoder
         taps = models.ENCODER_OUTPUTS[model]
         inputs = {k: [np.asarray(feats[t][row_of[k][:len(rows[k])]]) for t in taps] for k in ("train", "tune")}
+    if cosine:  # the step count lives in the optimizer's checkpoint, so a resumed run continues the curve
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=epochs * int(np.ceil(len(rows["train"]) / batch)))
     opt = {"adam": keras.optimizers.Adam(lr), "sgd": keras.optimizers.SGD(lr, momentum=0.9)}[optimizer]
     net.compile(optimizer=opt, loss=loss_fn, metrics=[losses.make_accuracy(centres=centres)])
 
@@ -179,6 +186,7 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
                        EpochFigures(), TimeBudget()])
     predict_model.save_weights(run_dir / "model.weights.h5")
     config["train_seconds"] = round(previous_seconds + time.time() - started, 1)  # all sessions of this run
+    config["final_lr"] = float(keras.ops.convert_to_numpy(opt.learning_rate))
     config_path.write_text(json.dumps(config, indent=2))
     return config
 
@@ -194,7 +202,7 @@ def load_inference_model(run_dir: Path, weights: str | None = None, temperature:
     head = "classification" if config["loss"] == "classify" else "regression"
     centres = np.load(run_dir / "bins.npz")["centres"] if head == "classification" else None
     encoder, decoder, _ = models.build(config["model"], weights=weights, chroma_size=config["chroma_size"],
-                                       head=head, bins=centres)
+                                       head=head, bins=centres, last_activation=config.get("last_activation", "relu"))
     model = models.build_inference_model(encoder, decoder, head, centres, temperature or models.ANNEAL_T)
     model.load_weights(run_dir / "model.weights.h5")
     return model, config
@@ -215,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--cosine", action="store_true", help="decay the learning rate to 0 along a cosine over --epochs")
     ap.add_argument("--minutes", type=float, help="stop after this many minutes (the run stays resumable)")
     ap.add_argument("--max-train", type=int, help="use at most N training photos")
     ap.add_argument("--max-tune", type=int, default=500, help="tune photos scored each epoch (default 500)")
@@ -226,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     config = train(args.run_dir, cache=args.cache, model=args.model, loss=args.loss,
                    weights=None if args.scratch else args.weights, chroma_size=args.chroma_size,
                    end_to_end=args.end_to_end, epochs=args.epochs, batch=args.batch, optimizer=args.optimizer,
-                   lr=args.lr, minutes=args.minutes, max_train=args.max_train, max_tune=args.max_tune)
+                   lr=args.lr, cosine=args.cosine, minutes=args.minutes, max_train=args.max_train, max_tune=args.max_tune)
     print(json.dumps(config))
     return 0
 

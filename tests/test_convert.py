@@ -5,6 +5,7 @@ it needs nothing from ../shared; it does need the `train` extra (TensorFlow), el
 """
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -97,10 +98,26 @@ def test_training_writes_logs_curves_figures_and_resumes(frozen_run, cache):
     assert len((frozen_run / "log.csv").read_text().splitlines()) == 3  # resumed at epoch 2
 
 
+def test_runs_from_before_the_leaky_fix_load_with_their_relu(frozen_run, tmp_path):
+    """A run whose config predates last_activation was trained with a plain ReLU and must load as one."""
+    current, config = train.load_inference_model(frozen_run)
+    assert config["last_activation"] == "leaky_relu"
+    for name in ("model.weights.h5", "bins.npz"):
+        shutil.copy(frozen_run / name, tmp_path / name)
+    del config["last_activation"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    old, _ = train.load_inference_model(tmp_path)
+
+    def layer_names(m):
+        return {layer.name for layer in m.get_layer("hyper_classification_decoder").layers}
+    assert "dec_conv3_leaky" in layer_names(current) and "dec_conv3_relu" in layer_names(old)
+
+
 def test_end_to_end_training_steps(cache, tmp_path):
     config = train.train(tmp_path, cache=cache, model="hyper", loss="euclidean", weights=None, chroma_size=33,
-                         end_to_end=True, epochs=1, batch=4, max_train=4, progress=0)
+                         end_to_end=True, epochs=1, batch=4, max_train=4, lr=1e-3, cosine=True, progress=0)
     assert config["end_to_end"] and (tmp_path / "model.weights.h5").exists()
+    assert config["final_lr"] < 1e-9  # the cosine decay reached zero at the end of its epochs
     loss = float((tmp_path / "log.csv").read_text().splitlines()[1].split(",")[2])
     assert np.isfinite(loss)
 
