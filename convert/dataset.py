@@ -91,18 +91,21 @@ def load(cache: Path) -> tuple[np.ndarray, dict]:
 
 def lumas(crops: np.ndarray) -> np.ndarray:
     """RGB crops (N, S, S, 3) uint8 -> model inputs y (N, S, S, 1) in [-1, 1] (Pillow's BT.601 luma)."""
-    return np.stack([luma_to_unit(np.asarray(Image.fromarray(np.asarray(c)).convert("L")))[..., None] for c in crops])
+    ys = np.empty(crops.shape[:3] + (1,), np.float32)
+    for i, crop in enumerate(crops):
+        ys[i, ..., 0] = luma_to_unit(np.asarray(Image.fromarray(np.asarray(crop)).convert("L")))
+    return ys
 
 
 def inputs_and_targets(crops: np.ndarray, chroma_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """RGB crops (N, S, S, 3) uint8 -> Y inputs (N, S, S, 1) in [-1, 1] and UV targets (N, c, c, 2)."""
-    ys = np.empty(crops.shape[:3] + (1,), np.float32)
+    """RGB crops (N, S, S, 3) uint8 -> Y inputs (N, S, S, 1) in [-1, 1] and UV targets (N, c, c, 2).
+
+    The inputs are `lumas` (the runtime's luma), not the YCbCr Y, which Pillow rounds differently.
+    """
     uvs = np.empty((len(crops), chroma_size, chroma_size, 2), np.float32)
     for i, crop in enumerate(crops):
-        y, uv = split_8bit(Image.fromarray(np.asarray(crop)))
-        ys[i, ..., 0] = luma_to_unit(np.asarray(y))
-        uvs[i] = compress_chroma(uv, (chroma_size, chroma_size))
-    return ys, uvs
+        uvs[i] = compress_chroma(split_8bit(Image.fromarray(np.asarray(crop)))[1], (chroma_size, chroma_size))
+    return lumas(crops), uvs
 
 
 def main(argv: list[str] | None = None) -> int:

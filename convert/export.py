@@ -148,9 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         config["annealed_mean_temperature"] = args.temperature
     crops, index = dataset.load(Path(config["cache"]))
     tune = np.asarray(index["splits"]["tune"])[:max(args.check_photos, 1)]
-    ys = dataset.inputs_and_targets(np.asarray(crops[np.sort(tune)]), config["chroma_size"])[0]
+    ys = dataset.lumas(np.asarray(crops[np.sort(tune)]))
     calib = np.asarray(crops[np.asarray(index["splits"]["train"])[:100]])
-    calib_y = dataset.inputs_and_targets(calib, config["chroma_size"])[0]
+    calib_y = dataset.lumas(calib)
     report = {}
     chosen = None
     for q in dict.fromkeys([args.quantization] + args.compare):
