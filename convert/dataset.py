@@ -67,7 +67,7 @@ def prepare(folder: Path, cache: Path, *, size: int = 224, seed: int = 838, work
     crops, kept, dropped = [], [], []
     with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
         for i, (path, crop) in enumerate(zip(paths, pool.map(_prepare_one, paths, [size] * len(paths), chunksize=64))):
-            (dropped if crop is None else kept).append(str(path))
+            (dropped if crop is None else kept).append(str(Path(path).resolve()))
             if crop is not None:
                 crops.append(crop)
             if progress and (i + 1) % 500 == 0:
@@ -87,6 +87,16 @@ def load(cache: Path) -> tuple[np.ndarray, dict]:
     """The cached crops (memory-mapped, N x size x size x 3 uint8) and the index."""
     cache = Path(cache)
     return np.load(cache / "photos.npy", mmap_mode="r"), json.loads((cache / "index.json").read_text())
+
+
+def original_path(index: dict, i: int) -> Path:
+    """The source file of cached photo i (caches made before paths were stored resolved hold
+    them relative to the directory convert.dataset ran in)."""
+    path = Path(index["photos"][i])
+    if not path.exists():
+        raise SystemExit(f"{path}: photo {i} of the cache is not there (run from the directory "
+                         f"convert.dataset ran in, or prepare the cache again)")
+    return path
 
 
 def lumas(crops: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 Usage:
   python -m convert.evaluate PHOTO_DIR --model A.tflite [--model B.tflite ...] --out DIR
+  python -m convert.evaluate CACHE --split tune --match /bsds/ --originals --model A.tflite --out DIR
   python -m convert.evaluate PHOTO_DIR --compression-study --out DIR
 
 Protocol (shared/docs/metrics.md): each photo resized straight to 256x256, its luminance is
@@ -30,19 +31,34 @@ EVAL_SIZE = 256
 STUDY_SIZES = (8, 16, 22, 33, 45, 56, 75, 112, 224)
 
 
-def load_eval_photos(folder: Path, size: int = EVAL_SIZE, split: str | None = None,
-                     limit: int | None = None) -> tuple[list[str], list[np.ndarray]]:
-    """Photos resized straight to size x size: a folder's, or a prepared cache's split (folder = cache)."""
+def load_eval_photos(folder: Path, size: int = EVAL_SIZE, split: str | None = None, limit: int | None = None,
+                     match: str | None = None, originals: bool = False) -> tuple[list[str], list[np.ndarray]]:
+    """Photos resized straight to size x size: a folder's, or a prepared cache's split (folder = cache).
+
+    With a split, match keeps the photos whose source path contains it (e.g. "/bsds/", the
+    subset most like users' photos), and originals reads their source files (whole frames, as
+    the Kodak protocol sees them) instead of the cached square crops.
+    """
     if split is not None:
         crops, index = dataset.load(folder)
-        rows = np.asarray(index["splits"][split])[:limit]
+        rows = [i for i in index["splits"][split] if match is None or match in index["photos"][i]][:limit]
+        if not rows:
+            raise SystemExit(f"no photos of the {split} split of {folder} match {match!r}")
+        if originals:
+            paths = [dataset.original_path(index, i) for i in rows]
+            return [f"{split}/{p.name}" for p in paths], [_load(p, size) for p in paths]
         return ([f"{split}/{i}" for i in rows],
                 [np.asarray(Image.fromarray(np.asarray(crops[i])).resize((size, size), Image.BICUBIC)) for i in rows])
+    if match is not None or originals:
+        raise SystemExit("--match and --originals select within a --split of a cache")
     paths = dataset.list_photos(folder)[:limit]
     if not paths:
         raise SystemExit(f"no photos under {folder}")
-    return [p.name for p in paths], [np.asarray(Image.open(p).convert("RGB").resize((size, size), Image.BICUBIC))
-                                     for p in paths]
+    return [p.name for p in paths], [_load(p, size) for p in paths]
+
+
+def _load(path: Path, size: int) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB").resize((size, size), Image.BICUBIC))
 
 
 def oracle(truth: np.ndarray, chroma_size: int, model_input: int = 224) -> np.ndarray:
@@ -73,8 +89,9 @@ def summarise(name: str, truths: list[np.ndarray], preds: list[np.ndarray]) -> d
 
 
 def evaluate(folder: Path, model_paths: list[Path], out: Path, *, strength: float = 1.0, grid_photos: int = 6,
-             threads: int | None = None, split: str | None = None, limit: int | None = None) -> list[dict]:
-    names, truths = load_eval_photos(folder, split=split, limit=limit)
+             threads: int | None = None, split: str | None = None, limit: int | None = None,
+             match: str | None = None, originals: bool = False) -> list[dict]:
+    names, truths = load_eval_photos(folder, split=split, limit=limit, match=match, originals=originals)
     out.mkdir(parents=True, exist_ok=True)
     rows = [summarise("gray (floor)", truths, [gray(t) for t in truths])]
     columns = {"input (gray)": [gray(t) for t in truths[:grid_photos]]}
@@ -91,7 +108,10 @@ def evaluate(folder: Path, model_paths: list[Path], out: Path, *, strength: floa
     rows = [r for i, r in enumerate(rows) if r["name"] not in {x["name"] for x in rows[:i]}]
     (out / "results.json").write_text(json.dumps({"photos": names, "size": EVAL_SIZE, "strength": strength,
                                                   "rows": rows}, indent=2))
-    source = f"the {split} split of {folder}" if split else folder.name
+    source = folder.name
+    if split:
+        source = (f"the {split} split of {folder}" + (f", source paths containing {match!r}" if match else "")
+                  + (", whole original frames" if originals else ""))
     (out / "results.md").write_text(markdown_table(rows, f"{len(truths)} photos from {source}, "
                                                          f"{EVAL_SIZE}x{EVAL_SIZE}, strength {strength}"))
     save_grid(columns, out / "grid.png")
@@ -161,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", choices=("train", "tune", "test"),
                     help="FOLDER is a cache from convert.dataset: evaluate on this split of it")
     ap.add_argument("--limit", type=int, help="use only the first N photos")
+    ap.add_argument("--match", help="with --split: only photos whose source path contains this (e.g. /bsds/)")
+    ap.add_argument("--originals", action="store_true",
+                    help="with --split: read the photos' source files (whole frames) instead of the cached crops")
     ap.add_argument("--compression-study", action="store_true", help="the seed's Figure 4 experiment")
     args = ap.parse_args(argv)
     if args.compression_study:
@@ -169,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.model:
         ap.error("give at least one --model (or --compression-study)")
-    evaluate(args.folder, args.model, args.out, strength=args.strength, split=args.split, limit=args.limit)
+    evaluate(args.folder, args.model, args.out, strength=args.strength, split=args.split, limit=args.limit,
+             match=args.match, originals=args.originals)
     print((args.out / "results.md").read_text())
     return 0
 

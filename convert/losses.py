@@ -2,6 +2,8 @@
 
 mse          the seed's loss; averages plausible colours into "low saturation sepia".
 euclidean    the seed's next step: mean sqrt((U-U')^2 + (V-V')^2).
+log_mse      the mean over photos of log(the photo's MSE): the field's metric, PSNR averaged
+             per photo, is an affine function of it, so it weighs every photo's error alike.
 classify     Zhang et al. 2016: cross-entropy over quantized UV bins, soft-encoded targets,
              class rebalancing by the smoothed inverse prior; read out with an annealed mean.
 """
@@ -13,7 +15,8 @@ from keras import ops
 BIN_STEP = 0.08            # UV grid spacing (about 10 of 255 8-bit Cb/Cr levels)
 SOFT_SIGMA = 0.5 * BIN_STEP  # Zhang: sigma 5 on a grid of 10
 REBALANCE_LAMBDA = 0.5
-LOSSES = ("mse", "euclidean", "classify")
+LOSSES = ("mse", "euclidean", "log_mse", "classify")
+LOG_MSE_FLOOR = 1e-4       # a photo predicted to within about 1 8-bit chroma level stops pulling
 
 
 def chroma_bins(uv: np.ndarray, step: float = BIN_STEP, smooth: float = 1.0,
@@ -50,6 +53,11 @@ def mse(y_true, y_pred):
 
 def euclidean(y_true, y_pred):
     return ops.mean(ops.sqrt(ops.sum(ops.square(y_true - y_pred), axis=-1) + 1e-8))
+
+
+def log_mse(y_true, y_pred):
+    per_photo = ops.mean(ops.square(y_true - y_pred), axis=tuple(range(1, len(y_pred.shape))))
+    return ops.mean(ops.log(per_photo + LOG_MSE_FLOOR))
 
 
 def soft_encode(uv, centres: np.ndarray, sigma: float = SOFT_SIGMA):

@@ -30,10 +30,15 @@ LAST_ACTIVATION = "leaky_relu"
 
 
 def luma_to_vgg(y):
-    """y in [-1, 1] (B, H, W, 1) -> VGG16's caffe input (BGR, 0-255, mean subtracted), no parameters."""
-    rgb = layers.Concatenate(name="gray_to_bgr")([y, y, y])
-    offsets = [127.5 - m for m in VGG_MEAN_BGR]
-    return layers.Rescaling(scale=127.5, offset=offsets, name="vgg_preprocess")(rgb)
+    """y in [-1, 1] (B, H, W, 1) -> VGG16's caffe input (BGR, 0-255, mean subtracted), no parameters.
+
+    The luminance goes back to 0-255 before the three channels are concatenated: with the
+    concatenation on [-1, 1] the full-int8 converter gave it a scale of 1.0, so the photo reached
+    VGG16 as 3 gray levels (measured: UV RMSE 0.22 against float, for a signal of 0.10).
+    """
+    gray = layers.Rescaling(scale=127.5, offset=127.5, name="luma_to_255")(y)
+    bgr = layers.Concatenate(name="gray_to_bgr")([gray, gray, gray])
+    return layers.Rescaling(scale=1.0, offset=[-m for m in VGG_MEAN_BGR], name="vgg_preprocess")(bgr)
 
 
 def build_encoder(name: str, weights: str | None) -> keras.Model:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Export every run of run_experiments.sh (dynamic-range int8) and score it, beside the gray and
-# oracle references, on the tune split (model choice) and on Kodak24 (report only, never tuned on).
+# oracle references, on the tune split, on its BSDS500 photos as whole frames (the user-like tune
+# photos: model choice since session 3) and on Kodak24 (report only, never tuned on).
 # Usage: bash convert/report_experiments.sh CACHE_DIR VGG16_WEIGHTS.h5 RUNS_DIR KODAK_DIR OUT_DIR [RUN...]
 set -euo pipefail
 cache=$1 weights=$2 runs=$3 kodak=$4 out=$5
@@ -16,4 +17,5 @@ for name in "${names[@]}"; do
   models+=(--model "$runs/export/$name.tflite")
 done
 python -m convert.evaluate "$cache" --split tune --limit 300 "${models[@]}" --out "$out/tune"
+python -m convert.evaluate "$cache" --split tune --match /bsds/ --originals "${models[@]}" --out "$out/tune_bsds"
 python -m convert.evaluate "$kodak" "${models[@]}" --out "$out/kodak24"

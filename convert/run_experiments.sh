@@ -6,6 +6,8 @@
 #            the decoder's last ReLU that later runs replaced by a leaky one: see docs/experiments.md).
 #   STAGE 2: 33x33 vs 56x56 chroma at stage 1's budget and photos; the long Euclidean run on all
 #            training photos (the shipped model); transfer vs scratch end to end at equal budget.
+#   STAGE 3: the long run again with the MSE loss, and with log_mse (the per-photo metric as a
+#            loss), to compare the losses at the shipped model's budget instead of nine minutes.
 # Needs the cache from `python -m convert.dataset` and `python -m convert.features`.
 # Each run resumes if its folder exists, so run each stage once per RUNS_DIR.
 set -euo pipefail
@@ -31,7 +33,12 @@ elif [ "$stage" = 2 ]; then
   train e2e-transfer-euclid-56 --model hyper --loss euclidean --chroma-size 56 --end-to-end --max-train 1200 --epochs 1 --lr 1e-4
   python -m convert.train "$runs/e2e-scratch-euclid-56" --cache "$cache" --scratch --model hyper --loss euclidean \
     --chroma-size 56 --end-to-end --max-train 1200 --epochs 1 --lr 1e-4 2>&1 | log e2e-scratch-euclid-56
+elif [ "$stage" = 3 ]; then
+  # the same schedule as hyper-euclid-56-long; --minutes only guards against a slower machine
+  train hyper-mse-56-long --model hyper --loss mse --chroma-size 56 --epochs 7 --cosine --minutes 80
+  # one epoch fewer: what was left of the session
+  train hyper-logmse-56-long --model hyper --loss log_mse --chroma-size 56 --epochs 6 --cosine --minutes 70
 else
-  echo "STAGE must be 1 or 2" >&2; exit 2
+  echo "STAGE must be 1, 2 or 3" >&2; exit 2
 fi
 echo "stage $stage done" >> "$runs/driver.log"

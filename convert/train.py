@@ -143,7 +143,7 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
         loss_fn = losses.make_classify_loss(centres, bin_weights)
         config["bins"] = int(len(centres))
     else:
-        loss_fn = {"mse": losses.mse, "euclidean": losses.euclidean}[loss]
+        loss_fn = {"mse": losses.mse, "euclidean": losses.euclidean, "log_mse": losses.log_mse}[loss]
     previous_seconds = previous.get("train_seconds", 0.0)
     config_path.write_text(json.dumps(config, indent=2))
 

@@ -77,6 +77,14 @@ def test_chroma_bins_and_rebalancing():
     assert weights.min() > 0 and weights.max() / weights.min() > 1.5  # rare colours weigh more
 
 
+def test_log_mse_is_the_mean_per_photo_log_error():
+    truth = np.zeros((2, 4, 4, 2), np.float32)
+    pred = truth.copy()
+    pred[0] += 0.1   # photo 0: MSE 0.01; photo 1 exact, held at the floor
+    got = float(losses.log_mse(truth, pred))
+    assert got == pytest.approx((np.log(0.01 + losses.LOG_MSE_FLOOR) + np.log(losses.LOG_MSE_FLOOR)) / 2, rel=1e-5)
+
+
 @pytest.fixture(scope="module")
 def frozen_run(cache, tmp_path_factory):
     """Frozen-encoder mode: cached features (random encoder here), a classification decoder."""
@@ -129,6 +137,21 @@ def test_float_export_matches_keras(frozen_run):
     assert export.fidelity(model, export.to_tflite(model, "float32"), ys)["uv_max_error"] < 1e-3
 
 
+def test_full_int8_keeps_the_luminance_levels():
+    """Guards the int8 converter squeezing the [-1, 1] input to 3 levels (scale 1.0) in the
+    channel concatenation before VGG16: the photo must reach VGG16 at 8-bit precision."""
+    import keras
+    from convert.models import VGG_MEAN_BGR, luma_to_vgg
+    y = keras.Input((224, 224, 1))
+    model = keras.Model(y, luma_to_vgg(y))
+    ramp = np.broadcast_to(np.linspace(-1, 1, 224, dtype=np.float32)[None, :, None], (224, 224, 1))
+    calib = np.stack([ramp, ramp[::-1], -ramp])
+    out = export.run_tflite(export.to_tflite(model, "int8", representative=lambda: (c[None] for c in calib)),
+                            ramp[None])[0][0]
+    expected = (ramp + 1) * 127.5 - np.asarray(VGG_MEAN_BGR, np.float32)
+    assert np.abs(out - expected).max() < 2.5  # one 8-bit level and rounding; 3 levels would be ~64 off
+
+
 @pytest.mark.parametrize("quantization", export.QUANTIZATIONS)
 def test_every_quantization_exports_and_loads_in_the_runtime(frozen_run, cache, tmp_path, quantization):
     from colorize_core import Colorizer
@@ -166,6 +189,21 @@ def test_evaluate_and_compression_study(photo_dir, tmp_path):
     study = evaluate.compression_study(photo_dir / "sub", tmp_path)
     psnrs = [r["psnr"] for r in study]
     assert psnrs == sorted(psnrs)  # less chroma discarded, closer to the truth
+
+
+def test_evaluate_a_subset_of_a_split_as_whole_frames(cache, photo_dir):
+    _, index = dataset.load(cache)
+    tune = index["splits"]["tune"]
+    in_sub = [i for i in tune if "/sub/" in index["photos"][i]]
+    names, truths = evaluate.load_eval_photos(cache, split="tune", match="/sub/", originals=True)
+    assert [n.split("/")[1] for n in names] == [os.path.basename(index["photos"][i]) for i in in_sub]
+    for i, truth in zip(in_sub, truths):  # the whole source frame, squeezed to 256x256 as Kodak is
+        frame = Image.open(photo_dir / "sub" / os.path.basename(index["photos"][i])).convert("RGB")
+        assert np.array_equal(truth, np.asarray(frame.resize((256, 256), Image.BICUBIC)))
+    names, _ = evaluate.load_eval_photos(cache, split="tune")
+    assert names == [f"tune/{i}" for i in tune]
+    with pytest.raises(SystemExit, match="match"):
+        evaluate.load_eval_photos(cache, split="tune", match="no such folder")
 
 
 def test_layer_visualizations(frozen_run, photo_dir, tmp_path):
