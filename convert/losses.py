@@ -2,8 +2,8 @@
 
 mse          the seed's loss; averages plausible colours into "low saturation sepia".
 euclidean    the seed's next step: mean sqrt((U-U')^2 + (V-V')^2).
-log_mse      the mean over photos of log(the photo's MSE): the field's metric, PSNR averaged
-             per photo, is an affine function of it, so it weighs every photo's error alike.
+log_mse      the mean over photos of log(the photo's UV MSE): the field's metric, PSNR averaged
+             per photo, is affine in log(RGB MSE), which UV MSE tracks; every photo weighs alike.
 classify     Zhang et al. 2016: cross-entropy over quantized UV bins, soft-encoded targets,
              class rebalancing by the smoothed inverse prior; read out with an annealed mean.
 """

@@ -5,9 +5,9 @@
 #            (session 1, on the 7,101 training photos whose features were cached by then, with
 #            the decoder's last ReLU that later runs replaced by a leaky one: see docs/experiments.md).
 #   STAGE 2: 33x33 vs 56x56 chroma at stage 1's budget and photos; the long Euclidean run on all
-#            training photos (the shipped model); transfer vs scratch end to end at equal budget.
-#   STAGE 3: the long run again with the MSE loss, and with log_mse (the per-photo metric as a
-#            loss), to compare the losses at the shipped model's budget instead of nine minutes.
+#            training photos (session 2's shipped model); transfer vs scratch end to end at equal budget.
+#   STAGE 3: the long run again with the MSE loss (shipped since session 3), and with log_mse (the
+#            per-photo metric as a loss), to compare the losses at that budget instead of nine minutes.
 # Needs the cache from `python -m convert.dataset` and `python -m convert.features`.
 # Each run resumes if its folder exists, so run each stage once per RUNS_DIR.
 set -euo pipefail
@@ -26,7 +26,7 @@ if [ "$stage" = 1 ]; then
 elif [ "$stage" = 2 ]; then
   # same photos (the first 7,101 of the seeded feature order) and budget as hyper-euclid-56
   train hyper-euclid-33 --model hyper --loss euclidean --chroma-size 33 --max-train 7101 --minutes 9 --epochs 100
-  # the shipped model: all training photos, 7 epochs with a cosine learning-rate decay
+  # session 2's shipped model: all training photos, 7 epochs with a cosine learning-rate decay
   train hyper-euclid-56-long --model hyper --loss euclidean --chroma-size 56 --epochs 7 --cosine --minutes 50
   # transfer vs scratch, whole network trained from the photos at a fine-tuning learning rate:
   # one epoch over the same 1,200 photos each
