@@ -15,7 +15,6 @@ from keras import ops
 BIN_STEP = 0.08            # UV grid spacing (about 10 of 255 8-bit Cb/Cr levels)
 SOFT_SIGMA = 0.5 * BIN_STEP  # Zhang: sigma 5 on a grid of 10
 REBALANCE_LAMBDA = 0.5
-LOSSES = ("mse", "euclidean", "log_mse", "classify")
 LOG_MSE_FLOOR = 1e-4       # a photo predicted to within about 1 8-bit chroma level stops pulling
 
 
@@ -58,6 +57,10 @@ def euclidean(y_true, y_pred):
 def log_mse(y_true, y_pred):
     per_photo = ops.mean(ops.square(y_true - y_pred), axis=tuple(range(1, len(y_pred.shape))))
     return ops.mean(ops.log(per_photo + LOG_MSE_FLOOR))
+
+
+REGRESSION = {"mse": mse, "euclidean": euclidean, "log_mse": log_mse}
+LOSSES = (*REGRESSION, "classify")
 
 
 def soft_encode(uv, centres: np.ndarray, sigma: float = SOFT_SIGMA):

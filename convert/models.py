@@ -83,6 +83,11 @@ def annealed_mean(logits, bins: np.ndarray, temperature: float = ANNEAL_T):
     return uv
 
 
+def last_activation_of(run_config: dict) -> str:
+    """The last activation a run was trained with: runs from before the dead-ReLU fix have no key."""
+    return run_config.get("last_activation", "relu")
+
+
 def build_decoder(name: str, chroma_size: int, head: str, bins: np.ndarray | None = None,
                   last_activation: str = LAST_ACTIVATION) -> keras.Model:
     """Decoder from encoder features to the training output (UV, or logits for classification).

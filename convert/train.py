@@ -126,7 +126,7 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     config_path = run_dir / "config.json"
     previous = json.loads(config_path.read_text()) if config_path.exists() else {}
     # a resumed run keeps the decoder it started with (runs from before the leaky fix have no key)
-    last_activation = previous.get("last_activation", "relu") if previous else models.LAST_ACTIVATION
+    last_activation = models.last_activation_of(previous) if previous else models.LAST_ACTIVATION
     config = dict(model=model, loss=loss, chroma_size=chroma_size, end_to_end=end_to_end,
                   transfer=weights is not None, optimizer=optimizer, lr=lr, cosine=cosine, epochs=epochs, batch=batch,
                   train_photos=int(len(rows["train"])), tune_photos=int(len(rows["tune"])), cache=str(cache),
@@ -143,7 +143,7 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
         loss_fn = losses.make_classify_loss(centres, bin_weights)
         config["bins"] = int(len(centres))
     else:
-        loss_fn = {"mse": losses.mse, "euclidean": losses.euclidean, "log_mse": losses.log_mse}[loss]
+        loss_fn = losses.REGRESSION[loss]
     previous_seconds = previous.get("train_seconds", 0.0)
     config_path.write_text(json.dumps(config, indent=2))
 
@@ -202,7 +202,7 @@ def load_inference_model(run_dir: Path, weights: str | None = None, temperature:
     head = "classification" if config["loss"] == "classify" else "regression"
     centres = np.load(run_dir / "bins.npz")["centres"] if head == "classification" else None
     encoder, decoder, _ = models.build(config["model"], weights=weights, chroma_size=config["chroma_size"],
-                                       head=head, bins=centres, last_activation=config.get("last_activation", "relu"))
+                                       head=head, bins=centres, last_activation=models.last_activation_of(config))
     model = models.build_inference_model(encoder, decoder, head, centres, temperature or models.ANNEAL_T)
     model.load_weights(run_dir / "model.weights.h5")
     return model, config
