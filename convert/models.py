@@ -53,10 +53,55 @@ def build_encoder(name: str, weights: str | None) -> keras.Model:
     return keras.Model(y, outs if isinstance(outs, list) else [outs], name=f"{name}_encoder")
 
 
+FEATURE_SHAPES = {"block3_pool": (28, 28, 256), "block4_pool": (14, 14, 512), "block5_conv3": (14, 14, 512)}
+# the VGG16 layers between two cached taps: block4 turns block3_pool into block4_pool, block5 (the
+# block a fine-tune trains) turns block4_pool into block5_conv3
+VGG_STAGES = {"block4": ("block4_conv1", "block4_conv2", "block4_conv3", "block4_pool"),
+              "block5": ("block5_conv1", "block5_conv2", "block5_conv3")}
+STAGE_IO = {"block4": ("block3_pool", "block4_pool"), "block5": ("block4_pool", "block5_conv3")}
+
+
 def encoder_feature_shapes(name: str) -> list[tuple[int, int, int]]:
     """Shapes (H, W, C) of the encoder outputs for decoder `name`."""
-    table = {"block3_pool": (28, 28, 256), "block5_conv3": (14, 14, 512)}
-    return [table[n] for n in ENCODER_OUTPUTS[name]]
+    return [FEATURE_SHAPES[n] for n in ENCODER_OUTPUTS[name]]
+
+
+def build_vgg_stage(stage: str, weights: str | None) -> keras.Model:
+    """One VGG16 block as its own model (cached tap in -> next tap out), with the ImageNet weights.
+
+    Layer names are VGG16's, so a trained stage's weights copy back into a whole encoder
+    (`copy_stage_weights`). Used to extend a feature cache by a block and to fine-tune block5 on
+    cached block4 features without running blocks 1-4 again.
+    """
+    src = STAGE_IO[stage][0]
+    x = inp = keras.Input(FEATURE_SHAPES[src], name=src)
+    for n in VGG_STAGES[stage]:
+        x = (layers.MaxPooling2D(2, name=n) if n.endswith("pool") else
+             layers.Conv2D(512, 3, padding="same", activation="relu", name=n))(x)
+    model = keras.Model(inp, x, name=stage)
+    if weights is not None:
+        copy_stage_weights(keras.applications.VGG16(include_top=False, weights=weights), model, stage)
+    return model
+
+
+def copy_stage_weights(source: keras.Model, target: keras.Model, stage: str) -> None:
+    """Copy one VGG16 block's weights by layer name, wherever VGG16 is nested in either model."""
+    def find(model, name):
+        found = [layer for layer in _all_layers(model) if layer.name == name]
+        if not found:
+            raise ValueError(f"{model.name} has no layer {name!r}")
+        return found[0]
+    for n in VGG_STAGES[stage]:
+        if not n.endswith("pool"):
+            find(target, n).set_weights(find(source, n).get_weights())
+
+
+def _all_layers(model: keras.Model):
+    """Every layer of a model, nested models' layers included."""
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
 
 
 def _conv(x, filters, size, name):

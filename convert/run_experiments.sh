@@ -8,6 +8,8 @@
 #            training photos (session 2's shipped model); transfer vs scratch end to end at equal budget.
 #   STAGE 3: the long run again with the MSE loss (shipped since session 3), and with log_mse (the
 #            per-photo metric as a loss), to compare the losses at that budget instead of nine minutes.
+#   STAGE 4: frozen, then fine-tuned: stage 3's MSE run with VGG16's block5 unfrozen, trained on
+#            cached block4 features (the cache extended once by `convert.features --extend block4`).
 # Needs the cache from `python -m convert.dataset` and `python -m convert.features`.
 # Each run resumes if its folder exists, so run each stage once per RUNS_DIR.
 set -euo pipefail
@@ -38,7 +40,10 @@ elif [ "$stage" = 3 ]; then
   train hyper-mse-56-long --model hyper --loss mse --chroma-size 56 --epochs 7 --cosine --minutes 80
   # one epoch fewer: what was left of the session
   train hyper-logmse-56-long --model hyper --loss log_mse --chroma-size 56 --epochs 6 --cosine --minutes 70
+elif [ "$stage" = 4 ]; then
+  python -m convert.features --cache "$cache" --weights "$weights" --extend block4
+  train ft5-mse-56 --loss mse --finetune-block5 "$runs/hyper-mse-56-long" --epochs 3 --lr 5e-5 --cosine
 else
-  echo "STAGE must be 1, 2 or 3" >&2; exit 2
+  echo "STAGE must be 1, 2, 3 or 4" >&2; exit 2
 fi
 echo "stage $stage done" >> "$runs/driver.log"

@@ -4,11 +4,15 @@ Usage:
   python -m convert.train RUN_DIR --cache CACHE --model hyper --loss classify --weights VGG16.h5
   python -m convert.train RUN_DIR ... --end-to-end            # fine-tune the encoder too
   python -m convert.train RUN_DIR ... --end-to-end --scratch  # no ImageNet weights
+  python -m convert.train RUN_DIR ... --finetune-block5 FROZEN_RUN --lr 5e-5
 
 Modes:
   frozen (default)  the ImageNet encoder is frozen; its features come from the cache made by
                     convert.features, so a decoder trains at tens of photos a second on a CPU.
   --end-to-end      the whole network trains on the photos (about 1 photo a second on 2 cores).
+  --finetune-block5 frozen, then fine-tuned: starts from a frozen run's decoder and trains it
+                    together with VGG16's block5 on cached block4 features
+                    (`convert.features --extend block4`), about 10 photos a second.
 Re-running the same command resumes from the last finished epoch (Keras BackupAndRestore).
 RUN_DIR gets config.json, log.csv, curves.png, figures/epoch_NNN.png and model.weights.h5
 (the inference model: encoder, decoder and read-out, saved at every epoch's end).
@@ -103,18 +107,41 @@ def plot_curves(log_csv: Path, out_png: Path) -> None:
 def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "classify", weights: str | None = None,
           chroma_size: int = 56, end_to_end: bool = False, epochs: int = 10, batch: int = 16,
           optimizer: str = "adam", lr: float = 1e-3, cosine: bool = False, minutes: float | None = None,
-          max_train: int | None = None, max_tune: int = 500, progress: int = 1) -> dict:
-    """Train (or resume) one run; returns its config with the final metrics."""
+          max_train: int | None = None, max_tune: int = 500, progress: int = 1,
+          finetune_from: Path | None = None) -> dict:
+    """Train (or resume) one run; returns its config with the final metrics.
+
+    finetune_from: a frozen run whose whole inference model starts a fine-tune of VGG16's block5
+    with its decoder; model, chroma size and (if `loss` is None) the loss come from that run, and
+    the cache needs block4 features (`convert.features --extend block4`).
+    """
     from convert import features, models
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    config_path = run_dir / "config.json"
+    previous = json.loads(config_path.read_text()) if config_path.exists() else {}
+    init = init_config = None
+    if finetune_from is not None or previous.get("finetune_from"):
+        finetune_from = str(Path(finetune_from).resolve()) if finetune_from is not None else None
+        if previous and previous.get("finetune_from") != finetune_from:
+            raise SystemExit(f"{run_dir} holds a run started with --finetune-block5 {previous.get('finetune_from')}; "
+                             "resume it with the same option, or train into a new folder")
+        init, init_config = load_inference_model(finetune_from, weights)
+        loss = loss or init_config["loss"]
+        problem = _finetune_problem(init_config, loss, end_to_end)
+        if problem:
+            raise SystemExit(f"cannot fine-tune from {finetune_from}: {problem}")
+        model, chroma_size = init_config["model"], init_config["chroma_size"]
     crops, index = dataset.load(cache)
     splits = {k: np.asarray(v) for k, v in index["splits"].items()}
+    # a fine-tune reads block4's output where the frozen run read block5's
+    taps = ((models.ENCODER_OUTPUTS["hyper"][0], models.STAGE_IO["block5"][0]) if init is not None
+            else models.ENCODER_OUTPUTS[model])
     if end_to_end:
         rows = {k: splits[k] for k in ("train", "tune")}
         feats = None
     else:
-        feats, order = features.load(cache)
+        feats, order = features.load(cache, taps)
         row_of = {k: np.nonzero(np.isin(order, splits[k]))[0] for k in ("train", "tune")}
         rows = {k: order[row_of[k]] for k in ("train", "tune")}
     rows["train"], rows["tune"] = rows["train"][:max_train], rows["tune"][:max_tune]
@@ -123,14 +150,16 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     print(f"{len(rows['train'])} training and {len(rows['tune'])} tuning photos", file=sys.stderr)
     targets = {k: targets_for(crops, rows[k], chroma_size) for k in ("train", "tune")}
 
-    config_path = run_dir / "config.json"
-    previous = json.loads(config_path.read_text()) if config_path.exists() else {}
     # a resumed run keeps the decoder it started with (runs from before the leaky fix have no key)
-    last_activation = models.last_activation_of(previous) if previous else models.LAST_ACTIVATION
+    # a fine-tune keeps its frozen run's decoder too
+    source = previous or init_config
+    last_activation = models.last_activation_of(source) if source else models.LAST_ACTIVATION
     config = dict(model=model, loss=loss, chroma_size=chroma_size, end_to_end=end_to_end,
                   transfer=weights is not None, optimizer=optimizer, lr=lr, cosine=cosine, epochs=epochs, batch=batch,
                   train_photos=int(len(rows["train"])), tune_photos=int(len(rows["tune"])), cache=str(cache),
                   last_activation=last_activation)
+    if init is not None:
+        config.update(finetune="block5", finetune_from=finetune_from)
     head = "classification" if loss == "classify" else "regression"
     centres = None
     if head == "classification":
@@ -147,30 +176,39 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     previous_seconds = previous.get("train_seconds", 0.0)
     config_path.write_text(json.dumps(config, indent=2))
 
-    encoder, decoder, full = models.build(model, weights=weights, chroma_size=chroma_size, head=head, bins=centres,
-                                          last_activation=last_activation)
-    if end_to_end:
-        net = full
-        inputs = {k: [dataset.lumas(crops[rows[k]])] for k in ("train", "tune")}
+    upper = None
+    if init is not None:  # the frozen run's own model is trained on and saved, its block5 copied back
+        predict_model, decoder = init, init.get_layer(f"{model}_{head}_decoder")
+        upper = models.build_vgg_stage("block5", None)
+        models.copy_stage_weights(init, upper, "block5")
+        f3, f4 = (keras.Input(models.FEATURE_SHAPES[t], name=t) for t in taps)
+        net = keras.Model([f3, f4], decoder([f3, upper(f4)]), name="block5_finetune")
     else:
-        encoder.trainable = False
-        net = decoder
-        taps = models.ENCODER_OUTPUTS[model]
-        inputs = {k: [np.asarray(feats[t][row_of[k][:len(rows[k])]]) for t in taps] for k in ("train", "tune")}
+        encoder, decoder, full = models.build(model, weights=weights, chroma_size=chroma_size, head=head,
+                                              bins=centres, last_activation=last_activation)
+        encoder.trainable = not end_to_end
+        net = full if end_to_end else decoder
+        predict_model = models.build_inference_model(encoder, decoder, head, centres)
+    inputs = ({k: [dataset.lumas(crops[rows[k]])] for k in ("train", "tune")} if end_to_end else
+              {k: [np.asarray(feats[t][row_of[k][:len(rows[k])]]) for t in taps] for k in ("train", "tune")})
     if cosine:  # the step count lives in the optimizer's checkpoint, so a resumed run continues the curve
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=epochs * int(np.ceil(len(rows["train"]) / batch)))
     opt = {"adam": keras.optimizers.Adam(lr), "sgd": keras.optimizers.SGD(lr, momentum=0.9)}[optimizer]
     net.compile(optimizer=opt, loss=loss_fn, metrics=[losses.make_accuracy(centres=centres)])
 
-    predict_model = models.build_inference_model(encoder, decoder, head, centres)
     fig_crops = np.asarray(crops[rows["tune"][:FIGURE_PHOTOS]])
     started = time.time()
 
+    def save_inference_model():
+        if upper is not None:  # the encoder shares no variables with the block5 being trained
+            models.copy_stage_weights(upper, predict_model, "block5")
+        predict_model.save_weights(run_dir / "model.weights.h5")
+
     class EpochFigures(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
+            save_inference_model()
             figure5(fig_crops, lambda y: np.asarray(predict_model.predict(y, verbose=0)),
                     run_dir / "figures" / f"epoch_{epoch + 1:03d}.png")
-            predict_model.save_weights(run_dir / "model.weights.h5")
             plot_curves(run_dir / "log.csv", run_dir / "curves.png")
 
     class TimeBudget(keras.callbacks.Callback):
@@ -184,11 +222,24 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
             callbacks=[keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
                        keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=True),
                        EpochFigures(), TimeBudget()])
-    predict_model.save_weights(run_dir / "model.weights.h5")
+    save_inference_model()
     config["train_seconds"] = round(previous_seconds + time.time() - started, 1)  # all sessions of this run
     config["final_lr"] = float(keras.ops.convert_to_numpy(opt.learning_rate))
     config_path.write_text(json.dumps(config, indent=2))
     return config
+
+
+def _finetune_problem(frozen_config: dict, loss: str, end_to_end: bool) -> str | None:
+    """Why a frozen run cannot start a block5 fine-tune with this loss, or None if it can."""
+    if end_to_end:
+        return "--end-to-end and --finetune-block5 exclude each other"
+    if frozen_config.get("end_to_end"):
+        return "it was trained end to end: its decoder learned from encoder blocks the cache does not have"
+    if frozen_config["model"] != "hyper":
+        return f"its model is {frozen_config['model']!r}: only 'hyper' reads block5 and block3 features"
+    if loss not in losses.REGRESSION or frozen_config["loss"] not in losses.REGRESSION:
+        return f"fine-tuning needs a regression loss ({', '.join(losses.REGRESSION)}), and a run trained with one"
+    return None
 
 
 def load_inference_model(run_dir: Path, weights: str | None = None, temperature: float | None = None):
@@ -214,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("run_dir", type=Path, help="folder for this run's checkpoints, logs and figures")
     ap.add_argument("--cache", type=Path, required=True, help="cache from convert.dataset (+ convert.features)")
     ap.add_argument("--model", default="hyper", choices=("seed", "hyper"))
-    ap.add_argument("--loss", default="classify", choices=losses.LOSSES)
+    ap.add_argument("--loss", choices=losses.LOSSES, help="default: classify, or a fine-tune's frozen run's loss")
     ap.add_argument("--weights", help="ImageNet VGG16 notop .h5 (transfer learning)")
     ap.add_argument("--scratch", action="store_true", help="no ImageNet weights (needs --end-to-end)")
     ap.add_argument("--end-to-end", action="store_true", help="train the encoder too, from the photos")
@@ -224,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--cosine", action="store_true", help="decay the learning rate to 0 along a cosine over --epochs")
+    ap.add_argument("--finetune-block5", type=Path, metavar="FROZEN_RUN",
+                    help="fine-tune VGG16's block5 with the decoder of this frozen run (needs block4 features)")
     ap.add_argument("--minutes", type=float, help="stop after this many minutes (the run stays resumable)")
     ap.add_argument("--max-train", type=int, help="use at most N training photos")
     ap.add_argument("--max-tune", type=int, default=500, help="tune photos scored each epoch (default 500)")
@@ -232,10 +285,12 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--scratch needs --end-to-end: a random frozen encoder learns nothing")
     if not args.scratch and not args.weights:
         ap.error("give --weights VGG16.h5 for transfer learning, or --scratch --end-to-end")
-    config = train(args.run_dir, cache=args.cache, model=args.model, loss=args.loss,
+    loss = args.loss or (None if args.finetune_block5 else "classify")
+    config = train(args.run_dir, cache=args.cache, model=args.model, loss=loss,
                    weights=None if args.scratch else args.weights, chroma_size=args.chroma_size,
                    end_to_end=args.end_to_end, epochs=args.epochs, batch=args.batch, optimizer=args.optimizer,
-                   lr=args.lr, cosine=args.cosine, minutes=args.minutes, max_train=args.max_train, max_tune=args.max_tune)
+                   lr=args.lr, cosine=args.cosine, minutes=args.minutes, max_train=args.max_train, max_tune=args.max_tune,
+                   finetune_from=args.finetune_block5)
     print(json.dumps(config))
     return 0
 

@@ -121,6 +121,59 @@ def test_runs_from_before_the_leaky_fix_load_with_their_relu(frozen_run, tmp_pat
     assert "dec_conv3_leaky" in layer_names(current) and "dec_conv3_relu" in layer_names(old)
 
 
+@pytest.fixture(scope="module")
+def vgg_weights(tmp_path_factory):
+    """A random VGG16 in a weights file, standing in for the ImageNet one: the encoder, its cached
+    features and a VGG16 block rebuilt from the file must all agree."""
+    import keras
+    path = tmp_path_factory.mktemp("vgg") / "vgg16.weights.h5"
+    keras.applications.VGG16(include_top=False, weights=None, input_shape=(224, 224, 3)).save_weights(path)
+    return str(path)
+
+
+def test_block5_finetune_on_cached_block4_features(photo_dir, vgg_weights, tmp_path):
+    cache = tmp_path / "cache"
+    dataset.prepare(photo_dir, cache, workers=1, progress=False)
+    cached, _ = features.extract(cache, vgg_weights, progress=False)
+    block4 = features.extend(cache, vgg_weights, "block4", progress=False)
+    # block5 rebuilt from the file, on the extended cache, gives the encoder's own block5 features
+    block5 = models.build_vgg_stage("block5", vgg_weights).predict(np.asarray(block4, np.float32), verbose=0)
+    truth = np.asarray(cached["block5_conv3"], np.float32)
+    assert np.abs(block5 - truth).max() < 0.01 * np.abs(truth).max()
+
+    frozen, tuned = tmp_path / "frozen", tmp_path / "tuned"
+    train.train(frozen, cache=cache, model="hyper", loss="mse", weights=vgg_weights, epochs=1, batch=4, progress=0)
+    config = train.train(tuned, cache=cache, loss="mse", weights=vgg_weights, epochs=1, batch=4, lr=1e-3,
+                         progress=0, finetune_from=frozen)
+    assert config["finetune"] == "block5" and config["finetune_from"] == str(frozen)
+    before, _ = train.load_inference_model(frozen, vgg_weights)
+    after, _ = train.load_inference_model(tuned, vgg_weights)
+
+    def kernel(model, name):
+        return next(w for w in model.weights if w.path.endswith(f"{name}/kernel")).numpy()
+    assert np.array_equal(kernel(before, "block4_conv3"), kernel(after, "block4_conv3"))  # below block5: frozen
+    for trained in ("block5_conv3", "dec_conv3"):  # the fine-tuned block and decoder reach the saved model
+        assert not np.allclose(kernel(before, trained), kernel(after, trained))
+    # the saved model on photos computes what the fine-tune computed on the cached features
+    crops, _ = dataset.load(cache)
+    feats, order = features.load(cache, ("block3_pool", "block4_pool"))
+    block5 = models.build_vgg_stage("block5", None)
+    models.copy_stage_weights(after, block5, "block5")
+    on_features = after.get_layer("hyper_regression_decoder").predict(
+        [np.asarray(feats["block3_pool"], np.float32), block5.predict(np.asarray(feats["block4_pool"], np.float32), verbose=0)],
+        verbose=0)
+    on_photos = after.predict(dataset.lumas(np.asarray(crops[order])), verbose=0)
+    assert np.abs(on_features - on_photos).max() < 0.01
+
+    with pytest.raises(SystemExit, match="same option"):  # a fine-tune resumes only as one
+        train.train(tuned, cache=cache, loss="mse", weights=vgg_weights, epochs=2, progress=0)
+
+
+def test_finetune_refuses_a_classification_run(frozen_run, cache, vgg_weights, tmp_path):
+    with pytest.raises(SystemExit, match="regression loss"):
+        train.train(tmp_path, cache=cache, loss=None, weights=vgg_weights, finetune_from=frozen_run, progress=0)
+
+
 def test_end_to_end_training_steps(cache, tmp_path):
     config = train.train(tmp_path, cache=cache, model="hyper", loss="euclidean", weights=None, chroma_size=33,
                          end_to_end=True, epochs=1, batch=4, max_train=4, lr=1e-3, cosine=True, progress=0)
