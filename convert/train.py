@@ -12,7 +12,7 @@ Modes:
   --end-to-end      the whole network trains on the photos (about 1 photo a second on 2 cores).
   --finetune-block5 frozen, then fine-tuned: starts from a frozen run's decoder and trains it
                     together with VGG16's block5 on cached block4 features
-                    (`convert.features --extend block4`), about 10 photos a second.
+                    (`convert.features --extend block4`), about 7 photos a second.
 Re-running the same command resumes from the last finished epoch (Keras BackupAndRestore).
 RUN_DIR gets config.json, log.csv, curves.png, figures/epoch_NNN.png and model.weights.h5
 (the inference model: encoder, decoder and read-out, saved at every epoch's end).
@@ -124,8 +124,10 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     if finetune_from is not None or previous.get("finetune_from"):
         finetune_from = str(Path(finetune_from).resolve()) if finetune_from is not None else None
         if previous and previous.get("finetune_from") != finetune_from:
-            raise SystemExit(f"{run_dir} holds a run started with --finetune-block5 {previous.get('finetune_from')}; "
-                             "resume it with the same option, or train into a new folder")
+            started = (f"--finetune-block5 {previous['finetune_from']}" if previous.get("finetune_from")
+                       else "no --finetune-block5")
+            raise SystemExit(f"{run_dir} holds a run started with {started}; resume it the same way, "
+                             "or train into a new folder")
         init, init_config = load_inference_model(finetune_from, weights)
         loss = loss or init_config["loss"]
         problem = _finetune_problem(init_config, loss, end_to_end)

@@ -165,7 +165,7 @@ def test_block5_finetune_on_cached_block4_features(photo_dir, vgg_weights, tmp_p
     on_photos = after.predict(dataset.lumas(np.asarray(crops[order])), verbose=0)
     assert np.abs(on_features - on_photos).max() < 0.01
 
-    with pytest.raises(SystemExit, match="same option"):  # a fine-tune resumes only as one
+    with pytest.raises(SystemExit, match="resume it the same way"):  # a fine-tune resumes only as one
         train.train(tuned, cache=cache, loss="mse", weights=vgg_weights, epochs=2, progress=0)
 
 
