@@ -162,7 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         if q == args.quantization:
             chosen = data
     extra = json.loads(args.card_extra.read_text()) if args.card_extra else {}
-    extra.setdefault("training", {}).update({k: config[k] for k in config if k != "cache"})
+    # machine paths stay out of the card: the cache is dropped, a fine-tune's frozen run is named
+    training = {k: config[k] for k in config if k != "cache"}
+    if "finetune_from" in training:
+        training["finetune_from"] = Path(training["finetune_from"]).name
+    extra.setdefault("training", {}).update(training)
     extra["quantization_check"] = report
     card = write_model(chosen, args.out, name=args.name, input_size=int(model.input_shape[1]),
                        chroma_size=config["chroma_size"], quantization=args.quantization,

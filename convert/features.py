@@ -64,14 +64,14 @@ def extend(cache: Path, weights: str, stage: str = "block4", *, progress: bool =
     src, dst = models.STAGE_IO[stage]
     state_path = cache / "features.json"
     state = json.loads(state_path.read_text())
-    fix = f"python -m convert.features --cache {cache} --weights {state.get('weights')}"
     if state.get("weights") is None or os.path.realpath(state["weights"]) != os.path.realpath(weights):
         raise SystemExit(f"the cache's features were made with weights {state.get('weights')!r}, not {weights!r}: "
                          "extend it with the same file (a cache made with a random encoder cannot be extended)")
     arrays, _ = load(cache)
     n_total = len(np.load(cache / "order.npy"))
     if len(arrays[src]) < n_total:
-        raise SystemExit(f"the cache has {len(arrays[src])} of {n_total} photos' features: finish `{fix}` first")
+        raise SystemExit(f"the cache has {len(arrays[src])} of {n_total} photos' features: finish `python -m convert.features "
+                         f"--cache {cache} --weights {state['weights']}` first")
     path = cache / f"features_{dst}.npy"
     state.setdefault(dst, 0)
     out = (np.load(path, mmap_mode="r+") if state[dst] > 0 else
