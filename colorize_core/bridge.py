@@ -1,6 +1,6 @@
 """Raw-pixel bridge for the GIMP plug-in: .npy in, .npy out, no image encoding.
 
-    colorize-core bridge INPUT.npy OUTPUT.npy [--strength S] [--model PATH] [--threads N] [--progress]
+    colorize-core bridge INPUT.npy OUTPUT.npy [--strength S] [--model NAME|PATH] [--threads N] [--progress]
     colorize-core bridge --check
 
 INPUT.npy: NumPy format 1.0, C order, uint8 or little-endian uint16, shape (H, W, 3 or 4):
@@ -39,7 +39,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("input", nargs="?", type=Path, help="input .npy (H, W, 3|4) uint8 or uint16")
     ap.add_argument("output", nargs="?", type=Path, help="output .npy, same dtype and shape")
     ap.add_argument("--strength", type=float, default=1.0, help="colour strength (0 gray, 1 as predicted)")
-    ap.add_argument("--model", type=Path, help="a .tflite model with its .json card")
+    ap.add_argument("--model", help="a shipped model's name (default, fast) or a .tflite model with its .json card")
     ap.add_argument("--threads", type=int, default=None, help="inference threads (default: all cores)")
     ap.add_argument("--progress", action="store_true", help="print `progress F` lines on stdout")
     ap.add_argument("--check", action="store_true", help="load the model and print one JSON line, then exit")

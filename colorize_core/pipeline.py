@@ -15,6 +15,7 @@ from PIL import Image
 
 from . import color
 from .model import Model
+from .preprocess import model_view
 
 ImageLike = Union[Image.Image, np.ndarray]
 HIGH_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "F")
@@ -30,7 +31,7 @@ class Colorizer:
     # -- the chroma the model predicts -------------------------------------------------
     def predict_chroma(self, luma: Image.Image) -> np.ndarray:
         """A full-size luminance image ("L", or "F" in 0..255) -> predicted UV (h, w, 2) in [-1, 1]."""
-        small = luma.resize(self.model.card.input_size, Image.BICUBIC, reducing_gap=3.0)
+        small = model_view(luma, self.model.card.input_size)
         return self.model.predict(np.asarray(small, np.float32))
 
     # -- public entry points -------------------------------------------------------------

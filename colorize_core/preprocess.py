@@ -19,6 +19,15 @@ def center_crop_square(image: Image.Image, size: int = 224) -> Image.Image:
     return resized.crop((left, top, left + size, top + size))
 
 
+def model_view(luma: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """The luminance as the model sees it: resized straight to its input size (bicubic).
+
+    One function for the runtime and for training, so a model trained on a smaller view (an
+    input size under 224) sees the same resampling in both.
+    """
+    return luma.resize(size, Image.BICUBIC, reducing_gap=3.0)
+
+
 def is_grayscale(image: Image.Image, *, thumb: int = 128, p99_max: float = 4.0, mean_max: float = 2.0) -> bool:
     """True when a photo carries no real colour.
 

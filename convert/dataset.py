@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from colorize_core.color import compress_chroma, luma_to_unit, split_8bit
-from colorize_core.preprocess import center_crop_square, is_grayscale
+from colorize_core.preprocess import center_crop_square, is_grayscale, model_view
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp"}
 SPLITS = ("train", "tune", "test")
@@ -99,11 +99,16 @@ def original_path(index: dict, i: int) -> Path:
     return path
 
 
-def lumas(crops: np.ndarray) -> np.ndarray:
-    """RGB crops (N, S, S, 3) uint8 -> model inputs y (N, S, S, 1) in [-1, 1] (Pillow's BT.601 luma)."""
-    ys = np.empty(crops.shape[:3] + (1,), np.float32)
+def lumas(crops: np.ndarray, size: int | None = None) -> np.ndarray:
+    """RGB crops (N, S, S, 3) uint8 -> model inputs y (N, s, s, 1) in [-1, 1] (Pillow's BT.601 luma).
+
+    size: the model's input side s when it is not the crops' S (resized as the runtime does).
+    """
+    s = size or crops.shape[1]
+    ys = np.empty((len(crops), s, s, 1), np.float32)
     for i, crop in enumerate(crops):
-        ys[i, ..., 0] = luma_to_unit(np.asarray(Image.fromarray(np.asarray(crop)).convert("L")))
+        luma = Image.fromarray(np.asarray(crop)).convert("L")
+        ys[i, ..., 0] = luma_to_unit(np.asarray(luma if s == luma.width else model_view(luma, (s, s))))
     return ys
 
 

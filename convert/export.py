@@ -148,9 +148,10 @@ def main(argv: list[str] | None = None) -> int:
         config["annealed_mean_temperature"] = args.temperature
     crops, index = dataset.load(Path(config["cache"]))
     tune = np.asarray(index["splits"]["tune"])[:max(args.check_photos, 1)]
-    ys = dataset.lumas(np.asarray(crops[np.sort(tune)]))
+    size = int(model.input_shape[1])
+    ys = dataset.lumas(np.asarray(crops[np.sort(tune)]), size)
     calib = np.asarray(crops[np.asarray(index["splits"]["train"])[:100]])
-    calib_y = dataset.lumas(calib)
+    calib_y = dataset.lumas(calib, size)
     report = {}
     chosen = None
     for q in dict.fromkeys([args.quantization] + args.compare):
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         training["finetune_from"] = Path(training["finetune_from"]).name
     extra.setdefault("training", {}).update(training)
     extra["quantization_check"] = report
-    card = write_model(chosen, args.out, name=args.name, input_size=int(model.input_shape[1]),
+    card = write_model(chosen, args.out, name=args.name, input_size=size,
                        chroma_size=config["chroma_size"], quantization=args.quantization,
                        output_gain=args.output_gain, extra=extra)
     print(json.dumps({"wrote": str(args.out), "sha256": card["sha256"], "quantizations": report}, indent=2))

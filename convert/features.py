@@ -2,10 +2,13 @@
 
 Usage: python -m convert.features --cache CACHE_DIR --weights VGG16_NOTOP.h5
        python -m convert.features --cache CACHE_DIR --weights VGG16_NOTOP.h5 --extend block4
+       python -m convert.features --cache CACHE_DIR --weights VGG16_NOTOP.h5 --input-size 112
 
 A frozen encoder gives the same features every epoch, so computing them once (about 6 photos
 a second on this CPU) lets decoders train at over 50 photos a second instead of 4-15. Writes
 `features_<tap>.npy` (float16, memory-mapped) and resumes where a previous run stopped.
+Features of an encoder that sees the photos smaller (--input-size, for a faster model) go
+to the subfolder `input<size>/` of the cache, so both sizes can live in one cache.
 """
 from __future__ import annotations
 
@@ -23,7 +26,14 @@ import numpy as np  # noqa: E402
 from convert import dataset  # noqa: E402
 
 
-def extract(cache: Path, weights: str, *, progress: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def feature_dir(cache: Path, input_size: int) -> Path:
+    """Where the features of an encoder seeing the photos at input_size live."""
+    from convert import models
+    return cache if models.check_input_size(input_size) == models.INPUT_SIZE else cache / f"input{input_size}"
+
+
+def extract(cache: Path, weights: str, *, input_size: int = 224, progress: bool = True
+            ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Fill (or finish) the feature arrays for the 'hyper' encoder taps.
 
     Photos are processed in a seeded random order (`order.npy`: row -> photo index), so that a
@@ -34,25 +44,29 @@ def extract(cache: Path, weights: str, *, progress: bool = True) -> tuple[dict[s
     from convert import models
     crops, _ = dataset.load(cache)
     n = len(crops)
-    state_path = cache / "features.json"
+    folder = feature_dir(cache, input_size)
+    folder.mkdir(exist_ok=True)
+    state_path = folder / "features.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else {"done": 0}
-    order_path = cache / "order.npy"
+    order_path = folder / "order.npy"
     if not order_path.exists() or state["done"] == 0:
         np.save(order_path, np.random.default_rng(2017).permutation(n))  # not the split seed
-        state = {"done": 0, "weights": weights}  # a fresh start drops features added by `extend`
+        # a fresh start drops features added by `extend`
+        state = {"done": 0, "weights": weights, "input_size": input_size}
     order = np.load(order_path)
     arrays = {}
-    for tap, shape in zip(models.ENCODER_OUTPUTS["hyper"], models.encoder_feature_shapes("hyper")):
-        path = cache / f"features_{tap}.npy"
+    for tap, shape in zip(models.ENCODER_OUTPUTS["hyper"], models.encoder_feature_shapes("hyper", input_size)):
+        path = folder / f"features_{tap}.npy"
         arrays[tap] = (np.load(path, mmap_mode="r+") if state["done"] > 0 else
                        np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(n,) + shape))
     if state["done"] < n:
-        _fill(models.build_encoder("hyper", weights), arrays, lambda row: dataset.lumas(crops[order[row]:order[row] + 1]),
-              state, "done", state_path, progress)
-    return load(cache)
+        _fill(models.build_encoder("hyper", weights, input_size), arrays,
+              lambda row: dataset.lumas(crops[order[row]:order[row] + 1], input_size), state, "done", state_path, progress)
+    return load(cache, input_size=input_size)
 
 
-def extend(cache: Path, weights: str, stage: str = "block4", *, progress: bool = True) -> np.ndarray:
+def extend(cache: Path, weights: str, stage: str = "block4", *, input_size: int = 224,
+           progress: bool = True) -> np.ndarray:
     """Add one VGG16 block's output to the cache, computed from the cached tap before it.
 
     block4 turns the cached block3_pool into block4_pool (about 19 photos a second here, against
@@ -62,23 +76,24 @@ def extend(cache: Path, weights: str, stage: str = "block4", *, progress: bool =
     """
     from convert import models
     src, dst = models.STAGE_IO[stage]
-    state_path = cache / "features.json"
+    folder = feature_dir(cache, input_size)
+    state_path = folder / "features.json"
     state = json.loads(state_path.read_text())
     if state.get("weights") is None or os.path.realpath(state["weights"]) != os.path.realpath(weights):
         raise SystemExit(f"the cache's features were made with weights {state.get('weights')!r}, not {weights!r}: "
                          "extend it with the same file (a cache made with a random encoder cannot be extended)")
-    arrays, _ = load(cache)
-    n_total = len(np.load(cache / "order.npy"))
+    arrays, _ = load(cache, input_size=input_size)
+    n_total = len(np.load(folder / "order.npy"))
     if len(arrays[src]) < n_total:
         raise SystemExit(f"the cache has {len(arrays[src])} of {n_total} photos' features: finish `python -m convert.features "
-                         f"--cache {cache} --weights {state['weights']}` first")
-    path = cache / f"features_{dst}.npy"
+                         f"--cache {cache} --weights {state['weights']}{_size_option(input_size)}` first")
+    path = folder / f"features_{dst}.npy"
     state.setdefault(dst, 0)
     out = (np.load(path, mmap_mode="r+") if state[dst] > 0 else
            np.lib.format.open_memmap(path, mode="w+", dtype=np.float16,
-                                     shape=(n_total,) + models.FEATURE_SHAPES[dst]))
+                                     shape=(n_total,) + models.feature_shape(dst, input_size)))
     if state[dst] < n_total:
-        _fill(models.build_vgg_stage(stage, weights), {dst: out},
+        _fill(models.build_vgg_stage(stage, weights, input_size), {dst: out},
               lambda row: np.asarray(arrays[src][row:row + 1], np.float32), state, dst, state_path, progress)
     return np.load(path, mmap_mode="r")
 
@@ -114,22 +129,31 @@ def _fill(model, arrays: dict[str, np.ndarray], input_of_row, state: dict, key: 
                       file=sys.stderr, flush=True)
 
 
-def load(cache: Path, taps: tuple[str, ...] | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def load(cache: Path, taps: tuple[str, ...] | None = None, *, input_size: int = 224
+         ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The cached feature arrays (rows finished so far) and the photo index of each row.
 
     taps: default the hyper encoder's; a tap added by `extend` must be complete to be loaded.
     """
     from convert import models
-    state = json.loads((cache / "features.json").read_text())
+    folder = feature_dir(cache, input_size)
+    if not (folder / "features.json").exists():
+        raise SystemExit(f"no features cached in {folder}: run `python -m convert.features --cache {cache} "
+                         f"--weights VGG16_NOTOP.h5{_size_option(input_size)}`")
+    state = json.loads((folder / "features.json").read_text())
     done = state["done"]
     arrays = {}
     for k in taps or models.ENCODER_OUTPUTS["hyper"]:
         if k not in models.ENCODER_OUTPUTS["hyper"] and state.get(k, 0) < done:
             stage = next(st for st, (_, out) in models.STAGE_IO.items() if out == k)
             raise SystemExit(f"the cache has no complete {k} features: run `python -m convert.features "
-                             f"--cache {cache} --weights {state.get('weights')} --extend {stage}`")
-        arrays[k] = np.load(cache / f"features_{k}.npy", mmap_mode="r")[:done]
-    return arrays, np.load(cache / "order.npy")[:done]
+                             f"--cache {cache} --weights {state.get('weights')}{_size_option(input_size)} --extend {stage}`")
+        arrays[k] = np.load(folder / f"features_{k}.npy", mmap_mode="r")[:done]
+    return arrays, np.load(folder / "order.npy")[:done]
+
+
+def _size_option(input_size: int) -> str:
+    return "" if input_size == 224 else f" --input-size {input_size}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,11 +162,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", required=True, help="ImageNet VGG16 notop .h5 (see shared/weights/README.md)")
     ap.add_argument("--extend", choices=("block4",),
                     help="after the cache is complete, add this VGG16 block's output (for --finetune-block5)")
+    ap.add_argument("--input-size", type=int, default=224,
+                    help="side the encoder sees the photos at (a multiple of 16; default 224, VGG16's own; "
+                         "smaller is faster: 112 costs a quarter)")
     args = ap.parse_args(argv)
+    try:
+        feature_dir(args.cache, args.input_size)
+    except ValueError as e:
+        ap.error(str(e))
     if args.extend:
-        print({args.extend: extend(args.cache, args.weights, args.extend).shape})
+        print({args.extend: extend(args.cache, args.weights, args.extend, input_size=args.input_size).shape})
         return 0
-    arrays, _ = extract(args.cache, args.weights)
+    arrays, _ = extract(args.cache, args.weights, input_size=args.input_size)
     print({k: v.shape for k, v in arrays.items()})
     return 0
 

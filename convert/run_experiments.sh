@@ -10,6 +10,9 @@
 #            per-photo metric as a loss), to compare the losses at that budget instead of nine minutes.
 #   STAGE 4: frozen, then fine-tuned: stage 3's MSE run with VGG16's block5 unfrozen, trained on
 #            cached block4 features (the cache extended once by `convert.features --extend block4`).
+#   STAGE 5: speed: stage 3's frozen MSE recipe with the encoder seeing the photo at 112x112 and at
+#            80x80 instead of 224x224 (features cached per size in CACHE/input<size>/).
+#   STAGE 6: the 112 run of stage 5, frozen then fine-tuned like stage 4 (two epochs).
 # Needs the cache from `python -m convert.dataset` and `python -m convert.features`.
 # Each run resumes if its folder exists, so run each stage once per RUNS_DIR.
 set -euo pipefail
@@ -43,7 +46,15 @@ elif [ "$stage" = 3 ]; then
 elif [ "$stage" = 4 ]; then
   python -m convert.features --cache "$cache" --weights "$weights" --extend block4
   train ft5-mse-56 --loss mse --finetune-block5 "$runs/hyper-mse-56-long" --epochs 3 --lr 5e-5 --cosine
+elif [ "$stage" = 5 ]; then
+  for size in 112 80; do
+    python -m convert.features --cache "$cache" --weights "$weights" --input-size $size 2>&1 | log features-$size
+    train hyper-mse-56-in$size --model hyper --loss mse --chroma-size 56 --epochs 7 --cosine --input-size $size
+  done
+elif [ "$stage" = 6 ]; then
+  python -m convert.features --cache "$cache" --weights "$weights" --input-size 112 --extend block4 2>&1 | log features-112
+  train ft5-mse-56-in112 --loss mse --finetune-block5 "$runs/hyper-mse-56-in112" --epochs 2 --lr 5e-5 --cosine
 else
-  echo "STAGE must be 1, 2, 3 or 4" >&2; exit 2
+  echo "STAGE must be 1 to 6" >&2; exit 2
 fi
 echo "stage $stage done" >> "$runs/driver.log"

@@ -5,6 +5,7 @@ Usage:
   python -m convert.train RUN_DIR ... --end-to-end            # fine-tune the encoder too
   python -m convert.train RUN_DIR ... --end-to-end --scratch  # no ImageNet weights
   python -m convert.train RUN_DIR ... --finetune-block5 FROZEN_RUN --lr 5e-5
+  python -m convert.train RUN_DIR ... --input-size 112  # the encoder sees the photo at 112x112
 
 Modes:
   frozen (default)  the ImageNet encoder is frozen; its features come from the cache made by
@@ -13,6 +14,9 @@ Modes:
   --finetune-block5 frozen, then fine-tuned: starts from a frozen run's decoder and trains it
                     together with VGG16's block5 on cached block4 features
                     (`convert.features --extend block4`), about 7 photos a second.
+--input-size S      the encoder sees each photo at SxS instead of 224x224: VGG16 costs S^2, so
+                    112 runs in about a quarter of the time; frozen runs read the features
+                    cached by `convert.features --input-size S`.
 Re-running the same command resumes from the last finished epoch (Keras BackupAndRestore).
 RUN_DIR gets config.json, log.csv, curves.png, figures/epoch_NNN.png and model.weights.h5
 (the inference model: encoder, decoder and read-out, saved at every epoch's end).
@@ -66,10 +70,10 @@ class Batches(keras.utils.PyDataset):
             self.rng.shuffle(self.order)
 
 
-def figure5(crops: np.ndarray, predict_uv, path: Path) -> None:
+def figure5(crops: np.ndarray, predict_uv, path: Path, input_size: int | None = None) -> None:
     """The seed's Figure 5: ground truth | input | prediction, one photo per row."""
     rows = []
-    uvs = predict_uv(dataset.lumas(crops))
+    uvs = predict_uv(dataset.lumas(crops, input_size))
     for crop, uv in zip(crops, uvs):
         y_img, _ = split_8bit(Image.fromarray(np.asarray(crop)))
         y = luma_to_unit(np.asarray(y_img))
@@ -108,12 +112,13 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
           chroma_size: int = 56, end_to_end: bool = False, epochs: int = 10, batch: int = 16,
           optimizer: str = "adam", lr: float = 1e-3, cosine: bool = False, minutes: float | None = None,
           max_train: int | None = None, max_tune: int = 500, progress: int = 1,
-          finetune_from: Path | None = None) -> dict:
+          finetune_from: Path | None = None, input_size: int = 224) -> dict:
     """Train (or resume) one run; returns its config with the final metrics.
 
     finetune_from: a frozen run whose whole inference model starts a fine-tune of VGG16's block5
     with its decoder; model, chroma size and (if `loss` is None) the loss come from that run, and
     the cache needs block4 features (`convert.features --extend block4`).
+    input_size: the side the encoder sees the photo at (a fine-tune keeps its frozen run's).
     """
     from convert import features, models
     run_dir = Path(run_dir)
@@ -133,7 +138,10 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
         problem = _finetune_problem(init_config, loss, end_to_end)
         if problem:
             raise SystemExit(f"cannot fine-tune from {finetune_from}: {problem}")
-        model, chroma_size = init_config["model"], init_config["chroma_size"]
+        model, chroma_size, input_size = init_config["model"], init_config["chroma_size"], input_size_of(init_config)
+    elif previous and input_size_of(previous) != input_size:
+        raise SystemExit(f"{run_dir} holds a run started with --input-size {input_size_of(previous)}; resume it the "
+                         "same way, or train into a new folder")
     crops, index = dataset.load(cache)
     splits = {k: np.asarray(v) for k, v in index["splits"].items()}
     # a fine-tune reads block4's output where the frozen run read block5's
@@ -143,7 +151,7 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
         rows = {k: splits[k] for k in ("train", "tune")}
         feats = None
     else:
-        feats, order = features.load(cache, taps)
+        feats, order = features.load(cache, taps, input_size=input_size)
         row_of = {k: np.nonzero(np.isin(order, splits[k]))[0] for k in ("train", "tune")}
         rows = {k: order[row_of[k]] for k in ("train", "tune")}
     rows["train"], rows["tune"] = rows["train"][:max_train], rows["tune"][:max_tune]
@@ -159,7 +167,7 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     config = dict(model=model, loss=loss, chroma_size=chroma_size, end_to_end=end_to_end,
                   transfer=weights is not None, optimizer=optimizer, lr=lr, cosine=cosine, epochs=epochs, batch=batch,
                   train_photos=int(len(rows["train"])), tune_photos=int(len(rows["tune"])), cache=str(cache),
-                  last_activation=last_activation)
+                  last_activation=last_activation, input_size=input_size)
     if init is not None:
         config.update(finetune="block5", finetune_from=finetune_from)
     head = "classification" if loss == "classify" else "regression"
@@ -181,17 +189,17 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     upper = None
     if init is not None:  # the frozen run's own model is trained on and saved, its block5 copied back
         predict_model, decoder = init, init.get_layer(f"{model}_{head}_decoder")
-        upper = models.build_vgg_stage("block5", None)
+        upper = models.build_vgg_stage("block5", None, input_size)
         models.copy_stage_weights(init, upper, "block5")
-        f3, f4 = (keras.Input(models.FEATURE_SHAPES[t], name=t) for t in taps)
+        f3, f4 = (keras.Input(models.feature_shape(t, input_size), name=t) for t in taps)
         net = keras.Model([f3, f4], decoder([f3, upper(f4)]), name="block5_finetune")
     else:
         encoder, decoder, full = models.build(model, weights=weights, chroma_size=chroma_size, head=head,
-                                              bins=centres, last_activation=last_activation)
+                                              bins=centres, last_activation=last_activation, input_size=input_size)
         encoder.trainable = not end_to_end
         net = full if end_to_end else decoder
         predict_model = models.build_inference_model(encoder, decoder, head, centres)
-    inputs = ({k: [dataset.lumas(crops[rows[k]])] for k in ("train", "tune")} if end_to_end else
+    inputs = ({k: [dataset.lumas(crops[rows[k]], input_size)] for k in ("train", "tune")} if end_to_end else
               {k: [np.asarray(feats[t][row_of[k][:len(rows[k])]]) for t in taps] for k in ("train", "tune")})
     if cosine:  # the step count lives in the optimizer's checkpoint, so a resumed run continues the curve
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=epochs * int(np.ceil(len(rows["train"]) / batch)))
@@ -210,7 +218,7 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
         def on_epoch_end(self, epoch, logs=None):
             save_inference_model()
             figure5(fig_crops, lambda y: np.asarray(predict_model.predict(y, verbose=0)),
-                    run_dir / "figures" / f"epoch_{epoch + 1:03d}.png")
+                    run_dir / "figures" / f"epoch_{epoch + 1:03d}.png", input_size)
             plot_curves(run_dir / "log.csv", run_dir / "curves.png")
 
     class TimeBudget(keras.callbacks.Callback):
@@ -244,6 +252,11 @@ def _finetune_problem(frozen_config: dict, loss: str, end_to_end: bool) -> str |
     return None
 
 
+def input_size_of(run_config: dict) -> int:
+    """The side a run's encoder sees the photo at: runs from before --input-size have no key (224)."""
+    return run_config.get("input_size", 224)
+
+
 def load_inference_model(run_dir: Path, weights: str | None = None, temperature: float | None = None):
     """Rebuild a run's inference model (y -> UV) from its config and saved weights.
 
@@ -255,13 +268,15 @@ def load_inference_model(run_dir: Path, weights: str | None = None, temperature:
     head = "classification" if config["loss"] == "classify" else "regression"
     centres = np.load(run_dir / "bins.npz")["centres"] if head == "classification" else None
     encoder, decoder, _ = models.build(config["model"], weights=weights, chroma_size=config["chroma_size"],
-                                       head=head, bins=centres, last_activation=models.last_activation_of(config))
+                                       head=head, bins=centres, last_activation=models.last_activation_of(config),
+                                       input_size=input_size_of(config))
     model = models.build_inference_model(encoder, decoder, head, centres, temperature or models.ANNEAL_T)
     model.load_weights(run_dir / "model.weights.h5")
     return model, config
 
 
 def main(argv: list[str] | None = None) -> int:
+    from convert import models
     ap = argparse.ArgumentParser(prog="python -m convert.train", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("run_dir", type=Path, help="folder for this run's checkpoints, logs and figures")
@@ -279,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cosine", action="store_true", help="decay the learning rate to 0 along a cosine over --epochs")
     ap.add_argument("--finetune-block5", type=Path, metavar="FROZEN_RUN",
                     help="fine-tune VGG16's block5 with the decoder of this frozen run (needs block4 features)")
+    ap.add_argument("--input-size", type=int, default=224,
+                    help="side the encoder sees the photo at (a multiple of 16; default 224; a fine-tune keeps its "
+                         "frozen run's)")
     ap.add_argument("--minutes", type=float, help="stop after this many minutes (the run stays resumable)")
     ap.add_argument("--max-train", type=int, help="use at most N training photos")
     ap.add_argument("--max-tune", type=int, default=500, help="tune photos scored each epoch (default 500)")
@@ -287,12 +305,16 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--scratch needs --end-to-end: a random frozen encoder learns nothing")
     if not args.scratch and not args.weights:
         ap.error("give --weights VGG16.h5 for transfer learning, or --scratch --end-to-end")
+    try:
+        models.check_input_size(args.input_size)
+    except ValueError as e:
+        ap.error(str(e))
     loss = args.loss or (None if args.finetune_block5 else "classify")
     config = train(args.run_dir, cache=args.cache, model=args.model, loss=loss,
                    weights=None if args.scratch else args.weights, chroma_size=args.chroma_size,
                    end_to_end=args.end_to_end, epochs=args.epochs, batch=args.batch, optimizer=args.optimizer,
                    lr=args.lr, cosine=args.cosine, minutes=args.minutes, max_train=args.max_train, max_tune=args.max_tune,
-                   finetune_from=args.finetune_block5)
+                   finetune_from=args.finetune_block5, input_size=args.input_size)
     print(json.dumps(config))
     return 0
 

@@ -53,10 +53,11 @@ def visualize(run_dir: Path, photo: Path, out: Path, weights: str | None = None)
     tile(kernel, 16, 24).save(path)
     written.append(path)
 
-    crop = center_crop_square(Image.open(photo).convert("RGB"), 224)
+    size = int(model.input_shape[1])  # the side the encoder sees the photo at
+    crop = center_crop_square(Image.open(photo).convert("RGB"), size)
     y = luma_to_unit(np.asarray(crop.convert("L")))[None, ..., None]
     from convert.models import luma_to_vgg
-    inp = keras.Input((224, 224, 1))
+    inp = keras.Input((size, size, 1))
     taps = keras.Model(vgg.input, [vgg.get_layer(n).output for n in LAYERS])
     feats = keras.Model(inp, taps(luma_to_vgg(inp))).predict(y, verbose=0)
     dec_taps = keras.Model(decoder.inputs, [decoder.get_layer(n).output for n in DECODER_LAYERS if

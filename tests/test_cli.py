@@ -112,6 +112,16 @@ def test_usage_errors_exit_2(gray_file, args, message):
     assert proc.returncode == 2 and message in proc.stderr
 
 
+def test_the_fast_model_by_name(gray_file, tmp_path):
+    from colorize_core.model import Model
+    proc = run_cli(gray_file, "-o", tmp_path / "fast.png", "--model", "fast", "--json", check=True)
+    assert json.loads(proc.stdout)["model"] == Model("fast").card.name
+    img = Image.open(tmp_path / "fast.png")
+    assert img.size == (512, 512) and saturation(img) > 2
+    proc = run_cli(gray_file, "--model", "fastest")
+    assert proc.returncode == 2 and "shipped models, by name: default, fast" in proc.stderr
+
+
 def test_empty_folder_is_a_usage_error(tmp_path):
     proc = run_cli(tmp_path)
     assert proc.returncode == 2 and "no photos found" in proc.stderr

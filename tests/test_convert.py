@@ -169,6 +169,42 @@ def test_block5_finetune_on_cached_block4_features(photo_dir, vgg_weights, tmp_p
         train.train(tuned, cache=cache, loss="mse", weights=vgg_weights, epochs=2, progress=0)
 
 
+def test_a_smaller_encoder_view_trains_exports_and_runs(cache, vgg_weights, tmp_path):
+    """--input-size 112: features cached beside the 224 ones, a decoder trained on them, and the
+    exported model seeing the photo at 112 in the runtime, computing what training computed."""
+    from colorize_core import Colorizer
+    from colorize_core.model import Model
+    with pytest.raises(ValueError, match="multiple of 16"):
+        models.check_input_size(100)
+    feats, order = features.extract(cache, vgg_weights, input_size=112, progress=False)
+    assert feats["block3_pool"].shape[1:] == (14, 14, 256) and feats["block5_conv3"].shape[1:] == (7, 7, 512)
+    assert (cache / "input112" / "features.json").exists()
+    run = tmp_path / "run"
+    config = train.train(run, cache=cache, loss="mse", weights=vgg_weights, epochs=1, batch=4, progress=0,
+                         input_size=112)
+    assert config["input_size"] == 112
+    model, _ = train.load_inference_model(run, vgg_weights)
+    assert model.input_shape == (None, 112, 112, 1) and model.output_shape == (None, 56, 56, 2)
+    crops, _ = dataset.load(cache)
+    on_features = model.get_layer("hyper_regression_decoder").predict(
+        [np.asarray(feats[t], np.float32) for t in models.ENCODER_OUTPUTS["hyper"]], verbose=0)
+    on_photos = model.predict(dataset.lumas(np.asarray(crops[order]), 112), verbose=0)
+    assert np.abs(on_features - on_photos).max() < 0.01
+    with pytest.raises(SystemExit, match="--input-size 112"):  # resumed at another size: refused
+        train.train(run, cache=cache, loss="mse", weights=vgg_weights, epochs=2, progress=0)
+
+    out = tmp_path / "small.tflite"
+    assert export.main([str(run), "--weights", vgg_weights, "--out", str(out), "--name", "small",
+                        "--check-photos", "2"]) == 0
+    assert Model(out, threads=1).card.input_size == (112, 112)
+    photo = Image.fromarray(np.asarray(crops[order[0]]))
+    colored = Colorizer(out, threads=1).colorize(photo.convert("L"))
+    assert colored.size == photo.size and colored.mode == "RGB"
+    # the runtime's view of the photo is training's: same chroma as the Keras model on the same luma
+    expected = model.predict(dataset.lumas(np.asarray(crops[order[:1]]), 112), verbose=0)[0]
+    assert np.abs(Colorizer(out, threads=1).predict_chroma(photo.convert("L")) - expected).max() < 0.05
+
+
 def test_finetune_refuses_a_classification_run(frozen_run, cache, vgg_weights, tmp_path):
     with pytest.raises(SystemExit, match="regression loss"):
         train.train(tmp_path, cache=cache, loss=None, weights=vgg_weights, finetune_from=frozen_run, progress=0)

@@ -5,19 +5,38 @@ import shutil
 import numpy as np
 import pytest
 
-from colorize_core.model import DEFAULT_MODEL, Model, ModelCard, ModelError
+from colorize_core.model import DEFAULT_MODEL, SHIPPED_DIR, SHIPPED_MODELS, Model, ModelCard, ModelError
 
 
-def test_shipped_model_has_a_complete_card():
-    card = ModelCard.read(DEFAULT_MODEL)
+@pytest.mark.parametrize("name", SHIPPED_MODELS)
+def test_shipped_model_has_a_complete_card(name):
+    path = SHIPPED_DIR / f"{name}.tflite"
+    card = ModelCard.read(path)
     raw = card.raw
     for key in ("name", "sha256", "input", "output", "quantization", "architecture", "training", "metrics", "terms"):
         assert key in raw, f"model card lacks {key}"
-    assert DEFAULT_MODEL.stat().st_size <= 20 * 2 ** 20
+    assert path.stat().st_size <= 20 * 2 ** 20
 
 
-def test_shipped_model_predicts_chroma_of_the_card_shape():
-    m = Model()
+def test_shipped_models_by_name():
+    assert Model().card.name == Model("default").card.name == ModelCard.read(DEFAULT_MODEL).name
+    fast = Model("fast")
+    assert fast.card.input_size == (112, 112) and fast.card.name != Model().card.name
+    with pytest.raises(ModelError, match="shipped models, by name: default, fast"):
+        Model("fastest")
+
+
+def test_a_file_named_like_a_shipped_model_wins(tmp_path, monkeypatch):
+    """`--model fast` means the user's own file when there is one called fast in the current folder."""
+    shutil.copy(DEFAULT_MODEL, tmp_path / "fast")
+    shutil.copy(DEFAULT_MODEL.with_suffix(".json"), tmp_path / "fast.json")
+    monkeypatch.chdir(tmp_path)
+    assert Model("fast").card.input_size == Model().card.input_size == (224, 224)
+
+
+@pytest.mark.parametrize("name", SHIPPED_MODELS)
+def test_shipped_model_predicts_chroma_of_the_card_shape(name):
+    m = Model(name)
     w, h = m.card.input_size
     uv = m.predict(np.full((h, w), 128.0, np.float32))
     cw, ch = m.card.chroma_size

@@ -110,7 +110,7 @@ register(
         (PF_IMAGE, "image", "Input image", None),
         (PF_DRAWABLE, "drawable", "Input layer", None),
         (PF_SLIDER, "strength", "Strength", 1.0, (0.0, 2.0, 0.05)),
-        (PF_STRING, "model", "Model file (empty: default)", ""),
+        (PF_STRING, "model", "Model: fast, a .tflite file, or empty for default", ""),
         (PF_INT, "threads", "Threads (0: automatic)", 0),
         (PF_INT, "timeout", "Timeout in s (0: automatic)", 0),
     ],
