@@ -51,6 +51,10 @@ def test_bridge_u16_rgb(tmp_path, gray_rgba):
 def test_bridge_check_reports_model():
     info = json.loads(run_cli("bridge", "--check", check=True).stdout)
     assert info["model"] and info["version"]
+    # the GIMP dialog's Model field passes what the user typed: a shipped model's name works
+    from colorize_core.model import Model
+    fast = json.loads(run_cli("bridge", "--check", "--model", "fast", check=True).stdout)
+    assert fast["model"] == Model("fast").card.name != info["model"]
 
 
 @pytest.mark.parametrize("content, message", [
