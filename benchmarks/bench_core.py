@@ -1,13 +1,14 @@
 """Speed and memory of the runtime, as numbers (not timed tests: machines are shared and noisy).
 
-    python benchmarks/bench_core.py [--model PATH [--model PATH2 ...]] [--repeat 5]
+    python benchmarks/bench_core.py [--model NAME|PATH [--model NAME|PATH ...]] [--repeat 5]
 
 Prints, per model (several models are timed in interleaved rounds, so their ratios compare
 fairly on a shared machine): model inference at its input size, and a whole 224x224 photo
 colorized in memory (resize, model, chroma upsampling, merge), medians on 2 threads. Then, for
 the first model, the CLI on a 12-megapixel grayscale JPEG to JPEG, process start to file
-written (median wall, peak RSS), and the same on a 50-megapixel image (completes, wall, peak RSS). The photos are made from scikit-image's
-astronaut (public domain), upscaled with noise so that JPEG has real detail to code.
+written (median wall, peak RSS), and the same on a 50-megapixel image (completes, wall, peak
+RSS). The photos are made from scikit-image's astronaut (public domain), upscaled with noise
+so that JPEG has real detail to code.
 """
 from __future__ import annotations
 

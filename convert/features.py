@@ -153,7 +153,9 @@ def load(cache: Path, taps: tuple[str, ...] | None = None, *, input_size: int = 
 
 
 def _size_option(input_size: int) -> str:
-    return "" if input_size == 224 else f" --input-size {input_size}"
+    """The --input-size option a command needs for features at input_size (none for the default)."""
+    from convert import models
+    return "" if input_size == models.INPUT_SIZE else f" --input-size {input_size}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="side the encoder sees the photos at (a multiple of 16; default 224, VGG16's own; "
                          "smaller is faster: 112 costs a quarter)")
     args = ap.parse_args(argv)
+    from convert import models
     try:
-        feature_dir(args.cache, args.input_size)
+        models.check_input_size(args.input_size)
     except ValueError as e:
         ap.error(str(e))
     if args.extend:

@@ -254,7 +254,8 @@ def _finetune_problem(frozen_config: dict, loss: str, end_to_end: bool) -> str |
 
 def input_size_of(run_config: dict) -> int:
     """The side a run's encoder sees the photo at: runs from before --input-size have no key (224)."""
-    return run_config.get("input_size", 224)
+    from convert import models
+    return run_config.get("input_size", models.INPUT_SIZE)
 
 
 def load_inference_model(run_dir: Path, weights: str | None = None, temperature: float | None = None):
