@@ -163,10 +163,11 @@ def main(argv: list[str] | None = None) -> int:
         if q == args.quantization:
             chosen = data
     extra = json.loads(args.card_extra.read_text()) if args.card_extra else {}
-    # machine paths stay out of the card: the cache is dropped, a fine-tune's frozen run is named
+    # machine paths stay out of the card: the cache is dropped, the runs a run started from are named
     training = {k: config[k] for k in config if k != "cache"}
-    if "finetune_from" in training:
-        training["finetune_from"] = Path(training["finetune_from"]).name
+    for key in ("finetune_from", "pruned_from", "distill_from"):
+        if key in training:
+            training[key] = Path(training[key]).name
     extra.setdefault("training", {}).update(training)
     extra["quantization_check"] = report
     card = write_model(chosen, args.out, name=args.name, input_size=size,

@@ -49,16 +49,60 @@ def check_input_size(input_size: int) -> int:
     return input_size
 
 
-def build_encoder(name: str, weights: str | None, input_size: int = INPUT_SIZE) -> keras.Model:
+# VGG16's conv layers in order, with their widths; a max pool ends each block
+VGG16_WIDTHS = {"block1_conv1": 64, "block1_conv2": 64, "block2_conv1": 128, "block2_conv2": 128,
+                "block3_conv1": 256, "block3_conv2": 256, "block3_conv3": 256,
+                "block4_conv1": 512, "block4_conv2": 512, "block4_conv3": 512,
+                "block5_conv1": 512, "block5_conv2": 512, "block5_conv3": 512}
+BLOCK_ENDS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")  # a 2x2 max pool follows
+
+
+def check_widths(widths: dict[str, int]) -> dict[str, int]:
+    """A pruned VGG16's widths: every conv layer named, none wider than VGG16's, the taps at full width.
+
+    The decoder reads block3_pool and block5_conv3, so block3_conv3 and block5_conv3 keep VGG16's
+    widths and a pruned encoder feeds the decoder it was pruned under unchanged.
+    """
+    if set(widths) != set(VGG16_WIDTHS):
+        raise ValueError(f"widths must name exactly VGG16's conv layers: {', '.join(VGG16_WIDTHS)}")
+    for n, w in widths.items():
+        if not 1 <= w <= VGG16_WIDTHS[n]:
+            raise ValueError(f"{n}: width {w} is outside 1..{VGG16_WIDTHS[n]}")
+    for n in ("block3_conv3", "block5_conv3"):
+        if widths[n] != VGG16_WIDTHS[n]:
+            raise ValueError(f"{n} feeds the decoder and keeps its {VGG16_WIDTHS[n]} channels")
+    return dict(widths)
+
+
+def build_vgg16(input_size: int, widths: dict[str, int] | None = None, weights: str | None = None) -> keras.Model:
+    """VGG16's conv base (caffe input, 3 channels), at VGG16's widths or a pruned encoder's.
+
+    The layer names are VGG16's either way, so stages, fine-tunes and weight files find them.
+    """
+    if widths is None:
+        return keras.applications.VGG16(include_top=False, weights=weights, input_shape=(input_size, input_size, 3))
+    if weights is not None:
+        raise ValueError("a pruned VGG16 gets its weights from its run, not from the ImageNet file")
+    x = inp = keras.Input((input_size, input_size, 3), name="input_layer")
+    for n, w in check_widths(widths).items():
+        x = layers.Conv2D(w, 3, padding="same", activation="relu", name=n)(x)
+        if n in BLOCK_ENDS:
+            x = layers.MaxPooling2D(2, name=n.split("_")[0] + "_pool")(x)
+    return keras.Model(inp, x, name="vgg16")
+
+
+def build_encoder(name: str, weights: str | None, input_size: int = INPUT_SIZE,
+                  widths: dict[str, int] | None = None) -> keras.Model:
     """VGG16 conv base on 1-channel luminance, returning the features the decoder `name` uses.
 
     weights: path to the ImageNet notop HDF5 file (transfer learning) or None (from scratch).
     input_size: the side the photo is seen at; VGG16's cost grows with its square (measured
     dynamic-range .tflite on 2 threads: 153 ms at 224, 42 ms at 112, 30 ms at 96).
+    widths: a pruned encoder's conv widths (`convert.prune`), None for VGG16's own.
     """
     s = check_input_size(input_size)
     y = keras.Input((s, s, 1), name="luminance")
-    vgg = keras.applications.VGG16(include_top=False, weights=weights, input_shape=(s, s, 3))
+    vgg = build_vgg16(s, widths, weights)
     taps = keras.Model(vgg.input, [vgg.get_layer(n).output for n in ENCODER_OUTPUTS[name]], name="vgg16")
     outs = taps(luma_to_vgg(y))
     return keras.Model(y, outs if isinstance(outs, list) else [outs], name=f"{name}_encoder")
@@ -205,10 +249,10 @@ def build_inference_model(encoder: keras.Model, decoder: keras.Model, head: str,
 
 
 def build(name: str, *, weights: str | None, chroma_size: int = 33, head: str = "regression",
-          bins: np.ndarray | None = None, last_activation: str = LAST_ACTIVATION, input_size: int = INPUT_SIZE
-          ) -> tuple[keras.Model, keras.Model, keras.Model]:
+          bins: np.ndarray | None = None, last_activation: str = LAST_ACTIVATION, input_size: int = INPUT_SIZE,
+          widths: dict[str, int] | None = None) -> tuple[keras.Model, keras.Model, keras.Model]:
     """(encoder, decoder, training model) for a named network; the training model is end to end."""
-    encoder = build_encoder(name, weights, input_size)
+    encoder = build_encoder(name, weights, input_size, widths)
     decoder = build_decoder(name, chroma_size, head, bins, last_activation, input_size)
     y = keras.Input(encoder.input_shape[1:], name="luminance")
     return encoder, decoder, keras.Model(y, decoder(encoder(y)), name=f"{name}_{head}")

@@ -13,6 +13,9 @@
 #   STAGE 5: speed: stage 3's frozen MSE recipe with the encoder seeing the photo at 112x112 and at
 #            80x80 instead of 224x224 (features cached per size in CACHE/input<size>/).
 #   STAGE 6: the 112 run of stage 5, frozen then fine-tuned like stage 4 (two epochs).
+#   STAGE 7: stage 6's model with VGG16 pruned to 5/8 of its inner channels (least squares, no
+#            training; at 1/2 too), then the whole pruned model fine-tuned from the photos (stopped
+#            early in its second epoch), and distilled one epoch from stage 6's model (shipped as fast-v2).
 # Needs the cache from `python -m convert.dataset` and `python -m convert.features`.
 # Each run resumes if its folder exists, so run each stage once per RUNS_DIR.
 set -euo pipefail
@@ -54,7 +57,13 @@ elif [ "$stage" = 5 ]; then
 elif [ "$stage" = 6 ]; then
   python -m convert.features --cache "$cache" --weights "$weights" --input-size 112 --extend block4 2>&1 | log features-112
   train ft5-mse-56-in112 --loss mse --finetune-block5 "$runs/hyper-mse-56-in112" --epochs 2 --lr 5e-5 --cosine
+elif [ "$stage" = 7 ]; then
+  prune() { python -m convert.prune "$runs/$1" --from "$runs/ft5-mse-56-in112" --cache "$cache" "${@:2}" 2>&1 | log "$1"; }
+  prune prune50-in112 --ratio 0.5
+  prune prune62-in112 --ratio 0.625
+  train ftall-prune62-in112 --loss mse --finetune-all "$runs/prune62-in112" --epochs 2 --lr 5e-5 --cosine
+  train distill-prune62-in112 --loss mse --finetune-all "$runs/prune62-in112" --distill 1 --epochs 1 --lr 5e-5 --cosine
 else
-  echo "STAGE must be 1 to 6" >&2; exit 2
+  echo "STAGE must be 1 to 7" >&2; exit 2
 fi
 echo "stage $stage done" >> "$runs/driver.log"

@@ -6,6 +6,7 @@ Usage:
   python -m convert.train RUN_DIR ... --end-to-end --scratch  # no ImageNet weights
   python -m convert.train RUN_DIR ... --finetune-block5 FROZEN_RUN --lr 5e-5
   python -m convert.train RUN_DIR ... --input-size 112  # the encoder sees the photo at 112x112
+  python -m convert.train RUN_DIR ... --finetune-all PRUNED_RUN --distill 1 --lr 5e-5
 
 Modes:
   frozen (default)  the ImageNet encoder is frozen; its features come from the cache made by
@@ -14,7 +15,11 @@ Modes:
   --finetune-block5 frozen, then fine-tuned: starts from a frozen run's decoder and trains it
                     together with VGG16's block5 on cached block4 features
                     (`convert.features --extend block4`), about 7 photos a second.
---input-size S      the encoder sees each photo at SxS instead of 224x224: VGG16 costs S^2, so
+  --finetune-all    starts from any run (a pruned one from convert.prune included) and trains its
+                    whole inference model from the photos' luminance, 6 to 7 photos a second at 112.
+  --distill A       with --finetune-all of a pruned run: the targets become A x the unpruned run's
+                    chroma (computed once into RUN_DIR/teacher_uv.npy) + (1 - A) x the photos'.
+  --input-size S    the encoder sees each photo at SxS instead of 224x224: VGG16 costs S^2, so
                     112 runs in about a quarter of the time; frozen runs read the features
                     cached by `convert.features --input-size S`.
 Re-running the same command resumes from the last finished epoch (Keras BackupAndRestore).
@@ -112,12 +117,18 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
           chroma_size: int = 56, end_to_end: bool = False, epochs: int = 10, batch: int = 16,
           optimizer: str = "adam", lr: float = 1e-3, cosine: bool = False, minutes: float | None = None,
           max_train: int | None = None, max_tune: int = 500, progress: int = 1,
-          finetune_from: Path | None = None, input_size: int = 224) -> dict:
+          finetune_from: Path | None = None, finetune: str = "block5", distill: float = 0.0,
+          input_size: int = 224) -> dict:
     """Train (or resume) one run; returns its config with the final metrics.
 
-    finetune_from: a frozen run whose whole inference model starts a fine-tune of VGG16's block5
-    with its decoder; model, chroma size and (if `loss` is None) the loss come from that run, and
-    the cache needs block4 features (`convert.features --extend block4`).
+    finetune_from: a run whose whole inference model starts a fine-tune; model, chroma size, input
+    size, encoder widths and (if `loss` is None) the loss come from that run.
+    finetune: what a fine-tune trains: "block5" (VGG16's block5 with the decoder, from cached block4
+    features: `convert.features --extend block4`) or "all" (encoder and decoder, from the photos;
+    how a pruned encoder from `convert.prune` recovers).
+    distill: for a fine-tune of a pruned run, how much of each training target is the unpruned
+    run's own prediction (1: all, a student copying its teacher; 0: the photo's chroma only).
+    The tune loss stays against the photos' chroma, comparable with every other run.
     input_size: the side the encoder sees the photo at (a fine-tune keeps its frozen run's).
     """
     from convert import features, models
@@ -128,14 +139,15 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     init = init_config = None
     if finetune_from is not None or previous.get("finetune_from"):
         finetune_from = str(Path(finetune_from).resolve()) if finetune_from is not None else None
-        if previous and previous.get("finetune_from") != finetune_from:
-            started = (f"--finetune-block5 {previous['finetune_from']}" if previous.get("finetune_from")
-                       else "no --finetune-block5")
+        if previous and (previous.get("finetune_from"), previous.get("finetune")) != (finetune_from, finetune):
+            started = (f"--finetune-{previous['finetune']} {previous['finetune_from']}" if previous.get("finetune_from")
+                       else "no fine-tune")
             raise SystemExit(f"{run_dir} holds a run started with {started}; resume it the same way, "
                              "or train into a new folder")
         init, init_config = load_inference_model(finetune_from, weights)
         loss = loss or init_config["loss"]
-        problem = _finetune_problem(init_config, loss, end_to_end)
+        end_to_end = end_to_end or finetune == "all"
+        problem = _finetune_problem(init_config, loss, end_to_end, finetune)
         if problem:
             raise SystemExit(f"cannot fine-tune from {finetune_from}: {problem}")
         model, chroma_size, input_size = init_config["model"], init_config["chroma_size"], input_size_of(init_config)
@@ -169,7 +181,14 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
                   train_photos=int(len(rows["train"])), tune_photos=int(len(rows["tune"])), cache=str(cache),
                   last_activation=last_activation, input_size=input_size)
     if init is not None:
-        config.update(finetune="block5", finetune_from=finetune_from)
+        config.update(finetune=finetune, finetune_from=finetune_from)
+        if init_config.get("widths"):
+            config.update(widths=init_config["widths"], pruned_from=init_config["pruned_from"])
+    if distill:
+        if not 0 < distill <= 1 or finetune != "all" or not config.get("pruned_from"):
+            raise SystemExit("--distill A (0 < A <= 1) needs --finetune-all of a pruned run (convert.prune): "
+                             "its unpruned run is the teacher")
+        config.update(distill=distill, distill_from=config["pruned_from"])
     head = "classification" if loss == "classify" else "regression"
     centres = None
     if head == "classification":
@@ -187,7 +206,9 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     config_path.write_text(json.dumps(config, indent=2))
 
     upper = None
-    if init is not None:  # the frozen run's own model is trained on and saved, its block5 copied back
+    if init is not None and finetune == "all":  # the run's own inference model, trained whole
+        predict_model = net = init
+    elif init is not None:  # the frozen run's own model is trained on and saved, its block5 copied back
         predict_model, decoder = init, init.get_layer(f"{model}_{head}_decoder")
         upper = models.build_vgg_stage("block5", None, input_size)
         models.copy_stage_weights(init, upper, "block5")
@@ -201,6 +222,9 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
         predict_model = models.build_inference_model(encoder, decoder, head, centres)
     inputs = ({k: [dataset.lumas(crops[rows[k]], input_size)] for k in ("train", "tune")} if end_to_end else
               {k: [np.asarray(feats[t][row_of[k][:len(rows[k])]]) for t in taps] for k in ("train", "tune")})
+    if distill:
+        targets["train"] = (distill * _teacher_chroma(run_dir, Path(config["distill_from"]), inputs["train"][0])
+                            + (1 - distill) * targets["train"])
     if cosine:  # the step count lives in the optimizer's checkpoint, so a resumed run continues the curve
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=epochs * int(np.ceil(len(rows["train"]) / batch)))
     opt = {"adam": keras.optimizers.Adam(lr), "sgd": keras.optimizers.SGD(lr, momentum=0.9)}[optimizer]
@@ -239,12 +263,30 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     return config
 
 
-def _finetune_problem(frozen_config: dict, loss: str, end_to_end: bool) -> str | None:
-    """Why a frozen run cannot start a block5 fine-tune with this loss, or None if it can."""
-    if end_to_end:
+def _teacher_chroma(run_dir: Path, teacher_run: Path, ys: np.ndarray) -> np.ndarray:
+    """The teacher run's chroma for the training photos, computed once and kept in the run folder."""
+    path = run_dir / "teacher_uv.npy"
+    if path.exists():
+        uv = np.load(path)
+        if len(uv) == len(ys):
+            return uv
+    print(f"the teacher {teacher_run} colorizes the {len(ys)} training photos", file=sys.stderr)
+    teacher, _ = load_inference_model(teacher_run)
+    uv = np.asarray(teacher.predict(ys, batch_size=32, verbose=0), np.float32)
+    np.save(path, uv)
+    return uv
+
+
+def _finetune_problem(frozen_config: dict, loss: str, end_to_end: bool, finetune: str) -> str | None:
+    """Why a run cannot start this fine-tune (`finetune`: "block5" or "all") with this loss, or None if it can."""
+    if finetune not in ("block5", "all"):
+        return f"unknown fine-tune {finetune!r} (block5 or all)"
+    if finetune == "block5" and end_to_end:
         return "--end-to-end and --finetune-block5 exclude each other"
-    if frozen_config.get("end_to_end"):
+    if finetune == "block5" and frozen_config.get("end_to_end"):
         return "it was trained end to end: its decoder learned from encoder blocks the cache does not have"
+    if finetune == "block5" and frozen_config.get("widths"):
+        return "its encoder is pruned and the cache holds full VGG16 features: use --finetune-all"
     if frozen_config["model"] != "hyper":
         return f"its model is {frozen_config['model']!r}: only 'hyper' reads block5 and block3 features"
     if loss not in losses.REGRESSION or frozen_config["loss"] not in losses.REGRESSION:
@@ -268,9 +310,11 @@ def load_inference_model(run_dir: Path, weights: str | None = None, temperature:
     config = json.loads((run_dir / "config.json").read_text())
     head = "classification" if config["loss"] == "classify" else "regression"
     centres = np.load(run_dir / "bins.npz")["centres"] if head == "classification" else None
+    # a pruned encoder's weights are all in the run's file; VGG16's ImageNet file does not fit it
+    weights = None if config.get("widths") else weights
     encoder, decoder, _ = models.build(config["model"], weights=weights, chroma_size=config["chroma_size"],
                                        head=head, bins=centres, last_activation=models.last_activation_of(config),
-                                       input_size=input_size_of(config))
+                                       input_size=input_size_of(config), widths=config.get("widths"))
     model = models.build_inference_model(encoder, decoder, head, centres, temperature or models.ANNEAL_T)
     model.load_weights(run_dir / "model.weights.h5")
     return model, config
@@ -295,6 +339,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cosine", action="store_true", help="decay the learning rate to 0 along a cosine over --epochs")
     ap.add_argument("--finetune-block5", type=Path, metavar="FROZEN_RUN",
                     help="fine-tune VGG16's block5 with the decoder of this frozen run (needs block4 features)")
+    ap.add_argument("--finetune-all", type=Path, metavar="RUN",
+                    help="train this run's whole model (encoder and decoder) further, from the photos; how a pruned "
+                         "encoder (convert.prune) recovers")
+    ap.add_argument("--distill", type=float, default=0.0, metavar="A",
+                    help="with --finetune-all of a pruned run: train toward A x the unpruned run's chroma + (1-A) x "
+                         "the photo's (default 0)")
     ap.add_argument("--input-size", type=int, default=224,
                     help="side the encoder sees the photo at (a multiple of 16; default 224; a fine-tune keeps its "
                          "frozen run's)")
@@ -310,12 +360,16 @@ def main(argv: list[str] | None = None) -> int:
         models.check_input_size(args.input_size)
     except ValueError as e:
         ap.error(str(e))
-    loss = args.loss or (None if args.finetune_block5 else "classify")
+    if args.finetune_block5 and args.finetune_all:
+        ap.error("--finetune-block5 and --finetune-all exclude each other")
+    finetune_from = args.finetune_block5 or args.finetune_all
+    loss = args.loss or (None if finetune_from else "classify")
     config = train(args.run_dir, cache=args.cache, model=args.model, loss=loss,
                    weights=None if args.scratch else args.weights, chroma_size=args.chroma_size,
                    end_to_end=args.end_to_end, epochs=args.epochs, batch=args.batch, optimizer=args.optimizer,
                    lr=args.lr, cosine=args.cosine, minutes=args.minutes, max_train=args.max_train, max_tune=args.max_tune,
-                   finetune_from=args.finetune_block5, input_size=args.input_size)
+                   finetune_from=finetune_from, finetune="all" if args.finetune_all else "block5", distill=args.distill,
+                   input_size=args.input_size)
     print(json.dumps(config))
     return 0
 

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 pytest.importorskip("tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from convert import dataset, evaluate, export, features, losses, metrics, models, train  # noqa: E402
+from convert import dataset, evaluate, export, features, losses, metrics, models, prune, train  # noqa: E402
 
 
 def _photo(rng: np.random.Generator, w: int, h: int) -> Image.Image:
@@ -203,6 +203,70 @@ def test_a_smaller_encoder_view_trains_exports_and_runs(cache, vgg_weights, tmp_
     # the runtime's view of the photo is training's: same chroma as the Keras model on the same luma
     expected = model.predict(dataset.lumas(np.asarray(crops[order[:1]]), 112), verbose=0)[0]
     assert np.abs(Colorizer(out, threads=1).predict_chroma(photo.convert("L")) - expected).max() < 0.05
+
+
+def test_pruning_reconstruction_recovers_a_layer_from_the_channels_kept():
+    """Least squares on sampled 3x3 patches gives back a conv layer exactly, also when the dropped
+    input channels are combinations of the kept ones (what makes pruning work at all)."""
+    import tensorflow as tf
+    rng = np.random.default_rng(1)
+    kept = rng.normal(size=(6, 10, 10, 4)).astype(np.float32)
+    mix = rng.normal(size=(4, 3)).astype(np.float32)
+    full = np.concatenate([kept, kept @ mix], axis=-1)  # 7 channels, 3 of them redundant
+    kernel = rng.normal(size=(3, 3, 7, 5)).astype(np.float32)
+    bias = rng.normal(size=5).astype(np.float32)
+    target = tf.nn.conv2d(full, kernel, 1, "SAME").numpy() + bias
+    for student_in in (full, kept):
+        k, b = prune.reconstruct(student_in, target, positions=100, rng=rng, ridge=1e-9)
+        assert k.shape == (3, 3, student_in.shape[-1], 5)
+        assert np.abs(tf.nn.conv2d(student_in, k, 1, "SAME").numpy() + b - target).max() < 1e-3
+
+
+def test_pruned_encoder_is_smaller_recovers_exports_and_runs(cache, vgg_weights, tmp_path):
+    """convert.prune halves VGG16's inner layers of a trained run, keeps the decoder, and the
+    pruned run fine-tunes whole, exports and runs in colorize_core like any other."""
+    from colorize_core import Colorizer
+    with pytest.raises(ValueError, match="block5_conv3 feeds the decoder"):
+        models.check_widths(dict(models.VGG16_WIDTHS, block5_conv3=256))
+    features.extract(cache, vgg_weights, input_size=64, progress=False)
+    run, pruned, tuned = tmp_path / "run", tmp_path / "pruned", tmp_path / "tuned"
+    train.train(run, cache=cache, loss="mse", weights=vgg_weights, epochs=1, batch=4, progress=0, input_size=64)
+    config = prune.prune_run(pruned, run, cache, ratio=0.5, photos=7)
+    assert config["widths"]["block4_conv2"] == 256 and config["widths"]["block3_conv3"] == 256
+    assert config["encoder_macs"] < 0.35 * config["unpruned_encoder_macs"]
+    original, _ = train.load_inference_model(run, vgg_weights)
+    model, _ = train.load_inference_model(pruned, vgg_weights)
+    assert model.count_params() < 0.5 * original.count_params()
+    assert np.array_equal(original.get_layer("hyper_regression_decoder").get_weights()[0],
+                          model.get_layer("hyper_regression_decoder").get_weights()[0])
+    with pytest.raises(SystemExit, match="already holds a model"):
+        prune.prune_run(pruned, run, cache, ratio=0.5, photos=7)
+    with pytest.raises(SystemExit, match="use --finetune-all"):
+        train.train(tmp_path / "no", cache=cache, loss="mse", weights=vgg_weights, progress=0, finetune_from=pruned)
+
+    with pytest.raises(SystemExit, match="needs --finetune-all of a pruned run"):
+        train.train(tmp_path / "no", cache=cache, loss="mse", weights=vgg_weights, progress=0, finetune_from=run,
+                    finetune="all", distill=1.0)
+    config = train.train(tuned, cache=cache, loss="mse", weights=vgg_weights, epochs=1, batch=4, lr=1e-4,
+                         progress=0, finetune_from=pruned, finetune="all", distill=1.0)
+    assert config["widths"] == prune.pruned_widths(0.5) and config["input_size"] == 64
+    assert config["distill_from"] == str(run.resolve())
+    crops, index = dataset.load(cache)
+    # the student's targets are the unpruned teacher's chroma for the training photos
+    teacher_uv = original.predict(dataset.lumas(np.asarray(crops[np.asarray(index["splits"]["train"])]), 64), verbose=0)
+    assert np.abs(np.load(tuned / "teacher_uv.npy") - teacher_uv).max() < 1e-4
+    after, _ = train.load_inference_model(tuned, vgg_weights)
+    assert not np.allclose(model.get_layer("hyper_encoder").get_weights()[0],
+                           after.get_layer("hyper_encoder").get_weights()[0])  # the encoder trained too
+
+    out = tmp_path / "pruned.tflite"
+    assert export.main([str(tuned), "--out", str(out), "--name", "pruned", "--check-photos", "2"]) == 0
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["training"]["pruned_from"] == "run" and card["training"]["finetune_from"] == "pruned"
+    assert card["training"]["distill_from"] == "run"
+    photo = Image.fromarray(np.asarray(crops[index["splits"]["tune"][0]])).convert("L")
+    expected = after.predict(dataset.lumas(np.asarray(crops[index["splits"]["tune"][:1]]), 64), verbose=0)[0]
+    assert np.abs(Colorizer(out, threads=1).predict_chroma(photo) - expected).max() < 0.05
 
 
 def test_finetune_refuses_a_classification_run(frozen_run, cache, vgg_weights, tmp_path):
