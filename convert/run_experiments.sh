@@ -16,6 +16,8 @@
 #   STAGE 7: stage 6's model with VGG16 pruned to 5/8 of its inner channels (least squares, no
 #            training; at 1/2 too), then the whole pruned model fine-tuned from the photos (stopped
 #            early in its second epoch), and distilled one epoch from stage 6's model (shipped as fast-v2).
+#   STAGE 8: stage 7's 1/2 model distilled like fast-v2; fast-v2 one more epoch distilled from stage 4's
+#            224x224 model (the default) instead of stage 6's.
 # Needs the cache from `python -m convert.dataset` and `python -m convert.features`.
 # Each run resumes if its folder exists, so run each stage once per RUNS_DIR.
 set -euo pipefail
@@ -63,7 +65,11 @@ elif [ "$stage" = 7 ]; then
   prune prune62-in112 --ratio 0.625
   train ftall-prune62-in112 --loss mse --finetune-all "$runs/prune62-in112" --epochs 2 --lr 5e-5 --cosine
   train distill-prune62-in112 --loss mse --finetune-all "$runs/prune62-in112" --distill 1 --epochs 1 --lr 5e-5 --cosine
+elif [ "$stage" = 8 ]; then
+  train distill-prune50-in112 --loss mse --finetune-all "$runs/prune50-in112" --distill 1 --epochs 1 --lr 5e-5 --cosine
+  train distill224-prune62-in112 --loss mse --finetune-all "$runs/distill-prune62-in112" --distill 1 \
+        --distill-from "$runs/ft5-mse-56" --epochs 1 --lr 5e-5 --cosine
 else
-  echo "STAGE must be 1 to 7" >&2; exit 2
+  echo "STAGE must be 1 to 8" >&2; exit 2
 fi
 echo "stage $stage done" >> "$runs/driver.log"

@@ -18,7 +18,8 @@ Modes:
   --finetune-all    starts from any run (a pruned one from convert.prune included) and trains its
                     whole inference model from the photos' luminance, 6 to 7 photos a second at 112.
   --distill A       with --finetune-all of a pruned run: the targets become A x the unpruned run's
-                    chroma (computed once into RUN_DIR/teacher_uv.npy) + (1 - A) x the photos'.
+                    chroma (computed once into RUN_DIR/teacher_uv.npy) + (1 - A) x the photos';
+                    --distill-from TEACHER_RUN names another teacher (e.g. the 224x224 default).
   --input-size S    the encoder sees each photo at SxS instead of 224x224: VGG16 costs S^2, so
                     112 runs in about a quarter of the time; frozen runs read the features
                     cached by `convert.features --input-size S`.
@@ -118,7 +119,7 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
           optimizer: str = "adam", lr: float = 1e-3, cosine: bool = False, minutes: float | None = None,
           max_train: int | None = None, max_tune: int = 500, progress: int = 1,
           finetune_from: Path | None = None, finetune: str = "block5", distill: float = 0.0,
-          input_size: int = 224) -> dict:
+          distill_from: Path | None = None, input_size: int = 224) -> dict:
     """Train (or resume) one run; returns its config with the final metrics.
 
     finetune_from: a run whose whole inference model starts a fine-tune; model, chroma size, input
@@ -128,6 +129,7 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     how a pruned encoder from `convert.prune` recovers).
     distill: for a fine-tune of a pruned run, how much of each training target is the unpruned
     run's own prediction (1: all, a student copying its teacher; 0: the photo's chroma only).
+    distill_from: another teacher run instead of the unpruned one (any input size, same chroma size).
     The tune loss stays against the photos' chroma, comparable with every other run.
     input_size: the side the encoder sees the photo at (a fine-tune keeps its frozen run's).
     """
@@ -188,7 +190,14 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
         if not 0 < distill <= 1 or finetune != "all" or not config.get("pruned_from"):
             raise SystemExit("--distill A (0 < A <= 1) needs --finetune-all of a pruned run (convert.prune): "
                              "its unpruned run is the teacher")
-        config.update(distill=distill, distill_from=config["pruned_from"])
+        teacher = str(Path(distill_from).resolve()) if distill_from is not None else config["pruned_from"]
+        config.update(distill=distill, distill_from=teacher)
+    elif distill_from is not None:
+        raise SystemExit("--distill-from needs --distill A")
+    if previous and (previous.get("distill"), previous.get("distill_from")) != (config.get("distill"),
+                                                                                config.get("distill_from")):
+        raise SystemExit(f"{run_dir} holds a run distilled {previous.get('distill') or 0} from "
+                         f"{previous.get('distill_from')}; resume it the same way, or train into a new folder")
     head = "classification" if loss == "classify" else "regression"
     centres = None
     if head == "classification":
@@ -223,8 +232,8 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     inputs = ({k: [dataset.lumas(crops[rows[k]], input_size)] for k in ("train", "tune")} if end_to_end else
               {k: [np.asarray(feats[t][row_of[k][:len(rows[k])]]) for t in taps] for k in ("train", "tune")})
     if distill:
-        targets["train"] = (distill * _teacher_chroma(run_dir, Path(config["distill_from"]), inputs["train"][0])
-                            + (1 - distill) * targets["train"])
+        targets["train"] = (distill * _teacher_chroma(run_dir, Path(config["distill_from"]), crops, rows["train"],
+                                                      chroma_size) + (1 - distill) * targets["train"])
     if cosine:  # the step count lives in the optimizer's checkpoint, so a resumed run continues the curve
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=epochs * int(np.ceil(len(rows["train"]) / batch)))
     opt = {"adam": keras.optimizers.Adam(lr), "sgd": keras.optimizers.SGD(lr, momentum=0.9)}[optimizer]
@@ -263,15 +272,23 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     return config
 
 
-def _teacher_chroma(run_dir: Path, teacher_run: Path, ys: np.ndarray) -> np.ndarray:
-    """The teacher run's chroma for the training photos, computed once and kept in the run folder."""
+def _teacher_chroma(run_dir: Path, teacher_run: Path, crops: np.ndarray, rows: np.ndarray,
+                    chroma_size: int) -> np.ndarray:
+    """The teacher run's chroma for the training photos, computed once and kept in the run folder.
+
+    The teacher sees each photo at its own input size, so a 224x224 run can teach a 112x112 one.
+    """
     path = run_dir / "teacher_uv.npy"
     if path.exists():
         uv = np.load(path)
-        if len(uv) == len(ys):
+        if len(uv) == len(rows):
             return uv
-    print(f"the teacher {teacher_run} colorizes the {len(ys)} training photos", file=sys.stderr)
-    teacher, _ = load_inference_model(teacher_run)
+    teacher, teacher_config = load_inference_model(teacher_run)
+    if teacher_config["chroma_size"] != chroma_size:
+        raise SystemExit(f"the teacher {teacher_run} predicts {teacher_config['chroma_size']}x"
+                         f"{teacher_config['chroma_size']} chroma, this run {chroma_size}x{chroma_size}")
+    print(f"the teacher {teacher_run} colorizes the {len(rows)} training photos", file=sys.stderr)
+    ys = dataset.lumas(crops[rows], input_size_of(teacher_config))
     uv = np.asarray(teacher.predict(ys, batch_size=32, verbose=0), np.float32)
     np.save(path, uv)
     return uv
@@ -345,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--distill", type=float, default=0.0, metavar="A",
                     help="with --finetune-all of a pruned run: train toward A x the unpruned run's chroma + (1-A) x "
                          "the photo's (default 0)")
+    ap.add_argument("--distill-from", type=Path, metavar="TEACHER_RUN",
+                    help="with --distill: this run is the teacher instead of the unpruned one (same chroma size, "
+                         "any input size)")
     ap.add_argument("--input-size", type=int, default=224,
                     help="side the encoder sees the photo at (a multiple of 16; default 224; a fine-tune keeps its "
                          "frozen run's)")
@@ -369,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
                    end_to_end=args.end_to_end, epochs=args.epochs, batch=args.batch, optimizer=args.optimizer,
                    lr=args.lr, cosine=args.cosine, minutes=args.minutes, max_train=args.max_train, max_tune=args.max_tune,
                    finetune_from=finetune_from, finetune="all" if args.finetune_all else "block5", distill=args.distill,
-                   input_size=args.input_size)
+                   distill_from=args.distill_from, input_size=args.input_size)
     print(json.dumps(config))
     return 0
 

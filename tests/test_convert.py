@@ -222,7 +222,7 @@ def test_pruning_reconstruction_recovers_a_layer_from_the_channels_kept():
         assert np.abs(tf.nn.conv2d(student_in, k, 1, "SAME").numpy() + b - target).max() < 1e-3
 
 
-def test_pruned_encoder_is_smaller_recovers_exports_and_runs(cache, vgg_weights, tmp_path):
+def test_pruned_encoder_is_smaller_recovers_exports_and_runs(cache, vgg_weights, frozen_run, tmp_path):
     """convert.prune halves VGG16's inner layers of a trained run, keeps the decoder, and the
     pruned run fine-tunes whole, exports and runs in colorize_core like any other."""
     from colorize_core import Colorizer
@@ -258,6 +258,20 @@ def test_pruned_encoder_is_smaller_recovers_exports_and_runs(cache, vgg_weights,
     after, _ = train.load_inference_model(tuned, vgg_weights)
     assert not np.allclose(model.get_layer("hyper_encoder").get_weights()[0],
                            after.get_layer("hyper_encoder").get_weights()[0])  # the encoder trained too
+
+    # another teacher, at its own input size: a 224x224 run teaches the 64x64 pruned one
+    with pytest.raises(SystemExit, match="--distill-from needs --distill"):
+        train.train(tmp_path / "no", cache=cache, loss="mse", progress=0, finetune_from=pruned, finetune="all",
+                    distill_from=frozen_run)
+    other = tmp_path / "other"
+    config = train.train(other, cache=cache, loss="mse", epochs=1, batch=4, progress=0, finetune_from=pruned,
+                         finetune="all", distill=1.0, distill_from=frozen_run)
+    assert config["distill_from"] == str(frozen_run.resolve()) and config["input_size"] == 64
+    big_teacher, _ = train.load_inference_model(frozen_run)
+    big_uv = big_teacher.predict(dataset.lumas(np.asarray(crops[np.asarray(index["splits"]["train"])]), 224), verbose=0)
+    assert np.abs(np.load(other / "teacher_uv.npy") - big_uv).max() < 1e-4
+    with pytest.raises(SystemExit, match="holds a run distilled 1.0 from"):
+        train.train(other, cache=cache, loss="mse", progress=0, finetune_from=pruned, finetune="all", distill=1.0)
 
     out = tmp_path / "pruned.tflite"
     assert export.main([str(tuned), "--out", str(out), "--name", "pruned", "--check-photos", "2"]) == 0
