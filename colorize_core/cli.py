@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="output format (default: the input's, or -o FILE's extension)")
     ap.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
     ap.add_argument("--png-compression", type=int, default=6, help="PNG zlib level 0-9 (default 6; 1 is 4x faster)")
-    ap.add_argument("--model", help="a shipped model's name: default or fast (about 7x faster, colours about as "
+    ap.add_argument("--model", help="a shipped model's name: default or fast (about 10x faster, colours about as "
                                     "good), or a .tflite file with its .json card")
     ap.add_argument("--threads", type=int, default=None, help="inference threads (default: all cores)")
     ap.add_argument("--max-megapixels", type=float, default=200.0,

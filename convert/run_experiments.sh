@@ -18,6 +18,8 @@
 #            early in its second epoch), and distilled one epoch from stage 6's model (shipped as fast-v2).
 #   STAGE 8: stage 7's 1/2 model distilled like fast-v2; fast-v2 one more epoch distilled from stage 4's
 #            224x224 model (the default) instead of stage 6's.
+#   STAGE 9: one more epoch from the default for fast-v3 (x2); the 1/2 model of stage 8 distilled from the
+#            default once, then once more (fast-v4). The default's chroma is reused from stage 8's run.
 # Needs the cache from `python -m convert.dataset` and `python -m convert.features`.
 # Each run resumes if its folder exists, so run each stage once per RUNS_DIR.
 set -euo pipefail
@@ -69,7 +71,15 @@ elif [ "$stage" = 8 ]; then
   train distill-prune50-in112 --loss mse --finetune-all "$runs/prune50-in112" --distill 1 --epochs 1 --lr 5e-5 --cosine
   train distill224-prune62-in112 --loss mse --finetune-all "$runs/distill-prune62-in112" --distill 1 \
         --distill-from "$runs/ft5-mse-56" --epochs 1 --lr 5e-5 --cosine
+elif [ "$stage" = 9 ]; then
+  from_default() {  # RUN FROM: one epoch distilled from the default, its chroma copied from stage 8
+    mkdir -p "$runs/$1"; cp -n "$runs/distill224-prune62-in112/teacher_uv.npy" "$runs/$1/"
+    train "$1" --loss mse --finetune-all "$runs/$2" --distill 1 --distill-from "$runs/ft5-mse-56" --epochs 1 --lr 5e-5 --cosine
+  }
+  from_default distill224x2-prune62-in112 distill224-prune62-in112
+  from_default distill224-prune50-in112 distill-prune50-in112
+  from_default distill224x2-prune50-in112 distill224-prune50-in112
 else
-  echo "STAGE must be 1 to 8" >&2; exit 2
+  echo "STAGE must be 1 to 9" >&2; exit 2
 fi
 echo "stage $stage done" >> "$runs/driver.log"
