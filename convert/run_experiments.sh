@@ -19,7 +19,8 @@
 #   STAGE 8: stage 7's 1/2 model distilled like fast-v2; fast-v2 one more epoch distilled from stage 4's
 #            224x224 model (the default) instead of stage 6's.
 #   STAGE 9: one more epoch from the default for fast-v3 (x2); the 1/2 model of stage 8 distilled from the
-#            default once, then once more (fast-v4). The default's chroma is reused from stage 8's run.
+#            default once, then once more (fast-v4), then a third time (not shipped). The default's chroma is
+#            reused from stage 8's run.
 # Needs the cache from `python -m convert.dataset` and `python -m convert.features`.
 # Each run resumes if its folder exists, so run each stage once per RUNS_DIR.
 set -euo pipefail
@@ -79,6 +80,7 @@ elif [ "$stage" = 9 ]; then
   from_default distill224x2-prune62-in112 distill224-prune62-in112
   from_default distill224-prune50-in112 distill-prune50-in112
   from_default distill224x2-prune50-in112 distill224-prune50-in112
+  from_default distill224x3-prune50-in112 distill224x2-prune50-in112
 else
   echo "STAGE must be 1 to 9" >&2; exit 2
 fi
