@@ -19,7 +19,9 @@ Modes:
                     whole inference model from the photos' luminance, 6 to 7 photos a second at 112.
   --distill A       with --finetune-all of a pruned run: the targets become A x the unpruned run's
                     chroma (computed once into RUN_DIR/teacher_uv.npy) + (1 - A) x the photos';
-                    --distill-from TEACHER_RUN names another teacher (e.g. the 224x224 default).
+                    --distill-from TEACHER_RUN names another teacher (e.g. the 224x224 default);
+                    --distill-mirror averages the teacher's chroma for each photo and its mirror
+                    image (a second teacher pass, kept in RUN_DIR/teacher_uv_mirrored.npy).
   --input-size S    the encoder sees each photo at SxS instead of 224x224: VGG16 costs S^2, so
                     112 runs in about a quarter of the time; frozen runs read the features
                     cached by `convert.features --input-size S`.
@@ -30,6 +32,7 @@ RUN_DIR gets config.json, log.csv, curves.png, figures/epoch_NNN.png and model.w
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -119,7 +122,7 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
           optimizer: str = "adam", lr: float = 1e-3, cosine: bool = False, minutes: float | None = None,
           max_train: int | None = None, max_tune: int = 500, progress: int = 1,
           finetune_from: Path | None = None, finetune: str = "block5", distill: float = 0.0,
-          distill_from: Path | None = None, input_size: int = 224) -> dict:
+          distill_from: Path | None = None, distill_mirror: bool = False, input_size: int = 224) -> dict:
     """Train (or resume) one run; returns its config with the final metrics.
 
     finetune_from: a run whose whole inference model starts a fine-tune; model, chroma size, input
@@ -130,6 +133,9 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     distill: for a fine-tune of a pruned run, how much of each training target is the unpruned
     run's own prediction (1: all, a student copying its teacher; 0: the photo's chroma only).
     distill_from: another teacher run instead of the unpruned one (any input size, same chroma size).
+    distill_mirror: the teacher's target is the mean of its chroma for the photo and for the photo's
+    mirror image (flipped back): on the 224x224 default that mean scores ~0.1 dB higher at the same
+    colourfulness, so the student copies a better teacher.
     The tune loss stays against the photos' chroma, comparable with every other run.
     input_size: the side the encoder sees the photo at (a fine-tune keeps its frozen run's).
     """
@@ -192,12 +198,15 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
                              "its unpruned run is the teacher")
         teacher = str(Path(distill_from).resolve()) if distill_from is not None else config["pruned_from"]
         config.update(distill=distill, distill_from=teacher)
-    elif distill_from is not None:
-        raise SystemExit("--distill-from needs --distill A")
-    if previous and (previous.get("distill"), previous.get("distill_from")) != (config.get("distill"),
-                                                                                config.get("distill_from")):
+        if distill_mirror:
+            config["distill_mirror"] = True
+    elif distill_from is not None or distill_mirror:
+        raise SystemExit("--distill-from and --distill-mirror need --distill A")
+    teaching = ("distill", "distill_from", "distill_mirror")
+    if previous and [previous.get(k) for k in teaching] != [config.get(k) for k in teaching]:
+        mirror = " with mirrors" if previous.get("distill_mirror") else ""
         raise SystemExit(f"{run_dir} holds a run distilled {previous.get('distill') or 0} from "
-                         f"{previous.get('distill_from')}; resume it the same way, or train into a new folder")
+                         f"{previous.get('distill_from')}{mirror}; resume it the same way, or train into a new folder")
     head = "classification" if loss == "classify" else "regression"
     centres = None
     if head == "classification":
@@ -232,8 +241,11 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     inputs = ({k: [dataset.lumas(crops[rows[k]], input_size)] for k in ("train", "tune")} if end_to_end else
               {k: [np.asarray(feats[t][row_of[k][:len(rows[k])]]) for t in taps] for k in ("train", "tune")})
     if distill:
-        targets["train"] = (distill * _teacher_chroma(run_dir, Path(config["distill_from"]), crops, rows["train"],
-                                                      chroma_size) + (1 - distill) * targets["train"])
+        teacher_uv = _teacher_chroma(run_dir, Path(config["distill_from"]), crops, rows["train"], chroma_size)
+        if distill_mirror:
+            teacher_uv = (teacher_uv + _teacher_chroma(run_dir, Path(config["distill_from"]), crops, rows["train"],
+                                                       chroma_size, mirrored=True)) / 2
+        targets["train"] = distill * teacher_uv + (1 - distill) * targets["train"]
     if cosine:  # the step count lives in the optimizer's checkpoint, so a resumed run continues the curve
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=epochs * int(np.ceil(len(rows["train"]) / batch)))
     opt = {"adam": keras.optimizers.Adam(lr), "sgd": keras.optimizers.SGD(lr, momentum=0.9)}[optimizer]
@@ -273,24 +285,38 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
 
 
 def _teacher_chroma(run_dir: Path, teacher_run: Path, crops: np.ndarray, rows: np.ndarray,
-                    chroma_size: int) -> np.ndarray:
+                    chroma_size: int, mirrored: bool = False) -> np.ndarray:
     """The teacher run's chroma for the training photos, computed once and kept in the run folder.
 
     The teacher sees each photo at its own input size, so a 224x224 run can teach a 112x112 one.
+    mirrored: the teacher sees each photo's mirror image; its chroma is flipped back to the photo.
+    A sidecar .json names the teacher and the photos, so a copied file is reused only where it
+    fits (files copied before sidecars existed are checked by their length alone).
     """
-    path = run_dir / "teacher_uv.npy"
+    name = "teacher_uv_mirrored" if mirrored else "teacher_uv"
+    path, sidecar = run_dir / f"{name}.npy", run_dir / f"{name}.json"
+    made_by = {"teacher": str(Path(teacher_run).resolve()), "photos": len(rows),
+               "rows_sha256": hashlib.sha256(np.asarray(rows, np.int64).tobytes()).hexdigest()}
     if path.exists():
-        uv = np.load(path)
-        if len(uv) == len(rows):
-            return uv
+        uv = np.load(path, mmap_mode="r")
+        recorded = json.loads(sidecar.read_text()) if sidecar.exists() else None
+        if recorded == made_by or (recorded is None and len(uv) == len(rows)):
+            return np.asarray(uv)
+        print(f"{path} was made for other photos or another teacher ({recorded or len(uv)}): computing it again",
+              file=sys.stderr)
     teacher, teacher_config = load_inference_model(teacher_run)
     if teacher_config["chroma_size"] != chroma_size:
         raise SystemExit(f"the teacher {teacher_run} predicts {teacher_config['chroma_size']}x"
                          f"{teacher_config['chroma_size']} chroma, this run {chroma_size}x{chroma_size}")
-    print(f"the teacher {teacher_run} colorizes the {len(rows)} training photos", file=sys.stderr)
-    ys = dataset.lumas(crops[rows], input_size_of(teacher_config))
+    view = "mirror images of the " if mirrored else ""
+    print(f"the teacher {teacher_run} colorizes the {view}{len(rows)} training photos", file=sys.stderr)
+    photos = crops[rows][:, :, ::-1] if mirrored else crops[rows]
+    ys = dataset.lumas(photos, input_size_of(teacher_config))
     uv = np.asarray(teacher.predict(ys, batch_size=32, verbose=0), np.float32)
+    if mirrored:
+        uv = np.ascontiguousarray(uv[:, :, ::-1])
     np.save(path, uv)
+    sidecar.write_text(json.dumps(made_by, indent=2))
     return uv
 
 
@@ -365,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--distill-from", type=Path, metavar="TEACHER_RUN",
                     help="with --distill: this run is the teacher instead of the unpruned one (same chroma size, "
                          "any input size)")
+    ap.add_argument("--distill-mirror", action="store_true",
+                    help="with --distill: the teacher's chroma is the mean over each photo and its mirror image")
     ap.add_argument("--input-size", type=int, default=224,
                     help="side the encoder sees the photo at (a multiple of 16; default 224; a fine-tune keeps its "
                          "frozen run's)")
@@ -389,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
                    end_to_end=args.end_to_end, epochs=args.epochs, batch=args.batch, optimizer=args.optimizer,
                    lr=args.lr, cosine=args.cosine, minutes=args.minutes, max_train=args.max_train, max_tune=args.max_tune,
                    finetune_from=finetune_from, finetune="all" if args.finetune_all else "block5", distill=args.distill,
-                   distill_from=args.distill_from, input_size=args.input_size)
+                   distill_from=args.distill_from, distill_mirror=args.distill_mirror, input_size=args.input_size)
     print(json.dumps(config))
     return 0
 

@@ -260,7 +260,7 @@ def test_pruned_encoder_is_smaller_recovers_exports_and_runs(cache, vgg_weights,
                            after.get_layer("hyper_encoder").get_weights()[0])  # the encoder trained too
 
     # another teacher, at its own input size: a 224x224 run teaches the 64x64 pruned one
-    with pytest.raises(SystemExit, match="--distill-from needs --distill"):
+    with pytest.raises(SystemExit, match="--distill-mirror need --distill A"):
         train.train(tmp_path / "no", cache=cache, loss="mse", progress=0, finetune_from=pruned, finetune="all",
                     distill_from=frozen_run)
     other = tmp_path / "other"
@@ -272,6 +272,23 @@ def test_pruned_encoder_is_smaller_recovers_exports_and_runs(cache, vgg_weights,
     assert np.abs(np.load(other / "teacher_uv.npy") - big_uv).max() < 1e-4
     with pytest.raises(SystemExit, match="holds a run distilled 1.0 from"):
         train.train(other, cache=cache, loss="mse", progress=0, finetune_from=pruned, finetune="all", distill=1.0)
+
+    # the mirror-averaged teacher; a copied chroma file made by another teacher is not reused
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for f in ("teacher_uv.npy", "teacher_uv.json"):
+        shutil.copy(tuned / f, mirror / f)  # made by `run`, not by frozen_run
+    config = train.train(mirror, cache=cache, loss="mse", epochs=1, batch=4, progress=0, finetune_from=pruned,
+                         finetune="all", distill=1.0, distill_from=frozen_run, distill_mirror=True)
+    assert config["distill_mirror"] is True
+    assert np.abs(np.load(mirror / "teacher_uv.npy") - big_uv).max() < 1e-4
+    train_crops = np.asarray(crops[np.asarray(index["splits"]["train"])])
+    mirrored_uv = big_teacher.predict(dataset.lumas(train_crops[:, :, ::-1], 224), verbose=0)[:, :, ::-1]
+    assert np.abs(np.load(mirror / "teacher_uv_mirrored.npy") - mirrored_uv).max() < 1e-4
+    assert json.loads((mirror / "teacher_uv_mirrored.json").read_text())["teacher"] == str(frozen_run.resolve())
+    with pytest.raises(SystemExit, match="with mirrors; resume it the same way"):
+        train.train(mirror, cache=cache, loss="mse", progress=0, finetune_from=pruned, finetune="all", distill=1.0,
+                    distill_from=frozen_run)
 
     out = tmp_path / "pruned.tflite"
     assert export.main([str(tuned), "--out", str(out), "--name", "pruned", "--check-photos", "2"]) == 0
