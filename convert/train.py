@@ -135,7 +135,7 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     distill_from: another teacher run instead of the unpruned one (any input size, same chroma size).
     distill_mirror: the teacher's target is the mean of its chroma for the photo and for the photo's
     mirror image (flipped back): on the 224x224 default that mean scores ~0.1 dB higher at the same
-    colourfulness, so the student copies a better teacher.
+    colourfulness, a better teacher (its students did not gain: docs/experiments.md, session 9).
     The tune loss stays against the photos' chroma, comparable with every other run.
     input_size: the side the encoder sees the photo at (a fine-tune keeps its frozen run's).
     """
