@@ -22,7 +22,7 @@
 #            default once, then once more (fast-v4), then a third time (not shipped). The default's chroma is
 #            reused from stage 8's run.
 #   STAGE 10: the default as a mirror-averaged teacher (--distill-mirror: its chroma for each photo and
-#            its mirror image, averaged; 46 minutes more for the mirror images): fast-v4 one more epoch
+#            its mirror image, averaged; 39 minutes more for the mirror images): fast-v4 one more epoch
 #            (x3m), and stage 9's one-epoch 1/2 model a second epoch (x2m), instead of the plain teacher.
 # Needs the cache from `python -m convert.dataset` and `python -m convert.features`.
 # Each run resumes if its folder exists, so run each stage once per RUNS_DIR.
@@ -30,6 +30,12 @@ set -euo pipefail
 cache=$1 weights=$2 runs=$3 stage=$4
 log() { tr '\r' '\n' | grep -v -E '^\s*$|step - ' >> "$runs/$1.log"; }
 train() { python -m convert.train "$runs/$1" --cache "$cache" --weights "$weights" "${@:2}" 2>&1 | log "$1"; }
+# RUN FROM SOURCE [ARGS]: one epoch of FROM distilled from the default, reusing SOURCE's teacher chroma files
+from_default() {
+  mkdir -p "$runs/$1"; cp -n "$runs/$3"/teacher_uv* "$runs/$1/"
+  train "$1" --loss mse --finetune-all "$runs/$2" --distill 1 --distill-from "$runs/ft5-mse-56" "${@:4}" \
+        --epochs 1 --lr 5e-5 --cosine
+}
 mkdir -p "$runs"
 if [ "$stage" = 1 ]; then
   budget=(--minutes 9 --epochs 100)
@@ -76,25 +82,13 @@ elif [ "$stage" = 8 ]; then
   train distill224-prune62-in112 --loss mse --finetune-all "$runs/distill-prune62-in112" --distill 1 \
         --distill-from "$runs/ft5-mse-56" --epochs 1 --lr 5e-5 --cosine
 elif [ "$stage" = 9 ]; then
-  from_default() {  # RUN FROM: one epoch distilled from the default, its chroma copied from stage 8
-    mkdir -p "$runs/$1"; cp -n "$runs/distill224-prune62-in112/teacher_uv.npy" "$runs/$1/"
-    train "$1" --loss mse --finetune-all "$runs/$2" --distill 1 --distill-from "$runs/ft5-mse-56" --epochs 1 --lr 5e-5 --cosine
-  }
-  from_default distill224x2-prune62-in112 distill224-prune62-in112
-  from_default distill224-prune50-in112 distill-prune50-in112
-  from_default distill224x2-prune50-in112 distill224-prune50-in112
-  from_default distill224x3-prune50-in112 distill224x2-prune50-in112
+  from_default distill224x2-prune62-in112 distill224-prune62-in112 distill224-prune62-in112
+  from_default distill224-prune50-in112 distill-prune50-in112 distill224-prune62-in112
+  from_default distill224x2-prune50-in112 distill224-prune50-in112 distill224-prune62-in112
+  from_default distill224x3-prune50-in112 distill224x2-prune50-in112 distill224-prune62-in112
 elif [ "$stage" = 10 ]; then
-  mirrored() {  # RUN FROM: one epoch from the mirror-averaged default; chroma copied where made before
-    mkdir -p "$runs/$1"; cp -n "$runs/distill224-prune62-in112/teacher_uv.npy" "$runs/$1/"
-    if [ -e "$runs/distill224m-x3-prune50-in112/teacher_uv_mirrored.npy" ]; then
-      cp -n "$runs/distill224m-x3-prune50-in112"/teacher_uv_mirrored.{npy,json} "$runs/$1/"
-    fi
-    train "$1" --loss mse --finetune-all "$runs/$2" --distill 1 --distill-from "$runs/ft5-mse-56" --distill-mirror \
-          --epochs 1 --lr 5e-5 --cosine
-  }
-  mirrored distill224m-x3-prune50-in112 distill224x2-prune50-in112
-  mirrored distill224m-x2-prune50-in112 distill224-prune50-in112
+  from_default distill224m-x3-prune50-in112 distill224x2-prune50-in112 distill224-prune62-in112 --distill-mirror
+  from_default distill224m-x2-prune50-in112 distill224-prune50-in112 distill224m-x3-prune50-in112 --distill-mirror
 else
   echo "STAGE must be 1 to 10" >&2; exit 2
 fi
