@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from . import __version__
+from .atomic import write_atomic
+from .limits import check_strength
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -46,8 +46,10 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     if not args.check and (args.input is None or args.output is None):
         ap.error("INPUT and OUTPUT are required (or --check)")
-    if args.strength < 0:
-        return _fail(f"--strength must be 0 or more, got {args.strength}", 2)
+    try:
+        check_strength(args.strength)
+    except ValueError as exc:
+        return _fail(f"--{exc}", 2)
 
     import numpy as np
 
@@ -57,6 +59,8 @@ def main(argv: list[str]) -> int:
         colorizer = Colorizer(args.model, threads=args.threads)
     except ModelError as exc:
         return _fail(f"model: {exc}", 2)
+    except ValueError as exc:  # --threads
+        return _fail(f"--{exc}", 2)
     if args.check:
         card = colorizer.model.card
         print(json.dumps({"version": __version__, "model": card.name, "path": str(card.path),
@@ -79,17 +83,8 @@ def main(argv: list[str]) -> int:
     except (ModelError, ValueError, MemoryError) as exc:
         return _fail(f"{args.input}: colorization failed ({type(exc).__name__}: {exc})")
     _progress(args.progress, 0.9)
-    folder = args.output.parent if str(args.output.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{args.output.name}.", suffix=".part", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, np.ascontiguousarray(out), allow_pickle=False)
-            os.replace(tmp, args.output)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomic(args.output, lambda f: np.save(f, np.ascontiguousarray(out), allow_pickle=False), overwrite=True)
     except OSError as exc:
         return _fail(f"{args.output}: could not write ({exc.strerror or exc})")
     _progress(args.progress, 1.0)

@@ -1,54 +1,83 @@
 """The `colorize-core` command line: colorize photos, files or folders, or serve the GIMP bridge.
 
 Exit codes: 0 every input done (or skipped on purpose), 1 some inputs failed, 2 usage or model
-error. Heavy imports (numpy, Pillow, LiteRT) happen only once there is work to do.
+error, 130 / 143 / 129 interrupted by Ctrl-C / SIGTERM / SIGHUP (finished outputs are kept).
+Heavy imports (numpy, Pillow, LiteRT) happen only once there is work to do.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
 
 from . import __version__
+from .formats import PHOTO_SUFFIXES
+from .limits import DEFAULT_MAX_MEGAPIXELS, MAX_STRENGTH, check_max_megapixels, check_strength
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
-OUTPUT_TAG = "_colorized"
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+DASH_HINT = "a file name that starts with '-' goes after --, e.g. colorize-core -- -scan.jpg"
 
 
 class UsageError(Exception):
     """Bad arguments or an unusable model: nothing was attempted."""
 
 
+class ArgumentsError(UsageError):
+    """What argparse refuses; printed after the usage line, as argparse does."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled like Ctrl-C: the photo being written is abandoned cleanly."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of exiting, so --json can report usage errors too."""
+
+    def error(self, message: str):
+        if "required: INPUT" in message or "unrecognized arguments: -" in message:
+            message += f" ({DASH_HINT})"
+        raise ArgumentsError(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    ap = _Parser(
         prog="colorize-core",
         description="Colorize black-and-white photos with a deep CNN (VGG16 transfer learning, YUV, "
                     "chroma compression). Your photo's own full-resolution luminance is kept; only "
                     "the colour comes from the model.",
         epilog="Outputs are named PHOTO_colorized.EXT beside each input (or inside -o FOLDER) and never "
                "replace an existing file unless --overwrite. `colorize-core bridge --help` documents "
-               "the raw-pixel mode the GIMP plug-in uses. Exit codes: 0 ok, 1 some inputs failed, "
-               "2 usage or model error.")
+               "the raw-pixel mode the GIMP plug-in uses. Existing outputs are skipped (exit 0). A file name "
+               f"starting with '-' goes after --. Exit codes: 0 ok (or skipped), 1 some inputs failed, "
+               "2 usage or model error, 130/143/129 interrupted (Ctrl-C/SIGTERM/SIGHUP).")
     ap.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photo files and/or folders")
     ap.add_argument("-o", "--output", type=Path, metavar="PATH",
                     help="output file (one input) or folder (created if missing)")
     ap.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders of folder inputs")
     ap.add_argument("--overwrite", action="store_true", help="allow replacing existing files, inputs included")
     ap.add_argument("--strength", type=float, default=1.0,
-                    help="colour strength: 0 gray, 1 as predicted (default), >1 more saturated")
+                    help=f"colour strength from 0 to {MAX_STRENGTH:g}: 0 gray, 1 as predicted (default), "
+                         ">1 more saturated")
     ap.add_argument("--skip-color", action="store_true", help="leave photos that are already in colour alone")
-    ap.add_argument("--format", choices=[s.lstrip(".") for s in IMAGE_SUFFIXES],
-                    help="output format (default: the input's, or -o FILE's extension)")
+    ap.add_argument("--format", choices=[s.lstrip(".") for s in PHOTO_SUFFIXES],
+                    help="output format (default: the input's, or -o FILE's extension; a multi-page TIFF "
+                         "keeps every page only as tif)")
     ap.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
     ap.add_argument("--png-compression", type=int, default=6, help="PNG zlib level 0-9 (default 6; 1 is 4x faster)")
     ap.add_argument("--model", help="a shipped model's name: default or fast (about 10x faster, colours about as "
-                                    "good), or a .tflite file with its .json card")
+                                    "good), or a .tflite file with its .json card (a shipped name wins over a "
+                                    "file or folder of that name here: write ./NAME for those)")
     ap.add_argument("--threads", type=int, default=None, help="inference threads (default: all cores)")
-    ap.add_argument("--max-megapixels", type=float, default=200.0,
-                    help="refuse images larger than this (default 200; guards against decompression bombs)")
+    ap.add_argument("--max-megapixels", type=float, default=DEFAULT_MAX_MEGAPIXELS,
+                    help=f"refuse images larger than this (default {DEFAULT_MAX_MEGAPIXELS:g}; guards against "
+                         "decompression bombs; an image larger than the free memory is refused as well)")
     ap.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     ap.add_argument("--json", action="store_true", help="print a JSON report of every input on stdout")
     ap.add_argument("--version", action="version", version=f"colorize-core {__version__}")
@@ -56,45 +85,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def validate(args: argparse.Namespace) -> None:
-    if args.strength < 0:
-        raise UsageError(f"--strength must be 0 or more, got {args.strength}")
+    """Refuse values no photo can use (NaN and infinity included) before anything is loaded."""
+    try:
+        check_strength(args.strength)
+        check_max_megapixels(args.max_megapixels)
+    except ValueError as exc:
+        raise UsageError(f"--{exc}") from None
     if not 1 <= args.quality <= 100:
         raise UsageError(f"--quality must be 1-100, got {args.quality}")
     if not 0 <= args.png_compression <= 9:
         raise UsageError(f"--png-compression must be 0-9, got {args.png_compression}")
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"--threads must be 1 or more, got {args.threads}")
-    if args.max_megapixels <= 0:
-        raise UsageError(f"--max-megapixels must be positive, got {args.max_megapixels}")
 
 
-def collect(inputs: list[Path], recursive: bool) -> list[tuple[Path, Path]]:
-    """(photo, path relative to its input root) for every input; folders expand to their photos.
-
-    Files this tool wrote before (*_colorized.*) are not picked up again from folders.
-    Missing paths stay in the list, so that they are reported as failures.
-    """
-    jobs = []
-    for item in inputs:
-        if item.is_dir():
-            pattern = item.rglob("*") if recursive else item.glob("*")
-            found = sorted(p for p in pattern if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-                           and not p.stem.endswith(OUTPUT_TAG) and not p.name.startswith("."))
-            jobs.extend((p, p.relative_to(item)) for p in found)
-        else:
-            jobs.append((item, Path(item.name)))
-    return jobs
-
-
-def output_path(src: Path, rel: Path, args: argparse.Namespace, single: bool) -> Path:
-    """Where the result for `src` goes."""
-    ext = "." + args.format if args.format else src.suffix.lower()
-    if args.output is not None and single and not args.output.is_dir() and args.output.suffix:
-        return args.output if not args.format else args.output.with_suffix(ext)
-    name = rel.with_name(rel.stem + OUTPUT_TAG + ext)
-    if args.output is not None:
-        return args.output / name
-    return src.with_name(name.name)
+def batch_options(args: argparse.Namespace):
+    """The parsed arguments as the batch module's options."""
+    from .batch import BatchOptions
+    return BatchOptions(output=args.output, recursive=args.recursive, overwrite=args.overwrite,
+                        strength=args.strength, skip_color=args.skip_color, format=args.format,
+                        quality=args.quality, png_compression=args.png_compression,
+                        max_megapixels=args.max_megapixels)
 
 
 class Progress:
@@ -117,31 +128,36 @@ class Progress:
         sys.stderr.flush()
 
 
-def run_batch(args: argparse.Namespace) -> int:
-    from .files import process_one
+def run_batch(args: argparse.Namespace, results: list[dict]) -> int:
+    """Colorize every input, appending one result per photo to `results` as it finishes."""
+    from .atomic import remove_stale_temps
+    from .batch import BatchUsageError, plan, process_one
     from .imageio import ImageIOError
     from .model import ModelError
     from .pipeline import Colorizer
 
-    jobs = collect(args.inputs, args.recursive)
-    if not jobs:
-        raise UsageError("no photos found in the given folders "
-                         f"({', '.join(IMAGE_SUFFIXES)}; use --recursive for sub-folders)")
-    single = len(jobs) == 1 and not args.inputs[0].is_dir()
-    if args.output is not None and not single and args.output.exists() and not args.output.is_dir():
-        raise UsageError(f"-o {args.output}: several inputs need an output folder, and this is a file")
+    opts = batch_options(args)
+    try:
+        jobs = plan(args.inputs, opts)
+    except BatchUsageError as exc:
+        raise UsageError(str(exc)) from None
     try:
         colorizer = Colorizer(args.model, threads=args.threads)
     except ModelError as exc:
         raise UsageError(f"model: {exc}") from None
-    results = []
-    progress = Progress(len(jobs), enabled=not (args.quiet or args.json))
-    for i, (src, rel) in enumerate(jobs, 1):
-        dst = output_path(src, rel, args, single)
+    args.model_name = colorizer.model.card.name
+    chatty = not (args.quiet or args.json)
+    for folder in sorted({dst.parent for _, dst in jobs}):
+        removed = remove_stale_temps(folder)
+        if removed and chatty:
+            print(f"colorize-core: removed {len(removed)} temporary file(s) left in {folder} by an interrupted run",
+                  file=sys.stderr)
+    progress = Progress(len(jobs), enabled=chatty)
+    for i, (src, dst) in enumerate(jobs, 1):
         t0 = time.perf_counter()
         result = {"input": str(src), "output": str(dst)}
         try:
-            result.update(process_one(colorizer, src, dst, args))
+            result.update(process_one(colorizer, src, dst, opts))
         except (ImageIOError, ModelError) as exc:
             result.update(status="error", error=str(exc), output=None)
         except MemoryError:
@@ -149,7 +165,7 @@ def run_batch(args: argparse.Namespace) -> int:
         result["seconds"] = round(time.perf_counter() - t0, 3)
         results.append(result)
         for w in result.get("warnings", []):
-            if not args.quiet and not args.json:
+            if chatty:
                 print(f"colorize-core: warning: {src}: {w}", file=sys.stderr)
         if result["status"] == "error":
             if not args.json:
@@ -160,15 +176,29 @@ def run_batch(args: argparse.Namespace) -> int:
         else:
             progress.update(i, f"colorized {src} -> {dst} ({result['seconds']:.2f} s)")
     failed = [r for r in results if r["status"] == "error"]
+    existing = sum(r["status"] == "skipped" and r["reason"].startswith("output exists") for r in results)
     if args.json:
-        summary = {s: sum(r["status"] == s for r in results) for s in ("ok", "skipped", "error")}
-        print(json.dumps({"version": __version__, "model": colorizer.model.card.name,
-                          "results": results, "summary": summary}, indent=2))
-    elif failed and len(results) > 1:
-        print(f"colorize-core: {len(failed)} of {len(results)} inputs failed:", file=sys.stderr)
-        for r in failed:
-            print(f"  {r['error']}", file=sys.stderr)
+        print(json.dumps(_report(args, results), indent=2))
+    else:
+        if existing and chatty and len(results) > 1:
+            print(f"colorize-core: {existing} of {len(results)} outputs existed already and were skipped "
+                  "(use --overwrite to replace them)", file=sys.stderr)
+        if failed and len(results) > 1:
+            print(f"colorize-core: {len(failed)} of {len(results)} inputs failed:", file=sys.stderr)
+            for r in failed:
+                print(f"  {r['error']}", file=sys.stderr)
     return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def _report(args: argparse.Namespace, results: list[dict], **status) -> dict:
+    """The --json report: every photo's result and the counts."""
+    summary = {s: sum(r["status"] == s for r in results) for s in ("ok", "skipped", "error")}
+    return {"version": __version__, **status, "model": getattr(args, "model_name", None),
+            "results": results, "summary": summary}
+
+
+def _raise_interrupted(signum: int, frame) -> None:
+    raise Interrupted(signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,17 +206,34 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "bridge":
         from .bridge import main as bridge_main
         return bridge_main(argv[1:])
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_interrupted)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    as_json = "--json" in argv[:argv.index("--")] if "--" in argv else "--json" in argv
+    results: list[dict] = []
     try:
+        args = parser.parse_args(argv)
         validate(args)
-        return run_batch(args)
+        return run_batch(args, results)
     except UsageError as exc:
-        print(f"colorize-core: error: {exc}", file=sys.stderr)
+        if as_json:
+            print(json.dumps({"version": __version__, "status": "usage error", "exit_code": EXIT_USAGE,
+                              "message": str(exc)}, indent=2))
+        else:
+            usage = parser.format_usage() if isinstance(exc, ArgumentsError) else ""
+            print(f"{usage}colorize-core: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("colorize-core: interrupted; finished outputs are kept, none is half-written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        code = 128 + signum
+        message = (f"interrupted ({signal.Signals(signum).name}); finished outputs are kept, "
+                   "none is half-written")
+        if as_json:
+            print(json.dumps(_report(args, results, status="interrupted", exit_code=code, message=message)
+                             if "args" in locals() else {"status": "interrupted", "exit_code": code,
+                                                         "message": message}, indent=2))
+        print(f"colorize-core: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -70,16 +70,31 @@ def _resize_plane(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(Image.fromarray(np.asarray(plane, dtype=np.float32), "F").resize(size, Image.BICUBIC))
 
 
-def compress_chroma(uv: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Chroma compression: shrink UV (H, W, 2) to size=(width, height) bicubically, clipped to [-1, 1]."""
+def resize_chroma(uv: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bicubic resize of UV (H, W, 2) to size=(width, height), clipped to [-1, 1] (float32)."""
     planes = [_resize_plane(uv[..., c], size) for c in range(2)]
     return np.clip(np.stack(planes, axis=-1), -1.0, 1.0)
 
 
-def expand_chroma(uv_small: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Chroma expansion: grow UV (h, w, 2) back to size=(width, height) bicubically, float32."""
-    planes = [_resize_plane(uv_small[..., c], size) for c in range(2)]
-    return np.clip(np.stack(planes, axis=-1), -1.0, 1.0)
+# The seed's names for the two directions of the one operation: shrinking the truth's chroma to
+# the model's output size (targets), and growing the model's chroma back to the photo's size.
+compress_chroma = resize_chroma
+expand_chroma = resize_chroma
+
+
+def merge(y: np.ndarray, uv_small: np.ndarray) -> np.ndarray:
+    """Luminance y (H, W) in [-1, 1] + low-resolution chroma (h, w, 2) -> RGB floats (H, W, 3) in [0, 1].
+
+    The chroma is grown to the luminance's size and merged with it: the product's colorization,
+    in float for 16-bit photos, training figures, oracles and conversion checks alike.
+    """
+    full = resize_chroma(uv_small, (y.shape[1], y.shape[0]))
+    return yuv_to_rgb(np.concatenate([np.asarray(y, np.float32)[..., None], full], axis=-1))
+
+
+def to_uint8(rgb: np.ndarray) -> np.ndarray:
+    """RGB floats in [0, 1] -> 8-bit codes, rounded."""
+    return np.rint(np.asarray(rgb) * 255.0).astype(np.uint8)
 
 
 def expand_chroma_codes(uv_small: np.ndarray, size: tuple[int, int]) -> tuple[Image.Image, Image.Image]:

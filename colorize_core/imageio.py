@@ -6,26 +6,32 @@ line a user can act on (Pillow's tracebacks and decompression-bomb warnings neve
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-DEFAULT_MAX_MEGAPIXELS = 200.0
-# extension -> (Pillow format, keeps alpha, keeps ICC, keeps EXIF)
-FORMATS = {
-    ".jpg": ("JPEG", False, True, True), ".jpeg": ("JPEG", False, True, True),
-    ".png": ("PNG", True, True, True),
-    ".tif": ("TIFF", True, True, True), ".tiff": ("TIFF", True, True, True),
-    ".webp": ("WEBP", True, True, True),
-    ".bmp": ("BMP", False, False, False),
-}
-
-
+from .atomic import write_atomic
+from .formats import FORMATS, MULTI_PAGE_FORMATS, PHOTO_SUFFIXES  # noqa: F401 (re-exported)
+from .limits import DEFAULT_MAX_MEGAPIXELS, available_memory, decoded_bytes, human_bytes
 class ImageIOError(Exception):
     """A photo could not be read or a result could not be written; the message says why."""
+
+
+class OutputExistsError(ImageIOError):
+    """The output file exists and replacing it was not allowed: nothing was written."""
+
+
+def output_format(path: Path) -> str:
+    """The Pillow format for an output path, or ImageIOError for an extension this tool cannot write."""
+    ext = Path(path).suffix.lower()
+    if ext not in FORMATS:
+        hint = " (GIF holds only 256 colours)" if ext == ".gif" else ""
+        raise ImageIOError(f"{path}: cannot write {ext or 'a file without an extension'}{hint}; "
+                           f"use --format png (or one of {', '.join(sorted(FORMATS))})")
+    return FORMATS[ext][0]
 
 
 @dataclass
@@ -36,10 +42,12 @@ class Photo:
     icc_profile: bytes | None = None
     exif: bytes | None = None
     warnings: list[str] = field(default_factory=list)
+    frames: int = 1  # pages of a multi-page TIFF, frames of an animated GIF
+    max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
 
 
 def load(path: str | os.PathLike, *, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Photo:
-    """Decode a photo fully, or raise ImageIOError naming the file and the reason."""
+    """Decode a photo's first page fully, or raise ImageIOError naming the file and the reason."""
     path = Path(path)
     if not path.exists():
         raise ImageIOError(f"{path}: no such file")
@@ -48,29 +56,16 @@ def load(path: str | os.PathLike, *, max_megapixels: float = DEFAULT_MAX_MEGAPIX
     if path.stat().st_size == 0:
         raise ImageIOError(f"{path}: empty file (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            saved_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-            try:
-                im = Image.open(path)
-            finally:
-                Image.MAX_IMAGE_PIXELS = saved_limit
-        w, h = im.size
-        if w < 1 or h < 1:
-            raise ImageIOError(f"{path}: image has zero size ({w} x {h})")
-        if w * h > max_megapixels * 1e6:
-            raise ImageIOError(f"{path}: {w} x {h} is {w * h / 1e6:.0f} megapixels, over the limit of "
-                               f"{max_megapixels:g} (raise it with --max-megapixels)")
-        im.load()
-    except ImageIOError:
+        fp = open(path, "rb")
+    except OSError as exc:
+        raise ImageIOError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        im = _open_checked(fp, path, max_megapixels)
+    except BaseException:
+        fp.close()
         raise
-    except UnidentifiedImageError:
-        raise ImageIOError(f"{path}: not an image, or a format this tool cannot read") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageIOError(f"{path}: truncated or corrupt image ({exc})") from None
-    except MemoryError:
-        raise ImageIOError(f"{path}: not enough memory to decode this image") from None
-    photo = Photo(image=im, path=path)
+    frames = getattr(im, "n_frames", 1)
+    photo = Photo(image=im, path=path, frames=frames, max_megapixels=max_megapixels)
     icc = im.info.get("icc_profile")
     # a grayscale or CMYK profile does not describe an RGB result
     if icc and len(icc) > 20 and icc[16:20] == b"RGB ":
@@ -80,25 +75,85 @@ def load(path: str | os.PathLike, *, max_megapixels: float = DEFAULT_MAX_MEGAPIX
     photo.image = ImageOps.exif_transpose(im) or im
     exif = photo.image.getexif()
     photo.exif = exif.tobytes() if len(exif) else None
+    fp.close()  # the first page is decoded; `pages` opens the file again for the others
     return photo
 
 
-def save(image: Image.Image, path: str | os.PathLike, *, quality: int = 95, png_compression: int = 6,
-         icc_profile: bytes | None = None, exif: bytes | None = None, overwrite: bool = False) -> Path:
-    """Write `image` atomically: into a temporary file beside `path`, then renamed over it.
+def pages(photo: Photo) -> Iterator[Image.Image]:
+    """Every page (frame) of a photo, upright, each decoded only when it is asked for."""
+    yield photo.image
+    if photo.frames == 1:
+        return
+    with Image.open(photo.path) as im:
+        for i in range(1, photo.frames):
+            try:
+                im.seek(i)
+                _check_size(im, photo.path, photo.max_megapixels, f" (page {i + 1})")
+                im.load()
+            except ImageIOError:
+                raise
+            except (OSError, SyntaxError, ValueError, EOFError) as exc:
+                raise ImageIOError(f"{photo.path}: page {i + 1} is truncated or corrupt ({exc})") from None
+            yield ImageOps.exif_transpose(im.copy())
 
-    A failure (full disk, no permission) leaves no partial file and never touches an existing one.
+
+def _open_checked(fp, path: Path, max_megapixels: float) -> Image.Image:
+    """Image.open + the size, pixel-limit and memory checks + a full decode of the first page."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            saved_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+            try:
+                im = Image.open(fp)
+            finally:
+                Image.MAX_IMAGE_PIXELS = saved_limit
+        _check_size(im, path, max_megapixels)
+        im.load()
+    except ImageIOError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageIOError(f"{path}: not an image, or a format this tool cannot read") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageIOError(f"{path}: truncated or corrupt image ({exc})") from None
+    except MemoryError:
+        raise ImageIOError(f"{path}: not enough memory to decode this image") from None
+    return im
+
+
+def _check_size(im: Image.Image, path: Path, max_megapixels: float, where: str = "") -> None:
+    """Refuse, before decoding, an image that is empty, over the pixel limit, or larger than memory."""
+    w, h = im.size
+    if w < 1 or h < 1:
+        raise ImageIOError(f"{path}{where}: image has zero size ({w} x {h})")
+    if w * h > max_megapixels * 1e6:
+        raise ImageIOError(f"{path}{where}: {w} x {h} is {w * h / 1e6:.0f} megapixels, over the limit of "
+                           f"{max_megapixels:g} (raise it with --max-megapixels)")
+    need, free = decoded_bytes(w, h, im.mode), available_memory()
+    if free is not None and need > free:
+        raise ImageIOError(f"{path}{where}: {w} x {h} needs about {human_bytes(need)} of memory to colorize, "
+                           f"and only {human_bytes(free)} is available")
+
+
+def save(image: Image.Image | list[Image.Image], path: str | os.PathLike, *, quality: int = 95,
+         png_compression: int = 6, icc_profile: bytes | None = None, exif: bytes | None = None,
+         overwrite: bool = False) -> Path:
+    """Write `image` (or a list of pages, for TIFF) atomically: into a temporary file beside
+    `path`, then published under its name (exclusively, unless overwrite).
+
+    A failure (full disk, no permission) leaves no partial file and never touches an existing one;
+    an existing `path` without overwrite raises OutputExistsError, even if another process
+    created it a moment ago.
     """
     path = Path(path)
-    ext = path.suffix.lower()
-    if ext not in FORMATS:
-        raise ImageIOError(f"{path}: unknown output format {ext or '(no extension)'}; "
-                           f"use one of {', '.join(sorted(FORMATS))}")
-    fmt, keeps_alpha, keeps_icc, keeps_exif = FORMATS[ext]
-    if image.mode in ("RGBA", "LA") and not keeps_alpha:
+    fmt = output_format(path)
+    _, keeps_alpha, keeps_icc, keeps_exif = FORMATS[path.suffix.lower()]
+    images = image if isinstance(image, list) else [image]
+    if len(images) > 1 and fmt not in MULTI_PAGE_FORMATS:
+        raise ImageIOError(f"{path}: {fmt} cannot hold {len(images)} pages; write .tif")
+    if any(im.mode in ("RGBA", "LA") for im in images) and not keeps_alpha:
         raise ImageIOError(f"{path}: {fmt} cannot store the photo's transparency; write .png, .tif or .webp")
     if path.exists() and not overwrite:
-        raise ImageIOError(f"{path}: already exists (use --overwrite to replace it)")
+        raise OutputExistsError(f"{path}: already exists (use --overwrite to replace it)")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ImageIOError(f"{path}: output folder {folder} does not exist")
@@ -115,35 +170,12 @@ def save(image: Image.Image, path: str | os.PathLike, *, quality: int = 95, png_
         options["icc_profile"] = icc_profile
     if keeps_exif and exif:
         options["exif"] = exif
+    if len(images) > 1:
+        options.update(save_all=True, append_images=images[1:])
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        write_atomic(path, lambda f: images[0].save(f, format=fmt, **options), overwrite=overwrite)
+    except FileExistsError:
+        raise OutputExistsError(f"{path}: already exists (use --overwrite to replace it)") from None
     except OSError as exc:
-        raise ImageIOError(f"{path}: cannot write in {folder} ({exc.strerror})") from None
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a photo should get normal permissions
-        with os.fdopen(fd, "wb") as f:
-            image.save(f, format=fmt, **options)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        _remove_quietly(tmp)
         raise ImageIOError(f"{path}: could not write ({exc.strerror or exc}); nothing was written") from None
-    except BaseException:
-        _remove_quietly(tmp)
-        raise
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _remove_quietly(tmp: str) -> None:
-    """Delete a temporary file that may already be gone."""
-    try:
-        os.unlink(tmp)
-    except FileNotFoundError:
-        pass

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .limits import check_threads
+
 CARD_FORMAT = "colorize-core model card 1"
 COLOR_SPACE = "YUV BT.601 full range (JPEG YCbCr), each channel scaled to [-1, 1]"
 SHIPPED_DIR = Path(__file__).parent / "models"
@@ -74,14 +76,22 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def looks_like_path(model: str | os.PathLike) -> bool:
+    """True when a --model argument names a file rather than a shipped model: it contains a
+    folder separator or ends in .tflite."""
+    text = os.fspath(model)
+    return os.sep in text or (os.altsep or os.sep) in text or text.lower().endswith(".tflite")
+
+
 def resolve_model(model: str | os.PathLike | None) -> Path:
-    """A model argument -> its .tflite: None is the default, a shipped model's name (with no such
-    file in the current folder) is that shipped file, anything else is a path."""
+    """A model argument -> its .tflite: None is the default, a shipped model's name is that
+    shipped file (even if a file of that name is in the current folder: write ./NAME for it),
+    anything else is a path."""
     if model is None:
         return DEFAULT_MODEL
+    if os.fspath(model) in SHIPPED_MODELS and not looks_like_path(model):
+        return SHIPPED_DIR / f"{os.fspath(model)}.tflite"
     path = Path(model)
-    if str(model) in SHIPPED_MODELS and not path.exists():
-        return SHIPPED_DIR / f"{model}.tflite"
     if not path.is_file():
         raise ModelError(f"{path}: model file not found (shipped models, by name: {', '.join(SHIPPED_MODELS)})")
     return path
@@ -91,7 +101,10 @@ class Model:
     """A loaded, checked LiteRT model that maps luminance codes to compressed chroma."""
 
     def __init__(self, path: str | os.PathLike | None = None, *, threads: int | None = None):
-        """path: a .tflite with its card, a shipped model's name ("default", "fast"), or None (default)."""
+        """path: a .tflite with its card, a shipped model's name ("default", "fast"), or None (default).
+
+        threads: None for all cores, else 1 or more (ValueError otherwise)."""
+        threads = check_threads(threads)
         path = resolve_model(path)
         if not path.is_file():
             raise ModelError(f"{path}: model file not found")

@@ -11,15 +11,17 @@ import os
 from typing import Union
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from . import color
+from .limits import check_strength
 from .model import Model
 from .preprocess import model_view
 
 ImageLike = Union[Image.Image, np.ndarray]
 HIGH_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "F")
 ARRAY_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+PREMULTIPLIED_MODES = {"La": "LA", "RGBa": "RGBA"}  # colorized from their straight-alpha form
 
 
 class Colorizer:
@@ -35,24 +37,30 @@ class Colorizer:
         return self.model.predict(np.asarray(small, np.float32))
 
     # -- public entry points -------------------------------------------------------------
-    def colorize(self, image: ImageLike, *, strength: float = 1.0) -> ImageLike:
+    def colorize(self, image: ImageLike, *, strength: float = 1.0, exif_transpose: bool = False) -> ImageLike:
         """Colorize a PIL image or a numpy array; returns the same kind.
 
         strength scales the predicted chroma: 0 gives gray, 1 the model's colours, above 1
-        more saturated. Alpha is kept exactly. Colour inputs are colorized from their luminance.
-        PIL images come back as RGB or RGBA (8 bits a channel); arrays keep their dtype
-        (uint8, uint16, or float in [0, 1]) and channel count (1/2 -> 3/4 channels).
+        more saturated (finite, at most limits.MAX_STRENGTH; ValueError otherwise). Alpha is
+        kept exactly. Colour inputs are colorized from their luminance. PIL images come back as
+        RGB or RGBA (8 bits a channel); arrays keep their dtype (uint8, uint16, or float in
+        [0, 1]) and channel count (1/2 -> 3/4 channels).
+        exif_transpose: turn a PIL image upright by its EXIF orientation first, as the CLI does
+        (off by default: the result then has the input's pixel layout).
         """
-        if strength < 0:
-            raise ValueError(f"strength must be >= 0, got {strength}")
+        strength = check_strength(strength)
         if isinstance(image, np.ndarray):
             return self._colorize_array(image, strength)
         if isinstance(image, Image.Image):
+            if exif_transpose:
+                image = ImageOps.exif_transpose(image) or image
             return self._colorize_pil(image, strength)
         raise TypeError(f"expected a PIL image or a numpy array, got {type(image).__name__}")
 
     # -- 8-bit path: Pillow's C code for every full-resolution step ----------------------
     def _colorize_pil(self, image: Image.Image, strength: float) -> Image.Image:
+        if image.mode in PREMULTIPLIED_MODES:
+            image = image.convert(PREMULTIPLIED_MODES[image.mode])
         alpha = _alpha_of(image)
         if image.mode in HIGH_BIT_MODES:
             luma = _high_bit_luma(image)
@@ -76,22 +84,22 @@ class Colorizer:
         y = color.rgb_to_yuv(rgb)[..., 0] if rgb.ndim == 3 else rgb * 2.0 - 1.0
         luma = Image.fromarray(((y + 1.0) * 127.5).astype(np.float32), "F")
         uv = self.predict_chroma(luma) * strength
-        full = color.expand_chroma(uv, (y.shape[1], y.shape[0]))
-        out = color.yuv_to_rgb(np.concatenate([y[..., None], full], axis=-1))
+        out = color.merge(y, uv)
         if alpha is not None:
             out = np.concatenate([out, alpha[..., None]], axis=-1)
         return _restore_dtype(out, dtype, alpha_source=array if alpha is not None else None)
 
 
 def colorize(image: ImageLike, *, model: str | os.PathLike | Model | None = None, strength: float = 1.0,
-             threads: int | None = None) -> ImageLike:
+             threads: int | None = None, exif_transpose: bool = False) -> ImageLike:
     """Colorize one photo with `model` (default: the shipped model). See Colorizer.colorize."""
-    return Colorizer(model, threads=threads).colorize(image, strength=strength)
+    check_strength(strength)  # before the model loads
+    return Colorizer(model, threads=threads).colorize(image, strength=strength, exif_transpose=exif_transpose)
 
 
 # -- helpers ------------------------------------------------------------------------------
 def _alpha_of(image: Image.Image) -> Image.Image | None:
-    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+    if image.mode in ("RGBA", "LA", "PA"):
         return image.getchannel("A")
     if image.mode == "P" and "transparency" in image.info:
         return image.convert("RGBA").getchannel("A")
@@ -114,11 +122,12 @@ def _high_bit_luma(image: Image.Image) -> Image.Image:
 
 
 def _check_array(array: np.ndarray) -> np.ndarray:
-    """(H, W) or (H, W, 1..4) -> (H, W, C); anything else is a clear ValueError."""
+    """(H, W) or (H, W, 1..4) -> (H, W, C); anything else is a ValueError naming the caller's shape."""
+    shape = array.shape
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim != 3 or array.shape[-1] not in ARRAY_MODES or min(array.shape[:2]) < 1:
-        raise ValueError(f"expected an array of shape (H, W) or (H, W, 1-4), got {array.shape}")
+        raise ValueError(f"expected an array of shape (H, W) or (H, W, 1-4) with H, W >= 1, got {shape}")
     return array
 
 

@@ -20,9 +20,9 @@ import numpy as np
 from PIL import Image
 
 from colorize_core.color import compress_chroma, luma_to_unit, split_8bit
+from colorize_core.formats import PHOTO_SUFFIXES
 from colorize_core.preprocess import center_crop_square, is_grayscale, model_view
 
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp"}
 SPLITS = ("train", "tune", "test")
 SPLIT_FRACTIONS = (0.7, 0.2, 0.1)
 

@@ -3,6 +3,7 @@
 Usage:
   python -m convert.evaluate PHOTO_DIR --model A.tflite [--model B.tflite ...] --out DIR
   python -m convert.evaluate CACHE --split tune --match /bsds/ --originals --model A.tflite --out DIR
+  python -m convert.evaluate CACHE --split tune --sample 1500 --model A.tflite --out DIR   # per group too
   python -m convert.evaluate PHOTO_DIR --compression-study --out DIR
 
 Protocol (shared/docs/metrics.md): each photo resized straight to 256x256, its luminance is
@@ -22,17 +23,53 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from colorize_core.color import compress_chroma, expand_chroma, luma_to_unit, split_8bit, yuv_to_rgb
+from colorize_core.color import luma_to_unit, merge, resize_chroma, split_8bit, to_uint8
 from colorize_core.pipeline import Colorizer
 from convert import metrics
 from convert import dataset
 
 EVAL_SIZE = 256
 STUDY_SIZES = (8, 16, 22, 33, 45, 56, 75, 112, 224)
+# the training set's folders (shared/data/README.md) -> the groups every evaluation of a split reports
+GROUPS = {"people": ("webfaces", "webfaces2", "utkfaces", "filmfaces", "streetfashion"),
+          "rooms and houses": ("houses",), "scenes": ("scenes",), "ImageNet classes": ("imagenette",),
+          "BSDS": ("bsds",)}
+OTHER_GROUP = "other"
+
+
+def photo_group(source: str) -> str:
+    """The group of a training-set photo, from the folder it came from (pets, PACS, Caltech-101: other)."""
+    parts = Path(source).parts
+    for group, folders in GROUPS.items():
+        if any(f in parts for f in folders):
+            return group
+    return OTHER_GROUP
+
+
+def _split_rows(folder: Path, split: str, limit: int | None, match: str | None,
+                sample: int | None = None) -> tuple[list[int], dict]:
+    """The cache rows of a split (those whose source path contains match; a seeded random sample
+    of them, since a split is sorted by folder) and the cache index."""
+    _, index = dataset.load(folder)
+    rows = [i for i in index["splits"][split] if match is None or match in index["photos"][i]]
+    if sample is not None and sample < len(rows):
+        rows = sorted(np.random.default_rng(0).choice(rows, sample, replace=False).tolist())
+    rows = rows[:limit]
+    if not rows:
+        raise SystemExit(f"no photos of the {split} split of {folder} match {match!r}")
+    return rows, index
+
+
+def split_groups(folder: Path, split: str, limit: int | None = None, match: str | None = None,
+                 sample: int | None = None) -> list[str]:
+    """photo_group of every photo load_eval_photos returns for the same split, in its order."""
+    rows, index = _split_rows(folder, split, limit, match, sample)
+    return [photo_group(index["photos"][i]) for i in rows]
 
 
 def load_eval_photos(folder: Path, size: int = EVAL_SIZE, split: str | None = None, limit: int | None = None,
-                     match: str | None = None, originals: bool = False) -> tuple[list[str], list[np.ndarray]]:
+                     match: str | None = None, originals: bool = False, sample: int | None = None
+                     ) -> tuple[list[str], list[np.ndarray]]:
     """Photos resized straight to size x size: a folder's, or a prepared cache's split (folder = cache).
 
     With a split, match keeps the photos whose source path contains it (e.g. "/bsds/", the
@@ -40,17 +77,15 @@ def load_eval_photos(folder: Path, size: int = EVAL_SIZE, split: str | None = No
     the Kodak protocol sees them) instead of the cached square crops.
     """
     if split is not None:
-        crops, index = dataset.load(folder)
-        rows = [i for i in index["splits"][split] if match is None or match in index["photos"][i]][:limit]
-        if not rows:
-            raise SystemExit(f"no photos of the {split} split of {folder} match {match!r}")
+        rows, index = _split_rows(folder, split, limit, match, sample)
+        crops, _ = dataset.load(folder)
         if originals:
             paths = [dataset.original_path(index, i) for i in rows]
             return [f"{split}/{p.name}" for p in paths], [_load(p, size) for p in paths]
         return ([f"{split}/{i}" for i in rows],
                 [np.asarray(Image.fromarray(np.asarray(crops[i])).resize((size, size), Image.BICUBIC)) for i in rows])
-    if match is not None or originals:
-        raise SystemExit("--match and --originals select within a --split of a cache")
+    if match is not None or originals or sample is not None:
+        raise SystemExit("--match, --originals and --sample select within a --split of a cache")
     paths = dataset.list_photos(folder)[:limit]
     if not paths:
         raise SystemExit(f"no photos under {folder}")
@@ -68,42 +103,60 @@ def oracle(truth: np.ndarray, chroma_size: int, model_input: int = 224) -> np.nd
     compression is applied at that scale and expanded back to the photo's size.
     """
     y_img, uv = split_8bit(Image.fromarray(truth))
-    h, w = truth.shape[:2]
-    at_input = compress_chroma(uv, (model_input, model_input))
-    small = compress_chroma(at_input, (chroma_size, chroma_size))
-    full = expand_chroma(small, (w, h))
-    y = luma_to_unit(np.asarray(y_img))
-    return (yuv_to_rgb(np.concatenate([y[..., None], full], -1)) * 255).round().astype(np.uint8)
+    at_input = resize_chroma(uv, (model_input, model_input))
+    small = resize_chroma(at_input, (chroma_size, chroma_size))
+    return to_uint8(merge(luma_to_unit(np.asarray(y_img)), small))
 
 
 def gray(truth: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(truth).convert("L").convert("RGB"))
 
 
-def summarise(name: str, truths: list[np.ndarray], preds: list[np.ndarray]) -> dict:
+def summarise(name: str, truths: list[np.ndarray], preds: list[np.ndarray],
+              groups: list[str] | None = None) -> dict:
+    """Mean scores of a system over the photos; with groups, also per group (row["groups"][g])."""
     scores = [metrics.score(t, p) for t, p in zip(truths, preds)]
-    row = {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
-    row["dcf"] = abs(row["cf"] - float(np.mean([metrics.colorfulness(t) for t in truths])))
-    row["name"] = name
+    truth_cf = [metrics.colorfulness(t) for t in truths]
+    row = _mean_row(name, scores, truth_cf, range(len(scores)))
+    if groups is not None:
+        row["groups"] = {g: _mean_row(name, scores, truth_cf, [i for i, x in enumerate(groups) if x == g])
+                         for g in sorted(set(groups), key=_group_order)}
     return row
+
+
+def _mean_row(name: str, scores: list[dict], truth_cf: list[float], idx) -> dict:
+    idx = list(idx)
+    row = {k: float(np.mean([scores[i][k] for i in idx])) for k in scores[0]}
+    row["dcf"] = abs(row["cf"] - float(np.mean([truth_cf[i] for i in idx])))
+    row["name"], row["photos"] = name, len(idx)
+    return row
+
+
+def _group_order(group: str) -> int:
+    order = list(GROUPS) + [OTHER_GROUP]
+    return order.index(group) if group in order else len(order)
 
 
 def evaluate(folder: Path, model_paths: list[Path], out: Path, *, strength: float = 1.0, grid_photos: int = 6,
              threads: int | None = None, split: str | None = None, limit: int | None = None,
-             match: str | None = None, originals: bool = False) -> list[dict]:
-    names, truths = load_eval_photos(folder, split=split, limit=limit, match=match, originals=originals)
+             match: str | None = None, originals: bool = False, sample: int | None = None) -> list[dict]:
+    """Score every model beside gray, oracle and truth; a split is also reported per photo group."""
+    names, truths = load_eval_photos(folder, split=split, limit=limit, match=match, originals=originals,
+                                     sample=sample)
+    groups = split_groups(folder, split, limit, match, sample) if split else None
     out.mkdir(parents=True, exist_ok=True)
-    rows = [summarise("gray (floor)", truths, [gray(t) for t in truths])]
+    rows = [summarise("gray (floor)", truths, [gray(t) for t in truths], groups)]
     columns = {"input (gray)": [gray(t) for t in truths[:grid_photos]]}
     for path in model_paths:
         c = Colorizer(path, threads=threads)
         chroma = c.model.card.chroma_size[0]
         preds = [np.asarray(c.colorize(Image.fromarray(t).convert("L"), strength=strength)) for t in truths]
         label = f"{c.model.card.name} ({c.model.card.quantization})"
-        rows.append(summarise(label, truths, preds))
-        rows.append(summarise(f"oracle {chroma}x{chroma} (ceiling)", truths, [oracle(t, chroma) for t in truths]))
+        rows.append(summarise(label, truths, preds, groups))
+        rows.append(summarise(f"oracle {chroma}x{chroma} (ceiling)", truths, [oracle(t, chroma) for t in truths],
+                              groups))
         columns[c.model.card.name] = preds[:grid_photos]
-    rows.append(summarise("truth", truths, truths))
+    rows.append(summarise("truth", truths, truths, groups))
     columns["truth"] = truths[:grid_photos]
     rows = [r for i, r in enumerate(rows) if r["name"] not in {x["name"] for x in rows[:i]}]
     (out / "results.json").write_text(json.dumps({"photos": names, "size": EVAL_SIZE, "strength": strength,
@@ -111,9 +164,12 @@ def evaluate(folder: Path, model_paths: list[Path], out: Path, *, strength: floa
     source = folder.name
     if split:
         source = (f"the {split} split of {folder}" + (f", source paths containing {match!r}" if match else "")
+                  + (f", a seeded sample of {sample}" if sample else "")
                   + (", whole original frames" if originals else ""))
-    (out / "results.md").write_text(markdown_table(rows, f"{len(truths)} photos from {source}, "
-                                                         f"{EVAL_SIZE}x{EVAL_SIZE}, strength {strength}"))
+    text = markdown_table(rows, f"{len(truths)} photos from {source}, {EVAL_SIZE}x{EVAL_SIZE}, strength {strength}")
+    for g in (rows[0].get("groups") or {}):
+        text += "\n" + markdown_table([r["groups"][g] for r in rows], f"{g}: {rows[0]['groups'][g]['photos']} photos")
+    (out / "results.md").write_text(text)
     save_grid(columns, out / "grid.png")
     return rows
 
@@ -184,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--match", help="with --split: only photos whose source path contains this (e.g. /bsds/)")
     ap.add_argument("--originals", action="store_true",
                     help="with --split: read the photos' source files (whole frames) instead of the cached crops")
+    ap.add_argument("--sample", type=int, help="with --split: a seeded random sample of N of its photos (every group)")
     ap.add_argument("--compression-study", action="store_true", help="the seed's Figure 4 experiment")
     args = ap.parse_args(argv)
     if args.compression_study:
@@ -193,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.model:
         ap.error("give at least one --model (or --compression-study)")
     evaluate(args.folder, args.model, args.out, strength=args.strength, split=args.split, limit=args.limit,
-             match=args.match, originals=args.originals)
+             match=args.match, originals=args.originals, sample=args.sample)
     print((args.out / "results.md").read_text())
     return 0
 

@@ -104,13 +104,12 @@ def fidelity(float_model, tflite: bytes, luma_inputs: np.ndarray) -> dict:
     Reports the UV RMSE and max error, and the PSNR (8-bit RGB) between the colorizations the
     two produce at the model's input size: a direct reading of "within 0.2 dB" style targets.
     """
-    from colorize_core.color import expand_chroma, yuv_to_rgb
+    from colorize_core.color import merge
     ref = np.asarray(float_model.predict(luma_inputs, verbose=0))
     got = run_tflite(tflite, luma_inputs)[0]
-    size = luma_inputs.shape[1]
 
     def rgb(y, uv):
-        return np.round(yuv_to_rgb(np.concatenate([y, expand_chroma(uv, (size, size))], -1)) * 255)
+        return np.round(merge(y[..., 0], uv) * 255)
 
     mse = np.mean([np.mean((rgb(y, a) - rgb(y, b)) ** 2) for y, a, b in zip(luma_inputs, ref, got)])
     return {"uv_rmse": float(np.sqrt(np.mean((ref - got) ** 2))), "uv_max_error": float(np.abs(ref - got).max()),

@@ -45,7 +45,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from colorize_core.color import expand_chroma, luma_to_unit, split_8bit, yuv_to_rgb  # noqa: E402
+from colorize_core.color import luma_to_unit, merge, split_8bit, to_uint8  # noqa: E402
 from convert import dataset, losses  # noqa: E402
 
 FIGURE_PHOTOS = 4
@@ -85,9 +85,7 @@ def figure5(crops: np.ndarray, predict_uv, path: Path, input_size: int | None = 
     uvs = predict_uv(dataset.lumas(crops, input_size))
     for crop, uv in zip(crops, uvs):
         y_img, _ = split_8bit(Image.fromarray(np.asarray(crop)))
-        y = luma_to_unit(np.asarray(y_img))
-        full = expand_chroma(uv, y_img.size)
-        pred = (yuv_to_rgb(np.concatenate([y[..., None], full], axis=-1)) * 255).round().astype(np.uint8)
+        pred = to_uint8(merge(luma_to_unit(np.asarray(y_img)), uv))
         rows.append(np.concatenate([np.asarray(crop), np.asarray(y_img.convert("RGB")), pred], axis=1))
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.concatenate(rows, axis=0)).save(path)

@@ -390,6 +390,23 @@ def test_evaluate_a_subset_of_a_split_as_whole_frames(cache, photo_dir):
         evaluate.load_eval_photos(cache, split="tune", match="no such folder")
 
 
+def test_photo_groups_and_per_group_evaluation(cache, tmp_path):
+    assert evaluate.photo_group("/d/train/webfaces/x.webp") == "people"
+    assert evaluate.photo_group("/d/train/imagenette/n01440764/x.jpg") == "ImageNet classes"
+    assert evaluate.photo_group("/d/train/houses/x.webp") == "rooms and houses"
+    assert evaluate.photo_group("/d/train/pets/x.webp") == evaluate.photo_group("/d/p.jpg") == "other"
+    from colorize_core.model import DEFAULT_MODEL
+    rows = evaluate.evaluate(cache, [DEFAULT_MODEL], tmp_path, split="tune", grid_photos=1)
+    _, index = dataset.load(cache)
+    expected = {}
+    for i in index["splits"]["tune"]:
+        g = evaluate.photo_group(index["photos"][i])
+        expected[g] = expected.get(g, 0) + 1
+    for row in rows:
+        assert {g: r["photos"] for g, r in row["groups"].items()} == expected
+    assert all(f"{g}: {n} photos" in (tmp_path / "results.md").read_text() for g, n in expected.items())
+
+
 def test_layer_visualizations(frozen_run, photo_dir, tmp_path):
     from convert import visualize
     written = visualize.visualize(frozen_run, photo_dir / "p0.jpg", tmp_path)

@@ -184,3 +184,26 @@ def test_gimp_dir_option_and_fresh_profile(checkout, tmp_path, first_install):
     r = _install(checkout, home, "--prefix", str(prefix), "--uninstall")
     assert r.returncode == 0
     assert not (home / ".config").exists() and not custom.exists() and not prefix.exists()
+
+
+# ---------------------------------------------------------------- the README's quick start
+def test_setup_venv_works_without_ensurepip_and_installs_only_the_runtime(checkout, tmp_path):
+    """setup-venv.sh, the README's first command, on a Python whose ensurepip is missing (as Debian's
+    without python3-venv, whose system pip refuses to install outside a venv): .venv is made without
+    pip, the system pip puts pip into it, and colorize-core runs from it. The wheel holds only
+    colorize_core (the training code stays in the checkout)."""
+    work = tmp_path / "checkout"
+    shutil.copytree(checkout, work)
+    shadow = tmp_path / "shadow" / "ensurepip"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('no ensurepip, as on Debian without python3-venv')\n")
+    env = _env(tmp_path, PYTHON=_python(), PYTHONPATH=str(shadow.parent))
+    proc = subprocess.run(["sh", str(work / "setup-venv.sh")], capture_output=True, text=True, env=env, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    assert "has no ensurepip" in proc.stderr
+    run = subprocess.run([str(work / ".venv/bin/colorize-core"), str(work / "colorize_core/samples/camera.png"),
+                          "-o", str(tmp_path / "camera_colorized.png")], capture_output=True, text=True, timeout=300,
+                         env=_env(tmp_path))
+    assert run.returncode == 0 and (tmp_path / "camera_colorized.png").stat().st_size > 0, run.stderr
+    site = next((work / ".venv/lib").glob("python3*/site-packages"))
+    assert (site / "colorize_core").is_dir() and not (site / "convert").exists()

@@ -26,12 +26,21 @@ def test_shipped_models_by_name():
         Model("fastest")
 
 
-def test_a_file_named_like_a_shipped_model_wins(tmp_path, monkeypatch):
-    """`--model fast` means the user's own file when there is one called fast in the current folder."""
+def test_a_shipped_name_wins_over_a_folder_or_file_of_that_name(tmp_path, monkeypatch):
+    """`--model fast` is the shipped model even with a folder or file called fast here; ./fast is the file."""
+    (tmp_path / "default").mkdir()
     shutil.copy(DEFAULT_MODEL, tmp_path / "fast")
     shutil.copy(DEFAULT_MODEL.with_suffix(".json"), tmp_path / "fast.json")
     monkeypatch.chdir(tmp_path)
-    assert Model("fast").card.input_size == Model().card.input_size == (224, 224)
+    assert Model("fast").card.input_size == (112, 112)
+    assert Model("default").card.name == Model().card.name
+    assert Model("./fast").card.input_size == (224, 224)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True])
+def test_bad_thread_counts_are_value_errors(threads):
+    with pytest.raises(ValueError, match="threads must be a whole number of 1 or more"):
+        Model(threads=threads)
 
 
 @pytest.mark.parametrize("name", SHIPPED_MODELS)

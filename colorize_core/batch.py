@@ -1,0 +1,142 @@
+"""Batches of photo files: finding the inputs, naming the outputs, colorizing one file into another.
+
+Configured by BatchOptions, which Python callers build directly; the CLI only parses arguments
+into it and prints what comes back.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .formats import FORMATS, MULTI_PAGE_FORMATS, PHOTO_SUFFIXES
+from .imageio import ImageIOError, OutputExistsError, load, output_format, pages, save
+from .limits import DEFAULT_MAX_MEGAPIXELS, check_max_megapixels, check_strength
+from .pipeline import Colorizer
+from .preprocess import is_grayscale
+
+OUTPUT_TAG = "_colorized"
+EXISTS_REASON = "output exists (use --overwrite to replace it)"
+
+
+class BatchUsageError(ValueError):
+    """The inputs and options contradict each other: nothing was attempted."""
+
+
+@dataclass
+class BatchOptions:
+    """How a batch colorizes and writes; the defaults are the CLI's."""
+    output: Path | None = None       # a file (one input) or a folder
+    recursive: bool = False
+    overwrite: bool = False
+    strength: float = 1.0
+    skip_color: bool = False
+    format: str | None = None        # output extension without the dot; None: the input's
+    quality: int = 95
+    png_compression: int = 6
+    max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
+
+    def __post_init__(self) -> None:
+        check_strength(self.strength)
+        check_max_megapixels(self.max_megapixels)
+        if not 1 <= self.quality <= 100:
+            raise ValueError(f"quality must be 1-100, got {self.quality}")
+        if not 0 <= self.png_compression <= 9:
+            raise ValueError(f"png compression must be 0-9, got {self.png_compression}")
+        if self.format is not None and "." + self.format.lower().lstrip(".") not in PHOTO_SUFFIXES:
+            raise ValueError(f"format must be one of {', '.join(s.lstrip('.') for s in PHOTO_SUFFIXES)}, "
+                             f"got {self.format!r}")
+
+
+def collect(inputs: list[Path], recursive: bool) -> list[tuple[Path, Path]]:
+    """(photo, path relative to its input root) for every input; folders expand to their photos.
+
+    Files this tool wrote before (*_colorized.*) are not picked up again from folders.
+    Missing paths stay in the list, so that they are reported as failures.
+    """
+    jobs = []
+    for item in inputs:
+        if item.is_dir():
+            pattern = item.rglob("*") if recursive else item.glob("*")
+            found = sorted(p for p in pattern if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES
+                           and not p.stem.endswith(OUTPUT_TAG) and not p.name.startswith("."))
+            jobs.extend((p, p.relative_to(item)) for p in found)
+        else:
+            jobs.append((item, Path(item.name)))
+    return jobs
+
+
+def plan(inputs: list[Path], opts: BatchOptions) -> list[tuple[Path, Path]]:
+    """(input, output) for every photo, or BatchUsageError when the options cannot be met."""
+    jobs = collect(inputs, opts.recursive)
+    if not jobs:
+        raise BatchUsageError("no photos found in the given folders "
+                              f"({', '.join(PHOTO_SUFFIXES)}; use --recursive for sub-folders)")
+    out = opts.output
+    single = len(jobs) == 1 and not inputs[0].is_dir()
+    to_file = out is not None and single and not out.is_dir() and bool(out.suffix)
+    if out is not None and not single and not out.is_dir():
+        if out.exists():
+            raise BatchUsageError(f"-o {out}: several inputs need an output folder, and this is a file")
+        if out.suffix.lower() in PHOTO_SUFFIXES + (".gif",):
+            raise BatchUsageError(f"-o {out}: {len(jobs)} photos cannot go into one file; name an output folder")
+    if to_file and opts.format and FORMATS.get(out.suffix.lower()) != FORMATS["." + opts.format.lower().lstrip(".")]:
+        raise BatchUsageError(f"-o {out} and --format {opts.format} contradict each other; give one of them")
+    return [(src, out if to_file else _output_name(src, rel, opts)) for src, rel in jobs]
+
+
+def _output_name(src: Path, rel: Path, opts: BatchOptions) -> Path:
+    """PHOTO_colorized.EXT beside the photo, or at its relative place inside the output folder."""
+    ext = "." + opts.format.lower().lstrip(".") if opts.format else src.suffix.lower()
+    name = rel.with_name(rel.stem + OUTPUT_TAG + ext)
+    return opts.output / name if opts.output is not None else src.with_name(name.name)
+
+
+def process_one(colorizer: Colorizer, src: Path, dst: Path, opts: BatchOptions) -> dict:
+    """Colorize `src` into `dst`; returns {"status": "ok"|"skipped", "warnings": [...], ...}.
+
+    Raises ImageIOError (with a message naming the file) on any failure; nothing is written then.
+    An existing `dst` (without overwrite) is skipped, also when another process writes it first.
+    """
+    if os.path.lexists(dst) and not opts.overwrite:
+        if src.exists() and dst.resolve() == src.resolve():
+            raise ImageIOError(f"{dst}: is the input itself (use --overwrite to replace it)")
+        return _skipped(EXISTS_REASON)
+    try:
+        fmt = output_format(dst)
+    except ImageIOError as exc:
+        raise ImageIOError(f"{src}: {exc}") from None
+    photo = load(src, max_megapixels=opts.max_megapixels)
+    warnings = list(photo.warnings)
+    if not is_grayscale(photo.image):
+        if opts.skip_color:
+            return _skipped("already in colour (--skip-color)", warnings)
+        warnings.append("already in colour: colorized from its luminance (use --skip-color to leave it)")
+    if photo.frames > 1 and fmt in MULTI_PAGE_FORMATS:
+        result = [colorizer.colorize(page, strength=opts.strength) for page in pages(photo)]
+    else:
+        if photo.frames > 1:
+            warnings.append(f"only the first of its {photo.frames} frames was colorized "
+                            f"({fmt} holds one image; write .tif to keep every page)")
+        result = [colorizer.colorize(photo.image, strength=opts.strength)]
+    _make_parent(dst)
+    try:
+        save(result, dst, quality=opts.quality, png_compression=opts.png_compression,
+             icc_profile=photo.icc_profile, exif=photo.exif, overwrite=opts.overwrite)
+    except OutputExistsError:
+        return _skipped(EXISTS_REASON + "; another process wrote it first", warnings)
+    return {"status": "ok", "warnings": warnings, "size": list(result[0].size), "mode": result[0].mode,
+            "pages": len(result)}
+
+
+def _skipped(reason: str, warnings: list[str] | None = None) -> dict:
+    return {"status": "skipped", "reason": reason, "output": None, "warnings": warnings or []}
+
+
+def _make_parent(dst: Path) -> None:
+    """Create the output's folder (and its parents), as `-o FOLDER` promises."""
+    if str(dst.parent) and not dst.parent.is_dir():
+        try:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ImageIOError(f"{dst}: cannot create output folder {dst.parent} ({exc.strerror})") from None

@@ -1,0 +1,16 @@
+"""The photo formats the product reads from folders and writes, listed once (no heavy imports,
+so the CLI can build its --help without loading Pillow)."""
+from __future__ import annotations
+
+# extension -> (Pillow format, keeps alpha, keeps ICC, keeps EXIF)
+FORMATS = {
+    ".jpg": ("JPEG", False, True, True), ".jpeg": ("JPEG", False, True, True),
+    ".png": ("PNG", True, True, True),
+    ".tif": ("TIFF", True, True, True), ".tiff": ("TIFF", True, True, True),
+    ".webp": ("WEBP", True, True, True),
+    ".bmp": ("BMP", False, False, False),
+}
+
+
+PHOTO_SUFFIXES = tuple(FORMATS)  # what is read from folders and written: one list for the whole product
+MULTI_PAGE_FORMATS = ("TIFF",)  # output formats that hold every page of a multi-page input
