@@ -8,12 +8,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from .formats import FORMATS, MULTI_PAGE_FORMATS, PHOTO_SUFFIXES
-from .imageio import ImageIOError, OutputExistsError, load, output_format, pages, save
+from .imageio import ImageIOError, OutputExistsError, has_alpha, load, output_format, pages, save
 from .limits import DEFAULT_MAX_MEGAPIXELS, check_max_megapixels, check_strength
-from .pipeline import Colorizer
-from .preprocess import is_grayscale
+
+if TYPE_CHECKING:  # numpy and the model load in the CLI's helper thread while the first photo decodes
+    from .pipeline import Colorizer
 
 OUTPUT_TAG = "_colorized"
 EXISTS_REASON = "output exists (use --overwrite to replace it)"
@@ -92,9 +94,11 @@ def _output_name(src: Path, rel: Path, opts: BatchOptions) -> Path:
     return opts.output / name if opts.output is not None else src.with_name(name.name)
 
 
-def process_one(colorizer: Colorizer, src: Path, dst: Path, opts: BatchOptions) -> dict:
+def process_one(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst: Path, opts: BatchOptions) -> dict:
     """Colorize `src` into `dst`; returns {"status": "ok"|"skipped", "warnings": [...], ...}.
 
+    colorizer: a Colorizer, or a function that returns one when the photo is decoded (so that a
+    model still loading in another thread loads while the photo decodes).
     Raises ImageIOError (with a message naming the file) on any failure; nothing is written then.
     An existing `dst` (without overwrite) is skipped, also when another process writes it first.
     """
@@ -107,26 +111,33 @@ def process_one(colorizer: Colorizer, src: Path, dst: Path, opts: BatchOptions) 
     except ImageIOError as exc:
         raise ImageIOError(f"{src}: {exc}") from None
     photo = load(src, max_megapixels=opts.max_megapixels)
+    from .preprocess import is_grayscale  # numpy: imported only now, so it imports while the photo decodes
     warnings = list(photo.warnings)
     if not is_grayscale(photo.image):
         if opts.skip_color:
             return _skipped("already in colour (--skip-color)", warnings)
         warnings.append("already in colour: colorized from its luminance (use --skip-color to leave it)")
+    if not hasattr(colorizer, "colorize"):
+        colorizer = colorizer()
     if photo.frames > 1 and fmt in MULTI_PAGE_FORMATS:
         result = [colorizer.colorize(page, strength=opts.strength) for page in pages(photo)]
     else:
         if photo.frames > 1:
             warnings.append(f"only the first of its {photo.frames} frames was colorized "
                             f"({fmt} holds one image; write .tif to keep every page)")
-        result = [colorizer.colorize(photo.image, strength=opts.strength)]
+        if fmt == "JPEG" and not has_alpha(photo.image):
+            # JPEG stores YCbCr: hand it over as such (no RGB in between; tests bound the difference)
+            result = [colorizer.colorize_ycbcr(photo.image, strength=opts.strength)]
+        else:
+            result = [colorizer.colorize(photo.image, strength=opts.strength)]
     _make_parent(dst)
     try:
         save(result, dst, quality=opts.quality, png_compression=opts.png_compression,
              icc_profile=photo.icc_profile, exif=photo.exif, overwrite=opts.overwrite)
     except OutputExistsError:
         return _skipped(EXISTS_REASON + "; another process wrote it first", warnings)
-    return {"status": "ok", "warnings": warnings, "size": list(result[0].size), "mode": result[0].mode,
-            "pages": len(result)}
+    mode = "RGB" if result[0].mode == "YCbCr" else result[0].mode
+    return {"status": "ok", "warnings": warnings, "size": list(result[0].size), "mode": mode, "pages": len(result)}
 
 
 def _skipped(reason: str, warnings: list[str] | None = None) -> dict:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from . import __version__
@@ -18,6 +20,8 @@ from .formats import PHOTO_SUFFIXES
 from .limits import DEFAULT_MAX_MEGAPIXELS, MAX_STRENGTH, check_max_megapixels, check_strength
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+# subcommands: the first argument names one (a photo called like one is ./NAME); each module has main(argv)
+SUBCOMMANDS = {"bridge": "colorize_core.bridge"}
 DASH_HINT = "a file name that starts with '-' goes after --, e.g. colorize-core -- -scan.jpg"
 
 
@@ -75,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                                     "good), or a .tflite file with its .json card (a shipped name wins over a "
                                     "file or folder of that name here: write ./NAME for those)")
     ap.add_argument("--threads", type=int, default=None, help="inference threads (default: all cores)")
+    ap.add_argument("--jobs", type=int, default=None,
+                    help="photos in flight at once in a batch (default: all cores); each holds one decoded "
+                         "photo, so peak memory grows with it")
     ap.add_argument("--max-megapixels", type=float, default=DEFAULT_MAX_MEGAPIXELS,
                     help=f"refuse images larger than this (default {DEFAULT_MAX_MEGAPIXELS:g}; guards against "
                          "decompression bombs; an image larger than the free memory is refused as well)")
@@ -95,8 +102,9 @@ def validate(args: argparse.Namespace) -> None:
         raise UsageError(f"--quality must be 1-100, got {args.quality}")
     if not 0 <= args.png_compression <= 9:
         raise UsageError(f"--png-compression must be 0-9, got {args.png_compression}")
-    if args.threads is not None and args.threads < 1:
-        raise UsageError(f"--threads must be 1 or more, got {args.threads}")
+    for name in ("threads", "jobs"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise UsageError(f"--{name} must be 1 or more, got {getattr(args, name)}")
 
 
 def batch_options(args: argparse.Namespace):
@@ -130,22 +138,24 @@ class Progress:
 
 def run_batch(args: argparse.Namespace, results: list[dict]) -> int:
     """Colorize every input, appending one result per photo to `results` as it finishes."""
+    # the model (numpy, LiteRT, the file) loads in a helper thread while this one finds the photos
+    # and decodes the first: Pillow decodes outside the GIL
+    loader = ThreadPoolExecutor(1, thread_name_prefix="colorize-model")
+    loading = loader.submit(_load_colorizer, args.model, args.threads)
+    loader.shutdown(wait=False)
     from .atomic import remove_stale_temps
     from .batch import BatchUsageError, plan, process_one
     from .imageio import ImageIOError
-    from .model import ModelError
-    from .pipeline import Colorizer
 
     opts = batch_options(args)
     try:
         jobs = plan(args.inputs, opts)
     except BatchUsageError as exc:
         raise UsageError(str(exc)) from None
-    try:
-        colorizer = Colorizer(args.model, threads=args.threads)
-    except ModelError as exc:
-        raise UsageError(f"model: {exc}") from None
-    args.model_name = colorizer.model.card.name
+    def colorizer():
+        c = loading.result()  # UsageError for a model that cannot load
+        args.model_name = c.model.card.name
+        return c
     chatty = not (args.quiet or args.json)
     for folder in sorted({dst.parent for _, dst in jobs}):
         removed = remove_stale_temps(folder)
@@ -153,28 +163,48 @@ def run_batch(args: argparse.Namespace, results: list[dict]) -> int:
             print(f"colorize-core: removed {len(removed)} temporary file(s) left in {folder} by an interrupted run",
                   file=sys.stderr)
     progress = Progress(len(jobs), enabled=chatty)
-    for i, (src, dst) in enumerate(jobs, 1):
+
+    def one(src: Path, dst: Path) -> dict:
         t0 = time.perf_counter()
         result = {"input": str(src), "output": str(dst)}
         try:
-            result.update(process_one(colorizer, src, dst, opts))
-        except (ImageIOError, ModelError) as exc:
+            result.update(process_one(colorizer, src, dst, opts))  # UsageError (the model) ends the batch
+        except ImageIOError as exc:
             result.update(status="error", error=str(exc), output=None)
         except MemoryError:
             result.update(status="error", error=f"{src}: out of memory", output=None)
         result["seconds"] = round(time.perf_counter() - t0, 3)
+        return result
+
+    def report(result: dict) -> None:
         results.append(result)
+        src = Path(result["input"])
         for w in result.get("warnings", []):
             if chatty:
                 print(f"colorize-core: warning: {src}: {w}", file=sys.stderr)
         if result["status"] == "error":
             if not args.json:
                 print(f"colorize-core: error: {result['error']}", file=sys.stderr)
-            progress.update(i, f"failed {src.name}")
+            progress.update(len(results), f"failed {src.name}")
         elif result["status"] == "skipped":
-            progress.update(i, f"skipped {src} ({result['reason']})")
+            progress.update(len(results), f"skipped {src} ({result['reason']})")
         else:
-            progress.update(i, f"colorized {src} -> {dst} ({result['seconds']:.2f} s)")
+            progress.update(len(results), f"colorized {src} -> {result['output']} ({result['seconds']:.2f} s)")
+
+    workers = min(args.jobs or os.cpu_count() or 1, len(jobs))
+    if workers == 1:
+        for src, dst in jobs:
+            report(one(src, dst))
+    else:  # decode, model and encode of different photos overlap (Pillow and LiteRT release the GIL)
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="colorize-batch")
+        try:
+            for future in as_completed([pool.submit(one, src, dst) for src, dst in jobs]):
+                report(future.result())
+        finally:  # on an interrupt: photos being written finish (atomically), the others never start
+            pool.shutdown(wait=True, cancel_futures=True)
+    colorizer()  # a broken model is a usage error even when every photo was skipped
+    order = {str(src): i for i, (src, _) in enumerate(jobs)}
+    results.sort(key=lambda r: order[r["input"]])
     failed = [r for r in results if r["status"] == "error"]
     existing = sum(r["status"] == "skipped" and r["reason"].startswith("output exists") for r in results)
     if args.json:
@@ -190,6 +220,16 @@ def run_batch(args: argparse.Namespace, results: list[dict]) -> int:
     return EXIT_SOME_FAILED if failed else EXIT_OK
 
 
+def _load_colorizer(model: str | None, threads: int | None):
+    """The Colorizer for a batch; a model that cannot load is a usage error (exit 2)."""
+    from .model import ModelError
+    from .pipeline import Colorizer
+    try:
+        return Colorizer(model, threads=threads)
+    except ModelError as exc:
+        raise UsageError(f"model: {exc}") from None
+
+
 def _report(args: argparse.Namespace, results: list[dict], **status) -> dict:
     """The --json report: every photo's result and the counts."""
     summary = {s: sum(r["status"] == s for r in results) for s in ("ok", "skipped", "error")}
@@ -203,9 +243,9 @@ def _raise_interrupted(signum: int, frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "bridge":
-        from .bridge import main as bridge_main
-        return bridge_main(argv[1:])
+    if argv and argv[0] in SUBCOMMANDS:
+        import importlib
+        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_interrupted)
     parser = build_parser()

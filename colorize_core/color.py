@@ -13,6 +13,9 @@ the two to within one 8-bit level.
 """
 from __future__ import annotations
 
+import functools
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from PIL import Image
 
@@ -98,15 +101,32 @@ def to_uint8(rgb: np.ndarray) -> np.ndarray:
 
 
 def expand_chroma_codes(uv_small: np.ndarray, size: tuple[int, int]) -> tuple[Image.Image, Image.Image]:
-    """Fast chroma expansion for 8-bit output: UV (h, w, 2) -> full-size Cb, Cr "L" images."""
+    """Fast chroma expansion for 8-bit output: UV (h, w, 2) -> full-size Cb, Cr "L" images.
+
+    The two planes are resized at once, Cb in a helper thread (Pillow releases the GIL while it
+    resizes), so a large photo's chroma costs one plane's time on two cores.
+    """
     codes = chroma_to_codes(uv_small)
-    return tuple(Image.fromarray(np.ascontiguousarray(codes[..., c]), "L").resize(size, Image.BICUBIC)
-                 for c in range(2))
+    cb_small, cr_small = (Image.fromarray(np.ascontiguousarray(codes[..., c]), "L") for c in range(2))
+    cb = _helper().submit(cb_small.resize, size, Image.BICUBIC)
+    cr = cr_small.resize(size, Image.BICUBIC)
+    return cb.result(), cr
+
+
+@functools.lru_cache(maxsize=1)
+def _helper() -> ThreadPoolExecutor:
+    """One helper thread for the second chroma plane, made on first use."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="colorize-chroma")
+
+
+def merge_ycbcr(y: Image.Image, cb: Image.Image, cr: Image.Image) -> Image.Image:
+    """Full-resolution Y with full-size Cb, Cr "L" images -> one YCbCr image (what JPEG stores)."""
+    return Image.merge("YCbCr", (y, cb, cr))
 
 
 def merge_8bit(y: Image.Image, cb: Image.Image, cr: Image.Image) -> Image.Image:
     """Full-resolution Y with full-size Cb, Cr "L" images -> RGB image (Pillow's BT.601)."""
-    return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
+    return merge_ycbcr(y, cb, cr).convert("RGB")
 
 
 def chroma_magnitude(uv: np.ndarray) -> np.ndarray:

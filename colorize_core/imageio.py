@@ -24,6 +24,11 @@ class OutputExistsError(ImageIOError):
     """The output file exists and replacing it was not allowed: nothing was written."""
 
 
+def has_alpha(image: Image.Image) -> bool:
+    """True when a PIL image carries transparency (an alpha band or a palette's transparent entry)."""
+    return image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (image.mode == "P" and "transparency" in image.info)
+
+
 def output_format(path: Path) -> str:
     """The Pillow format for an output path, or ImageIOError for an extension this tool cannot write."""
     ext = Path(path).suffix.lower()

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,10 +116,11 @@ class Model:
                              "the model file is corrupt or does not belong to this card")
         try:
             with _native_stderr_captured() as captured:
-                self._interp = _load_interpreter(path, threads)
+                self._interp = make_interpreter(path, threads)
         except (ValueError, RuntimeError) as exc:
             detail = " ".join(captured.read().split())
             raise ModelError(f"{path}: LiteRT cannot load this model ({' '.join(filter(None, [str(exc), detail]))})") from exc
+        self._lock = threading.Lock()
         self._in = self._interp.get_input_details()[0]
         self._out = self._interp.get_output_details()[0]
         w, h = self.card.input_size
@@ -132,15 +134,19 @@ class Model:
         """Luminance codes (H, W) at the card's input size, float 0..255 -> UV (h, w, 2) in [-1, 1]."""
         x = np.asarray(luma, np.float32) * self.card.input_scale + self.card.input_offset
         x = np.repeat(x[None, :, :, None], self.card.input_channels, axis=-1)
-        self._interp.set_tensor(self._in["index"], _quantize(x, self._in))
-        self._interp.invoke()
-        out = _dequantize(self._interp.get_tensor(self._out["index"])[0], self._out)
+        with self._lock:  # one interpreter, many batch threads: LiteRT runs one invoke at a time
+            self._interp.set_tensor(self._in["index"], _quantize(x, self._in))
+            self._interp.invoke()
+            out = _dequantize(self._interp.get_tensor(self._out["index"])[0], self._out)
         return np.clip(out * self.card.output_scale + self.card.output_offset, -1.0, 1.0)
 
 
-def _load_interpreter(path: Path, threads: int | None):
+def make_interpreter(model: Path | bytes, threads: int | None = None):
+    """A LiteRT interpreter for a .tflite file or its bytes, tensors allocated: the one place the
+    runtime, the conversion checks and the feature cache set LiteRT up."""
     from ai_edge_litert.interpreter import Interpreter
-    interp = Interpreter(model_path=str(path), num_threads=threads or os.cpu_count() or 1)
+    source = {"model_content": model} if isinstance(model, (bytes, bytearray)) else {"model_path": str(model)}
+    interp = Interpreter(num_threads=threads or os.cpu_count() or 1, **source)
     interp.allocate_tensors()
     return interp
 

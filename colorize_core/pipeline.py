@@ -57,21 +57,35 @@ class Colorizer:
             return self._colorize_pil(image, strength)
         raise TypeError(f"expected a PIL image or a numpy array, got {type(image).__name__}")
 
+    def colorize_ycbcr(self, image: Image.Image, *, strength: float = 1.0) -> Image.Image:
+        """The colorized photo as a YCbCr image, for writers of JPEG (which stores YCbCr): it
+        skips the conversion to RGB and the encoder's conversion back. Alpha is dropped."""
+        return self._merge_codes(*self._luma_and_chroma(image, check_strength(strength)))
+
     # -- 8-bit path: Pillow's C code for every full-resolution step ----------------------
     def _colorize_pil(self, image: Image.Image, strength: float) -> Image.Image:
         if image.mode in PREMULTIPLIED_MODES:
             image = image.convert(PREMULTIPLIED_MODES[image.mode])
         alpha = _alpha_of(image)
+        out = self._merge_codes(*self._luma_and_chroma(image, strength)).convert("RGB")
+        if alpha is not None:
+            out.putalpha(alpha)
+        return out
+
+    def _luma_and_chroma(self, image: Image.Image, strength: float) -> tuple[Image.Image, np.ndarray]:
+        """An image -> its 8-bit luminance at full size and the predicted chroma at the model's size."""
+        if image.mode in PREMULTIPLIED_MODES:
+            image = image.convert(PREMULTIPLIED_MODES[image.mode])
         if image.mode in HIGH_BIT_MODES:
             luma = _high_bit_luma(image)
         else:
             luma = image.convert("L") if image.mode in ("L", "RGB") else _to_rgb(image).convert("L")
-        uv = self.predict_chroma(luma) * strength
+        return luma, self.predict_chroma(luma) * strength
+
+    @staticmethod
+    def _merge_codes(luma: Image.Image, uv: np.ndarray) -> Image.Image:
         cb, cr = color.expand_chroma_codes(uv, luma.size)
-        out = color.merge_8bit(luma, cb, cr)
-        if alpha is not None:
-            out.putalpha(alpha)
-        return out
+        return color.merge_ycbcr(luma, cb, cr)
 
     # -- array path: float math, keeps 16-bit precision ----------------------------------
     def _colorize_array(self, array: np.ndarray, strength: float) -> np.ndarray:

@@ -112,15 +112,20 @@ def lumas(crops: np.ndarray, size: int | None = None) -> np.ndarray:
     return ys
 
 
+def chroma_targets(crops: np.ndarray, chroma_size: int) -> np.ndarray:
+    """RGB crops (N, S, S, 3) uint8 -> compressed UV targets (N, c, c, 2) in [-1, 1]."""
+    uvs = np.empty((len(crops), chroma_size, chroma_size, 2), np.float32)
+    for i, crop in enumerate(crops):
+        uvs[i] = compress_chroma(split_8bit(Image.fromarray(np.asarray(crop)))[1], (chroma_size, chroma_size))
+    return uvs
+
+
 def inputs_and_targets(crops: np.ndarray, chroma_size: int) -> tuple[np.ndarray, np.ndarray]:
     """RGB crops (N, S, S, 3) uint8 -> Y inputs (N, S, S, 1) in [-1, 1] and UV targets (N, c, c, 2).
 
     The inputs are `lumas` (the runtime's luma), not the YCbCr Y, which Pillow rounds differently.
     """
-    uvs = np.empty((len(crops), chroma_size, chroma_size, 2), np.float32)
-    for i, crop in enumerate(crops):
-        uvs[i] = compress_chroma(split_8bit(Image.fromarray(np.asarray(crop)))[1], (chroma_size, chroma_size))
-    return lumas(crops), uvs
+    return lumas(crops), chroma_targets(crops, chroma_size)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from convert import dataset, runs  # noqa: E402
+
 QUANTIZATIONS = ("float32", "dynamic", "int8", "int16x8", "float16")
 
 
@@ -50,10 +52,8 @@ def to_tflite(model, quantization: str, representative: Callable[[], Iterable[np
 
 def run_tflite(model_bytes: bytes | Path, inputs: np.ndarray, threads: int = 2) -> list[np.ndarray]:
     """Run a .tflite on a batch of inputs, one at a time; returns each output stacked over the batch."""
-    from ai_edge_litert.interpreter import Interpreter
-    kwargs = {"model_path": str(model_bytes)} if isinstance(model_bytes, Path) else {"model_content": model_bytes}
-    interp = Interpreter(num_threads=threads, **kwargs)
-    interp.allocate_tensors()
+    from colorize_core.model import make_interpreter
+    interp = make_interpreter(model_bytes, threads)
     inp = interp.get_input_details()[0]
     outs = sorted(interp.get_output_details(), key=lambda d: d["name"])
     results: list[list[np.ndarray]] = [[] for _ in outs]
@@ -122,7 +122,6 @@ def main(argv: list[str] | None = None) -> int:
     import sys
     import time
 
-    from convert import dataset, train
     ap = argparse.ArgumentParser(prog="python -m convert.export",
                                  description="Convert a trained run to .tflite in each quantization, check each "
                                              "against the float model on tune photos, write the chosen one with "
@@ -142,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                                                       "(default 0.38; higher is less saturated)")
     args = ap.parse_args(argv)
 
-    model, config = train.load_inference_model(args.run_dir, args.weights, args.temperature)
+    model, config = runs.load_inference_model(args.run_dir, args.weights, args.temperature)
     if args.temperature:
         config["annealed_mean_temperature"] = args.temperature
     crops, index = dataset.load(Path(config["cache"]))

@@ -23,12 +23,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from convert import dataset  # noqa: E402
+from colorize_core.model import make_interpreter  # noqa: E402
+from convert import dataset, export, models  # noqa: E402
 
 
 def feature_dir(cache: Path, input_size: int) -> Path:
     """Where the features of an encoder seeing the photos at input_size live."""
-    from convert import models
     return cache if models.check_input_size(input_size) == models.INPUT_SIZE else cache / f"input{input_size}"
 
 
@@ -41,7 +41,6 @@ def extract(cache: Path, weights: str, *, input_size: int = 224, progress: bool 
     The frozen encoder runs as a float32 .tflite (15% faster than Keras here, same features).
     Returns the memory-mapped arrays and the photo index of each finished row.
     """
-    from convert import models
     crops, _ = dataset.load(cache)
     n = len(crops)
     folder = feature_dir(cache, input_size)
@@ -74,7 +73,6 @@ def extend(cache: Path, weights: str, stage: str = "block4", *, input_size: int 
     --finetune-block5`) trains on. Needs the whole cache extracted first, with the same weights
     file; resumable like `extract`.
     """
-    from convert import models
     src, dst = models.STAGE_IO[stage]
     folder = feature_dir(cache, input_size)
     state_path = folder / "features.json"
@@ -104,12 +102,8 @@ def _fill(model, arrays: dict[str, np.ndarray], input_of_row, state: dict, key: 
 
     Flushes and records the rows done in features.json every 200 rows, so a stopped run resumes.
     """
-    from ai_edge_litert.interpreter import Interpreter
-
-    from convert import export
     n = len(next(iter(arrays.values())))
-    interp = Interpreter(model_content=export.to_tflite(model, "float32"), num_threads=os.cpu_count())
-    interp.allocate_tensors()
+    interp = make_interpreter(export.to_tflite(model, "float32"), os.cpu_count())
     inp = interp.get_input_details()[0]["index"]
     outs = [d["index"] for d in sorted(interp.get_output_details(), key=lambda d: d["name"])]
     start, t0 = state[key], time.time()
@@ -135,7 +129,6 @@ def load(cache: Path, taps: tuple[str, ...] | None = None, *, input_size: int = 
 
     taps: default the hyper encoder's; a tap added by `extend` must be complete to be loaded.
     """
-    from convert import models
     folder = feature_dir(cache, input_size)
     if not (folder / "features.json").exists():
         raise SystemExit(f"no features cached in {folder}: run `python -m convert.features --cache {cache} "
@@ -154,7 +147,6 @@ def load(cache: Path, taps: tuple[str, ...] | None = None, *, input_size: int = 
 
 def _size_option(input_size: int) -> str:
     """The --input-size option a command needs for features at input_size (none for the default)."""
-    from convert import models
     return "" if input_size == models.INPUT_SIZE else f" --input-size {input_size}"
 
 
@@ -168,7 +160,6 @@ def main(argv: list[str] | None = None) -> int:
                     help="side the encoder sees the photos at (a multiple of 16; default 224, VGG16's own; "
                          "smaller is faster: 112 costs a quarter)")
     args = ap.parse_args(argv)
-    from convert import models
     try:
         models.check_input_size(args.input_size)
     except ValueError as e:

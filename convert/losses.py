@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from keras import ops
 
+from convert.models import ANNEAL_T
+
 BIN_STEP = 0.08            # UV grid spacing (about 10 of 255 8-bit Cb/Cr levels)
 SOFT_SIGMA = 0.5 * BIN_STEP  # Zhang: sigma 5 on a grid of 10
 REBALANCE_LAMBDA = 0.5
@@ -88,7 +90,7 @@ def annealed_uv(logits, centres: np.ndarray, temperature: float):
     return ops.matmul(p, ops.convert_to_tensor(centres))
 
 
-def make_accuracy(threshold: float = 0.1, centres: np.ndarray | None = None, temperature: float = 0.38):
+def make_accuracy(threshold: float = 0.1, centres: np.ndarray | None = None, temperature: float = ANNEAL_T):
     """Fraction of chroma pixels within `threshold` (Euclidean UV) of the truth: the 'accuracy' curve."""
     def chroma_acc(y_true, y_pred):
         uv = y_pred if centres is None else annealed_uv(y_pred, centres, temperature)

@@ -149,14 +149,17 @@ def build_vgg_stage(stage: str, weights: str | None, input_size: int = INPUT_SIZ
 
 def copy_stage_weights(source: keras.Model, target: keras.Model, stage: str) -> None:
     """Copy one VGG16 block's weights by layer name, wherever VGG16 is nested in either model."""
-    def find(model, name):
-        found = [layer for layer in _all_layers(model) if layer.name == name]
-        if not found:
-            raise ValueError(f"{model.name} has no layer {name!r}")
-        return found[0]
     for n in VGG_STAGES[stage]:
         if not n.endswith("pool"):
-            find(target, n).set_weights(find(source, n).get_weights())
+            find_layer(target, n).set_weights(find_layer(source, n).get_weights())
+
+
+def find_layer(model: keras.Model, name: str):
+    """The one layer called `name`, searched through nested models too (ValueError if not exactly one)."""
+    found = [layer for layer in _all_layers(model) if layer.name == name]
+    if len(found) != 1:
+        raise ValueError(f"{model.name} has {len(found)} layers named {name!r}")
+    return found[0]
 
 
 def _all_layers(model: keras.Model):
@@ -248,7 +251,7 @@ def build_inference_model(encoder: keras.Model, decoder: keras.Model, head: str,
     return keras.Model(y, out, name="colorizer")
 
 
-def build(name: str, *, weights: str | None, chroma_size: int = 33, head: str = "regression",
+def build(name: str, *, weights: str | None, chroma_size: int = 56, head: str = "regression",
           bins: np.ndarray | None = None, last_activation: str = LAST_ACTIVATION, input_size: int = INPUT_SIZE,
           widths: dict[str, int] | None = None) -> tuple[keras.Model, keras.Model, keras.Model]:
     """(encoder, decoder, training model) for a named network; the training model is end to end."""

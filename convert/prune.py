@@ -30,14 +30,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from convert import dataset  # noqa: E402
+from convert import dataset, losses, models, runs  # noqa: E402
 
 BATCH = 32  # photos per forward pass: bounds the memory of the widest activations
 
 
 def pruned_widths(ratio: float) -> dict[str, int]:
     """VGG16's widths times `ratio` (a multiple of 8, at least 8), the decoder's two taps kept whole."""
-    from convert import models
     if not 0 < ratio <= 1:
         raise ValueError(f"ratio {ratio}: give a fraction of the channels to keep, in (0, 1]")
     widths = {n: max(8, int(round(w * ratio / 8)) * 8) for n, w in models.VGG16_WIDTHS.items()}
@@ -47,7 +46,6 @@ def pruned_widths(ratio: float) -> dict[str, int]:
 
 def macs(widths: dict[str, int], input_size: int) -> int:
     """Multiply-accumulates of a VGG16 conv base with these widths on an input_size photo."""
-    from convert import models
     total, cin, side = 0, 3, input_size
     for n, w in widths.items():
         total += side * side * 9 * cin * w
@@ -107,7 +105,6 @@ def prune_vgg(vgg_weights: dict[str, tuple[np.ndarray, np.ndarray]], x: np.ndarr
 
     vgg_weights: the original (kernel, bias) of each conv layer by VGG16 name, in order.
     """
-    from convert import models
     rng = np.random.default_rng(seed)
     names = list(vgg_weights)
     teacher, student = x, x
@@ -138,38 +135,29 @@ def prune_vgg(vgg_weights: dict[str, tuple[np.ndarray, np.ndarray]], x: np.ndarr
     return pruned
 
 
-def _layer(model, name):
-    from convert import models
-    found = [layer for layer in models._all_layers(model) if layer.name == name]
-    if len(found) != 1:
-        raise ValueError(f"{model.name} has {len(found)} layers named {name!r}")
-    return found[0]
-
-
 def prune_run(out_dir: Path, from_run: Path, cache: Path, ratio: float, photos: int = 800, positions: int = 48,
               seed: int = 0) -> dict:
     """Prune `from_run`'s encoder into a new run folder `out_dir`; returns its config."""
     import keras
 
-    from convert import losses, models, train
     started = time.time()
     out_dir = Path(out_dir)
     if (out_dir / "model.weights.h5").exists():
         raise SystemExit(f"{out_dir} already holds a model; prune into a new folder")
-    teacher, config = train.load_inference_model(from_run)  # all its weights, VGG16's too, are in the run
+    teacher, config = runs.load_inference_model(from_run)  # all its weights, VGG16's too, are in the run
     if config["loss"] not in losses.REGRESSION or config["model"] != "hyper":
         raise SystemExit(f"{from_run}: pruning needs a 'hyper' run with a regression loss (its decoder is reused)")
     if config.get("widths"):
         raise SystemExit(f"{from_run} is pruned already; prune its unpruned run at a smaller ratio instead")
     widths = pruned_widths(ratio)
-    size = train.input_size_of(config)
+    size = runs.input_size_of(config)
     crops, index = dataset.load(cache)
     train_rows = np.sort(np.random.default_rng(seed).choice(np.asarray(index["splits"]["train"]),
                                                            min(photos, len(index["splits"]["train"])), replace=False))
     ys = dataset.lumas(np.asarray(crops[train_rows]), size)
     y_in = keras.Input(ys.shape[1:])
     x = np.asarray(keras.Model(y_in, models.luma_to_vgg(y_in)).predict(ys, batch_size=BATCH, verbose=0), np.float32)
-    original = {n: tuple(_layer(teacher, n).get_weights()) for n in models.VGG16_WIDTHS}
+    original = {n: tuple(models.find_layer(teacher, n).get_weights()) for n in models.VGG16_WIDTHS}
     print(f"pruning {from_run} at ratio {ratio} on {len(ys)} training photos at {size}x{size}", file=sys.stderr)
     pruned = prune_vgg(original, x, widths, positions, seed, log=lambda m: print(m, file=sys.stderr))
 
@@ -179,7 +167,7 @@ def prune_run(out_dir: Path, from_run: Path, cache: Path, ratio: float, photos: 
                                        widths=widths)
     model = models.build_inference_model(encoder, decoder, head)
     for n, kb in pruned.items():
-        _layer(model, n).set_weights(list(kb))
+        models.find_layer(model, n).set_weights(list(kb))
     decoder.set_weights(teacher.get_layer(f"hyper_{head}_decoder").get_weights())
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_weights(out_dir / "model.weights.h5")

@@ -1,7 +1,7 @@
 """Train a colorization model: resumable, logged, with curves and the seed's Figure 5 per epoch.
 
 Usage:
-  python -m convert.train RUN_DIR --cache CACHE --model hyper --loss classify --weights VGG16.h5
+  python -m convert.train RUN_DIR --cache CACHE --model hyper --loss mse --weights VGG16.h5
   python -m convert.train RUN_DIR ... --end-to-end            # fine-tune the encoder too
   python -m convert.train RUN_DIR ... --end-to-end --scratch  # no ImageNet weights
   python -m convert.train RUN_DIR ... --finetune-block5 FROZEN_RUN --lr 5e-5
@@ -32,7 +32,6 @@ RUN_DIR gets config.json, log.csv, curves.png, figures/epoch_NNN.png and model.w
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -46,14 +45,15 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from colorize_core.color import luma_to_unit, merge, split_8bit, to_uint8  # noqa: E402
-from convert import dataset, losses  # noqa: E402
+from convert import dataset, features, losses, models, runs  # noqa: E402
+from convert import distill as distill_module  # noqa: E402  (train() has an argument called distill)
 
 FIGURE_PHOTOS = 4
 
 
 def targets_for(crops: np.ndarray, rows: np.ndarray, chroma_size: int) -> np.ndarray:
     """Compressed UV targets (len(rows), c, c, 2) for the given photo indices."""
-    return dataset.inputs_and_targets(crops[rows] if len(rows) else crops[:0], chroma_size)[1]
+    return dataset.chroma_targets(crops[rows] if len(rows) else crops[:0], chroma_size)
 
 
 class Batches(keras.utils.PyDataset):
@@ -115,7 +115,7 @@ def plot_curves(log_csv: Path, out_png: Path) -> None:
     plt.close(fig)
 
 
-def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "classify", weights: str | None = None,
+def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "mse", weights: str | None = None,
           chroma_size: int = 56, end_to_end: bool = False, epochs: int = 10, batch: int = 16,
           optimizer: str = "adam", lr: float = 1e-3, cosine: bool = False, minutes: float | None = None,
           max_train: int | None = None, max_tune: int = 500, progress: int = 1,
@@ -137,37 +137,84 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     The tune loss stays against the photos' chroma, comparable with every other run.
     input_size: the side the encoder sees the photo at (a fine-tune keeps its frozen run's).
     """
-    from convert import features, models
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    config_path = run_dir / "config.json"
-    previous = json.loads(config_path.read_text()) if config_path.exists() else {}
+    previous = runs.read_config(run_dir)
     init = init_config = None
     if finetune_from is not None or previous.get("finetune_from"):
         finetune_from = str(Path(finetune_from).resolve()) if finetune_from is not None else None
-        if previous and (previous.get("finetune_from"), previous.get("finetune")) != (finetune_from, finetune):
-            started = (f"--finetune-{previous['finetune']} {previous['finetune_from']}" if previous.get("finetune_from")
-                       else "no fine-tune")
-            raise SystemExit(f"{run_dir} holds a run started with {started}; resume it the same way, "
-                             "or train into a new folder")
-        init, init_config = load_inference_model(finetune_from, weights)
+        init, init_config = _starting_run(run_dir, previous, finetune_from, finetune, weights)
         loss = loss or init_config["loss"]
         end_to_end = end_to_end or finetune == "all"
         problem = _finetune_problem(init_config, loss, end_to_end, finetune)
         if problem:
             raise SystemExit(f"cannot fine-tune from {finetune_from}: {problem}")
-        model, chroma_size, input_size = init_config["model"], init_config["chroma_size"], input_size_of(init_config)
-    elif previous and input_size_of(previous) != input_size:
-        raise SystemExit(f"{run_dir} holds a run started with --input-size {input_size_of(previous)}; resume it the "
+        model, chroma_size, input_size = init_config["model"], init_config["chroma_size"], runs.input_size_of(init_config)
+    elif previous and runs.input_size_of(previous) != input_size:
+        raise SystemExit(f"{run_dir} holds a run started with --input-size {runs.input_size_of(previous)}; resume it the "
                          "same way, or train into a new folder")
-    crops, index = dataset.load(cache)
-    splits = {k: np.asarray(v) for k, v in index["splits"].items()}
+    crops, _ = dataset.load(cache)
     # a fine-tune reads block4's output where the frozen run read block5's
     taps = ((models.ENCODER_OUTPUTS["hyper"][0], models.STAGE_IO["block5"][0]) if init is not None
             else models.ENCODER_OUTPUTS[model])
+    rows, inputs = _photos(cache, crops, taps, end_to_end, input_size, max_train, max_tune)
+    targets = {k: targets_for(crops, rows[k], chroma_size) for k in ("train", "tune")}
+
+    # a resumed run keeps the decoder it started with (runs from before the leaky fix have no key)
+    # a fine-tune keeps its frozen run's decoder too
+    source = previous or init_config
+    config = dict(model=model, loss=loss, chroma_size=chroma_size, end_to_end=end_to_end,
+                  transfer=weights is not None, optimizer=optimizer, lr=lr, cosine=cosine, epochs=epochs, batch=batch,
+                  train_photos=int(len(rows["train"])), tune_photos=int(len(rows["tune"])), cache=str(cache),
+                  last_activation=models.last_activation_of(source) if source else models.LAST_ACTIVATION,
+                  input_size=input_size)
+    if init is not None:
+        config.update(finetune=finetune, finetune_from=finetune_from)
+        if init_config.get("widths"):
+            config.update(widths=init_config["widths"], pruned_from=init_config["pruned_from"])
+    distill_module.configure(config, previous, run_dir, distill, distill_from, distill_mirror)
+    loss_fn, centres = _loss(run_dir, config, targets["train"])
+    runs.write_config(run_dir, config)
+
+    net, predict_model, save = _network(config, init, taps, weights, centres, run_dir)
+    if distill:
+        targets["train"] = distill_module.targets(config, run_dir, crops, rows["train"], targets["train"])
+    if cosine:  # the step count lives in the optimizer's checkpoint, so a resumed run continues the curve
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=epochs * int(np.ceil(len(rows["train"]) / batch)))
+    opt = {"adam": keras.optimizers.Adam(lr), "sgd": keras.optimizers.SGD(lr, momentum=0.9)}[optimizer]
+    net.compile(optimizer=opt, loss=loss_fn, metrics=[losses.make_accuracy(centres=centres)])
+
+    started = time.time()
+    figures = np.asarray(crops[rows["tune"][:FIGURE_PHOTOS]])
+    net.fit(Batches(inputs["train"], targets["train"], batch, shuffle=True),
+            validation_data=Batches(inputs["tune"], targets["tune"], batch, shuffle=False) if len(rows["tune"]) else None,
+            epochs=epochs, verbose=progress,
+            callbacks=_callbacks(run_dir, save, predict_model, figures, input_size, minutes, started))
+    save()
+    config["train_seconds"] = round(previous.get("train_seconds", 0.0) + time.time() - started, 1)  # every session
+    config["final_lr"] = float(keras.ops.convert_to_numpy(opt.learning_rate))
+    runs.write_config(run_dir, config)
+    return config
+
+
+def _starting_run(run_dir: Path, previous: dict, finetune_from: str | None, finetune: str, weights: str | None):
+    """The run a fine-tune starts from, loaded; a resume must name the same one."""
+    if previous and (previous.get("finetune_from"), previous.get("finetune")) != (finetune_from, finetune):
+        started = (f"--finetune-{previous['finetune']} {previous['finetune_from']}" if previous.get("finetune_from")
+                   else "no fine-tune")
+        raise SystemExit(f"{run_dir} holds a run started with {started}; resume it the same way, "
+                         "or train into a new folder")
+    return runs.load_inference_model(finetune_from, weights)
+
+
+def _photos(cache: Path, crops: np.ndarray, taps: tuple[str, ...], end_to_end: bool, input_size: int,
+            max_train: int | None, max_tune: int) -> tuple[dict, dict]:
+    """The training and tuning photos' cache rows, and the network's inputs for them: luminance
+    for a network trained from the photos, cached encoder features for a frozen one."""
+    _, index = dataset.load(cache)
+    splits = {k: np.asarray(v) for k, v in index["splits"].items()}
     if end_to_end:
         rows = {k: splits[k] for k in ("train", "tune")}
-        feats = None
     else:
         feats, order = features.load(cache, taps, input_size=input_size)
         row_of = {k: np.nonzero(np.isin(order, splits[k]))[0] for k in ("train", "tune")}
@@ -176,53 +223,31 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
     if len(rows["train"]) == 0:
         raise SystemExit("no training photos in the cache (run convert.dataset and convert.features first)")
     print(f"{len(rows['train'])} training and {len(rows['tune'])} tuning photos", file=sys.stderr)
-    targets = {k: targets_for(crops, rows[k], chroma_size) for k in ("train", "tune")}
+    inputs = ({k: [dataset.lumas(crops[rows[k]], input_size)] for k in ("train", "tune")} if end_to_end else
+              {k: [np.asarray(feats[t][row_of[k][:len(rows[k])]]) for t in taps] for k in ("train", "tune")})
+    return rows, inputs
 
-    # a resumed run keeps the decoder it started with (runs from before the leaky fix have no key)
-    # a fine-tune keeps its frozen run's decoder too
-    source = previous or init_config
-    last_activation = models.last_activation_of(source) if source else models.LAST_ACTIVATION
-    config = dict(model=model, loss=loss, chroma_size=chroma_size, end_to_end=end_to_end,
-                  transfer=weights is not None, optimizer=optimizer, lr=lr, cosine=cosine, epochs=epochs, batch=batch,
-                  train_photos=int(len(rows["train"])), tune_photos=int(len(rows["tune"])), cache=str(cache),
-                  last_activation=last_activation, input_size=input_size)
-    if init is not None:
-        config.update(finetune=finetune, finetune_from=finetune_from)
-        if init_config.get("widths"):
-            config.update(widths=init_config["widths"], pruned_from=init_config["pruned_from"])
-    if distill:
-        if not 0 < distill <= 1 or finetune != "all" or not config.get("pruned_from"):
-            raise SystemExit("--distill A (0 < A <= 1) needs --finetune-all of a pruned run (convert.prune): "
-                             "its unpruned run is the teacher")
-        teacher = str(Path(distill_from).resolve()) if distill_from is not None else config["pruned_from"]
-        config.update(distill=distill, distill_from=teacher)
-        if distill_mirror:
-            config["distill_mirror"] = True
-    elif distill_from is not None or distill_mirror:
-        raise SystemExit("--distill-from and --distill-mirror need --distill A")
-    teaching = ("distill", "distill_from", "distill_mirror")
-    if previous and [previous.get(k) for k in teaching] != [config.get(k) for k in teaching]:
-        mirror = " with mirrors" if previous.get("distill_mirror") else ""
-        raise SystemExit(f"{run_dir} holds a run distilled {previous.get('distill') or 0} from "
-                         f"{previous.get('distill_from')}{mirror}; resume it the same way, or train into a new folder")
-    head = "classification" if loss == "classify" else "regression"
-    centres = None
-    if head == "classification":
-        bins_path = run_dir / "bins.npz"
-        if not bins_path.exists():
-            c, w = losses.chroma_bins(targets["train"])
-            np.savez(bins_path, centres=c, weights=w)
-        b = np.load(bins_path)
-        centres, bin_weights = b["centres"], b["weights"]
-        loss_fn = losses.make_classify_loss(centres, bin_weights)
-        config["bins"] = int(len(centres))
-    else:
-        loss_fn = losses.REGRESSION[loss]
-    previous_seconds = previous.get("train_seconds", 0.0)
-    config_path.write_text(json.dumps(config, indent=2))
 
+def _loss(run_dir: Path, config: dict, train_targets: np.ndarray):
+    """The loss function, and the chroma bins of a classification run (made once, kept in bins.npz)."""
+    if runs.head_of(config) == "regression":
+        return losses.REGRESSION[config["loss"]], None
+    bins_path = run_dir / "bins.npz"
+    if not bins_path.exists():
+        c, w = losses.chroma_bins(train_targets)
+        np.savez(bins_path, centres=c, weights=w)
+    b = np.load(bins_path)
+    config["bins"] = int(len(b["centres"]))
+    return losses.make_classify_loss(b["centres"], b["weights"]), b["centres"]
+
+
+def _network(config: dict, init, taps: tuple[str, ...], weights: str | None, centres, run_dir: Path):
+    """(the network trained, the inference model y -> UV saved, a function saving it) for one of the
+    three ways a run trains: a fine-tune of a whole run, block5 over cached block4 features, or a
+    new network (its decoder over cached features, or end to end)."""
+    model, head, input_size = config["model"], runs.head_of(config), config["input_size"]
     upper = None
-    if init is not None and finetune == "all":  # the run's own inference model, trained whole
+    if init is not None and config["finetune"] == "all":  # the run's own inference model, trained whole
         predict_model = net = init
     elif init is not None:  # the frozen run's own model is trained on and saved, its block5 copied back
         predict_model, decoder = init, init.get_layer(f"{model}_{head}_decoder")
@@ -231,36 +256,27 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
         f3, f4 = (keras.Input(models.feature_shape(t, input_size), name=t) for t in taps)
         net = keras.Model([f3, f4], decoder([f3, upper(f4)]), name="block5_finetune")
     else:
-        encoder, decoder, full = models.build(model, weights=weights, chroma_size=chroma_size, head=head,
-                                              bins=centres, last_activation=last_activation, input_size=input_size)
-        encoder.trainable = not end_to_end
-        net = full if end_to_end else decoder
+        encoder, decoder, full = models.build(model, weights=weights, chroma_size=config["chroma_size"], head=head,
+                                              bins=centres, last_activation=config["last_activation"],
+                                              input_size=input_size)
+        encoder.trainable = config["end_to_end"]  # until session 10 this read `not end_to_end`: e2e froze VGG16
+        net = full if config["end_to_end"] else decoder
         predict_model = models.build_inference_model(encoder, decoder, head, centres)
-    inputs = ({k: [dataset.lumas(crops[rows[k]], input_size)] for k in ("train", "tune")} if end_to_end else
-              {k: [np.asarray(feats[t][row_of[k][:len(rows[k])]]) for t in taps] for k in ("train", "tune")})
-    if distill:
-        teacher_uv = _teacher_chroma(run_dir, Path(config["distill_from"]), crops, rows["train"], chroma_size)
-        if distill_mirror:
-            teacher_uv = (teacher_uv + _teacher_chroma(run_dir, Path(config["distill_from"]), crops, rows["train"],
-                                                       chroma_size, mirrored=True)) / 2
-        targets["train"] = distill * teacher_uv + (1 - distill) * targets["train"]
-    if cosine:  # the step count lives in the optimizer's checkpoint, so a resumed run continues the curve
-        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=epochs * int(np.ceil(len(rows["train"]) / batch)))
-    opt = {"adam": keras.optimizers.Adam(lr), "sgd": keras.optimizers.SGD(lr, momentum=0.9)}[optimizer]
-    net.compile(optimizer=opt, loss=loss_fn, metrics=[losses.make_accuracy(centres=centres)])
 
-    fig_crops = np.asarray(crops[rows["tune"][:FIGURE_PHOTOS]])
-    started = time.time()
-
-    def save_inference_model():
+    def save() -> None:
         if upper is not None:  # the encoder shares no variables with the block5 being trained
             models.copy_stage_weights(upper, predict_model, "block5")
         predict_model.save_weights(run_dir / "model.weights.h5")
+    return net, predict_model, save
 
+
+def _callbacks(run_dir: Path, save, predict_model, figure_crops: np.ndarray, input_size: int,
+               minutes: float | None, started: float) -> list:
+    """Resume, CSV log, the inference model + Figure 5 + curves at every epoch's end, a time budget."""
     class EpochFigures(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            save_inference_model()
-            figure5(fig_crops, lambda y: np.asarray(predict_model.predict(y, verbose=0)),
+            save()
+            figure5(figure_crops, lambda y: np.asarray(predict_model.predict(y, verbose=0)),
                     run_dir / "figures" / f"epoch_{epoch + 1:03d}.png", input_size)
             plot_curves(run_dir / "log.csv", run_dir / "curves.png")
 
@@ -269,53 +285,8 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "clas
             if minutes is not None and time.time() - started > minutes * 60:
                 self.model.stop_training = True
 
-    net.fit(Batches(inputs["train"], targets["train"], batch, shuffle=True),
-            validation_data=Batches(inputs["tune"], targets["tune"], batch, shuffle=False) if len(rows["tune"]) else None,
-            epochs=epochs, verbose=progress,
-            callbacks=[keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
-                       keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=True),
-                       EpochFigures(), TimeBudget()])
-    save_inference_model()
-    config["train_seconds"] = round(previous_seconds + time.time() - started, 1)  # all sessions of this run
-    config["final_lr"] = float(keras.ops.convert_to_numpy(opt.learning_rate))
-    config_path.write_text(json.dumps(config, indent=2))
-    return config
-
-
-def _teacher_chroma(run_dir: Path, teacher_run: Path, crops: np.ndarray, rows: np.ndarray,
-                    chroma_size: int, mirrored: bool = False) -> np.ndarray:
-    """The teacher run's chroma for the training photos, computed once and kept in the run folder.
-
-    The teacher sees each photo at its own input size, so a 224x224 run can teach a 112x112 one.
-    mirrored: the teacher sees each photo's mirror image; its chroma is flipped back to the photo.
-    A sidecar .json names the teacher and the photos, so a copied file is reused only where it
-    fits (files copied before sidecars existed are checked by their length alone).
-    """
-    name = "teacher_uv_mirrored" if mirrored else "teacher_uv"
-    path, sidecar = run_dir / f"{name}.npy", run_dir / f"{name}.json"
-    made_by = {"teacher": str(Path(teacher_run).resolve()), "photos": len(rows),
-               "rows_sha256": hashlib.sha256(np.asarray(rows, np.int64).tobytes()).hexdigest()}
-    if path.exists():
-        uv = np.load(path, mmap_mode="r")
-        recorded = json.loads(sidecar.read_text()) if sidecar.exists() else None
-        if recorded == made_by or (recorded is None and len(uv) == len(rows)):
-            return np.asarray(uv)
-        print(f"{path} was made for other photos or another teacher ({recorded or len(uv)}): computing it again",
-              file=sys.stderr)
-    teacher, teacher_config = load_inference_model(teacher_run)
-    if teacher_config["chroma_size"] != chroma_size:
-        raise SystemExit(f"the teacher {teacher_run} predicts {teacher_config['chroma_size']}x"
-                         f"{teacher_config['chroma_size']} chroma, this run {chroma_size}x{chroma_size}")
-    view = "mirror images of the " if mirrored else ""
-    print(f"the teacher {teacher_run} colorizes the {view}{len(rows)} training photos", file=sys.stderr)
-    photos = crops[rows][:, :, ::-1] if mirrored else crops[rows]
-    ys = dataset.lumas(photos, input_size_of(teacher_config))
-    uv = np.asarray(teacher.predict(ys, batch_size=32, verbose=0), np.float32)
-    if mirrored:
-        uv = np.ascontiguousarray(uv[:, :, ::-1])
-    np.save(path, uv)
-    sidecar.write_text(json.dumps(made_by, indent=2))
-    return uv
+    return [keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
+            keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=True), EpochFigures(), TimeBudget()]
 
 
 def _finetune_problem(frozen_config: dict, loss: str, end_to_end: bool, finetune: str) -> str | None:
@@ -335,40 +306,14 @@ def _finetune_problem(frozen_config: dict, loss: str, end_to_end: bool, finetune
     return None
 
 
-def input_size_of(run_config: dict) -> int:
-    """The side a run's encoder sees the photo at: runs from before --input-size have no key (224)."""
-    from convert import models
-    return run_config.get("input_size", models.INPUT_SIZE)
-
-
-def load_inference_model(run_dir: Path, weights: str | None = None, temperature: float | None = None):
-    """Rebuild a run's inference model (y -> UV) from its config and saved weights.
-
-    temperature: the annealed-mean read-out's (classification runs; default models.ANNEAL_T).
-    """
-    from convert import models
-    run_dir = Path(run_dir)
-    config = json.loads((run_dir / "config.json").read_text())
-    head = "classification" if config["loss"] == "classify" else "regression"
-    centres = np.load(run_dir / "bins.npz")["centres"] if head == "classification" else None
-    # a pruned encoder's weights are all in the run's file; VGG16's ImageNet file does not fit it
-    weights = None if config.get("widths") else weights
-    encoder, decoder, _ = models.build(config["model"], weights=weights, chroma_size=config["chroma_size"],
-                                       head=head, bins=centres, last_activation=models.last_activation_of(config),
-                                       input_size=input_size_of(config), widths=config.get("widths"))
-    model = models.build_inference_model(encoder, decoder, head, centres, temperature or models.ANNEAL_T)
-    model.load_weights(run_dir / "model.weights.h5")
-    return model, config
-
-
 def main(argv: list[str] | None = None) -> int:
-    from convert import models
     ap = argparse.ArgumentParser(prog="python -m convert.train", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("run_dir", type=Path, help="folder for this run's checkpoints, logs and figures")
     ap.add_argument("--cache", type=Path, required=True, help="cache from convert.dataset (+ convert.features)")
     ap.add_argument("--model", default="hyper", choices=("seed", "hyper"))
-    ap.add_argument("--loss", choices=losses.LOSSES, help="default: classify, or a fine-tune's frozen run's loss")
+    ap.add_argument("--loss", choices=losses.LOSSES, help="default: mse (every shipped model's), or a fine-tune's "
+                                                          "frozen run's loss")
     ap.add_argument("--weights", help="ImageNet VGG16 notop .h5 (transfer learning)")
     ap.add_argument("--scratch", action="store_true", help="no ImageNet weights (needs --end-to-end)")
     ap.add_argument("--end-to-end", action="store_true", help="train the encoder too, from the photos")
@@ -409,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.finetune_block5 and args.finetune_all:
         ap.error("--finetune-block5 and --finetune-all exclude each other")
     finetune_from = args.finetune_block5 or args.finetune_all
-    loss = args.loss or (None if finetune_from else "classify")
+    loss = args.loss or (None if finetune_from else "mse")
     config = train(args.run_dir, cache=args.cache, model=args.model, loss=loss,
                    weights=None if args.scratch else args.weights, chroma_size=args.chroma_size,
                    end_to_end=args.end_to_end, epochs=args.epochs, batch=args.batch, optimizer=args.optimizer,

@@ -20,6 +20,8 @@ from PIL import Image  # noqa: E402
 
 from colorize_core.color import luma_to_unit  # noqa: E402
 from colorize_core.preprocess import center_crop_square  # noqa: E402
+from convert import runs  # noqa: E402
+from convert.models import luma_to_vgg  # noqa: E402
 
 LAYERS = ("block1_conv2", "block3_conv3", "block5_conv3")
 DECODER_LAYERS = ("dec_conv2_relu", "dec_conv3")
@@ -41,9 +43,8 @@ def tile(maps: np.ndarray, cols: int, cell: int) -> Image.Image:
 def visualize(run_dir: Path, photo: Path, out: Path, weights: str | None = None) -> list[Path]:
     import keras
 
-    from convert import train
     out.mkdir(parents=True, exist_ok=True)
-    model, _ = train.load_inference_model(run_dir, weights)
+    model, _ = runs.load_inference_model(run_dir, weights)
     encoder = next(layer for layer in model.layers if layer.name.endswith("_encoder"))
     decoder = next(layer for layer in model.layers if layer.name.endswith("_decoder"))
     vgg = encoder.get_layer("vgg16")
@@ -56,7 +57,6 @@ def visualize(run_dir: Path, photo: Path, out: Path, weights: str | None = None)
     size = int(model.input_shape[1])  # the side the encoder sees the photo at
     crop = center_crop_square(Image.open(photo).convert("RGB"), size)
     y = luma_to_unit(np.asarray(crop.convert("L")))[None, ..., None]
-    from convert.models import luma_to_vgg
     inp = keras.Input((size, size, 1))
     taps = keras.Model(vgg.input, [vgg.get_layer(n).output for n in LAYERS])
     feats = keras.Model(inp, taps(luma_to_vgg(inp))).predict(y, verbose=0)

@@ -6,16 +6,19 @@ standard library only, and it must stay valid Python 2.7 *and* 3.
 
 Protocol (the core implements it in colorize_core/bridge.py):
 
-    colorize-core bridge IN.npy OUT.npy [--strength S] [--model PATH] [--threads N] [--progress]
+    colorize-core bridge IN.npy OUT.npy [--strength S] [--model NAME|PATH] [--threads N] [--progress]
 
 IN/OUT are .npy 1.0 files, C order, dtype |u1 or <u2, shape (H, W, 3|4) (R'G'B'[A]);
 ``progress 0.50`` lines on stdout; exit 0, or non-zero with ``colorize-core: error: ...`` on
 stderr and no OUT file.
 
 Where the core is: ``$COLORIZE_CORE`` (path of the colorize-core executable) if set, else the
-config file ``colorize-core.json`` that install.sh writes next to the plug-in
-(``{"core": "/path/to/venv/bin/colorize-core", ...}``), else ``$COLORIZE_CONFIG`` names one.
+config file that ``$COLORIZE_CONFIG`` names if that file exists, else ``colorize-core.json``
+that install.sh writes next to the plug-in (``{"core": "/path/to/venv/bin/colorize-core", ...}``).
 There is deliberately no guess on PATH: GIMP's PATH differs between a desktop launch and a shell.
+
+Both plug-ins also share their user-facing messages and the steps around the hand-over
+(``colorize_layer_pixels``, ``crop``), so the two GIMPs say and do the same.
 """
 from __future__ import print_function
 
@@ -43,6 +46,16 @@ ENV_TIMEOUT = "COLORIZE_TIMEOUT"
 NPY_MAGIC = b"\x93NUMPY"
 REINSTALL_HINT = ("Run install.sh from the colorize project again "
                   "(or set COLORIZE_CORE to the colorize-core executable).")
+
+
+# the plug-ins' messages, one text for both GIMPs
+NOT_A_LAYER = "Auto Colorize works on layers; select a layer (not a mask or channel)."
+GROUP_LAYER = ("Auto Colorize works on a single layer, not a layer group. "
+               "Select a layer inside the group, or merge the group first.")
+NO_SELECTION = ("The selection does not touch the active layer: nothing to colorize. "
+                "Select some of the layer, or Select > None.")
+ONE_LAYER = "Auto Colorize works on one layer at a time; select a single layer."
+PROGRESS_START, PROGRESS_CORE_END = 0.05, 0.9  # the plug-in's progress bar around the core's work
 
 
 class BridgeError(Exception):
@@ -293,6 +306,26 @@ def colorize_pixels(core, data, dtype, shape, strength=1.0, model="", threads=0,
         return read_npy(dst, dtype, shape)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def colorize_layer_pixels(plugin_dir, data, dtype, shape, strength, model, threads, timeout, progress_update):
+    """A layer's pixels (the whole layer: the model sees all of it) -> colorized pixels, the same
+    bytes layout; progress_update(f) moves GIMP's bar from PROGRESS_START to PROGRESS_CORE_END.
+    Raises BridgeError (the layer has not been touched then)."""
+    core, _origin = find_core(plugin_dir)
+    progress_update(PROGRESS_START)
+    span = PROGRESS_CORE_END - PROGRESS_START
+    return colorize_pixels(core, data, dtype, shape, strength=strength, model=model, threads=threads,
+                           timeout=timeout, progress=lambda f: progress_update(PROGRESS_START + span * f))
+
+
+def crop(data, width, bytes_per_pixel, x, y, w, h):
+    """The bytes of the rectangle (x, y, w, h) of a row-major image `width` pixels wide (a selection's
+    bounds: only they are written back)."""
+    row = width * bytes_per_pixel
+    mv = memoryview(data)
+    return b"".join(mv[(y + r) * row + x * bytes_per_pixel:(y + r) * row + (x + w) * bytes_per_pixel].tobytes()
+                    for r in range(h))
 
 
 def check_core(core, timeout=120):

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 pytest.importorskip("tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from convert import dataset, evaluate, export, features, losses, metrics, models, prune, train  # noqa: E402
+from convert import dataset, evaluate, export, features, losses, metrics, models, prune, runs, train  # noqa: E402
 
 
 def _photo(rng: np.random.Generator, w: int, h: int) -> Image.Image:
@@ -108,13 +108,13 @@ def test_training_writes_logs_curves_figures_and_resumes(frozen_run, cache):
 
 def test_runs_from_before_the_leaky_fix_load_with_their_relu(frozen_run, tmp_path):
     """A run whose config predates last_activation was trained with a plain ReLU and must load as one."""
-    current, config = train.load_inference_model(frozen_run)
+    current, config = runs.load_inference_model(frozen_run)
     assert config["last_activation"] == "leaky_relu"
     for name in ("model.weights.h5", "bins.npz"):
         shutil.copy(frozen_run / name, tmp_path / name)
     del config["last_activation"]
     (tmp_path / "config.json").write_text(json.dumps(config))
-    old, _ = train.load_inference_model(tmp_path)
+    old, _ = runs.load_inference_model(tmp_path)
 
     def layer_names(m):
         return {layer.name for layer in m.get_layer("hyper_classification_decoder").layers}
@@ -146,8 +146,8 @@ def test_block5_finetune_on_cached_block4_features(photo_dir, vgg_weights, tmp_p
     config = train.train(tuned, cache=cache, loss="mse", weights=vgg_weights, epochs=1, batch=4, lr=1e-3,
                          progress=0, finetune_from=frozen)
     assert config["finetune"] == "block5" and config["finetune_from"] == str(frozen)
-    before, _ = train.load_inference_model(frozen, vgg_weights)
-    after, _ = train.load_inference_model(tuned, vgg_weights)
+    before, _ = runs.load_inference_model(frozen, vgg_weights)
+    after, _ = runs.load_inference_model(tuned, vgg_weights)
 
     def kernel(model, name):
         return next(w for w in model.weights if w.path.endswith(f"{name}/kernel")).numpy()
@@ -183,7 +183,7 @@ def test_a_smaller_encoder_view_trains_exports_and_runs(cache, vgg_weights, tmp_
     config = train.train(run, cache=cache, loss="mse", weights=vgg_weights, epochs=1, batch=4, progress=0,
                          input_size=112)
     assert config["input_size"] == 112
-    model, _ = train.load_inference_model(run, vgg_weights)
+    model, _ = runs.load_inference_model(run, vgg_weights)
     assert model.input_shape == (None, 112, 112, 1) and model.output_shape == (None, 56, 56, 2)
     crops, _ = dataset.load(cache)
     on_features = model.get_layer("hyper_regression_decoder").predict(
@@ -234,8 +234,8 @@ def test_pruned_encoder_is_smaller_recovers_exports_and_runs(cache, vgg_weights,
     config = prune.prune_run(pruned, run, cache, ratio=0.5, photos=7)
     assert config["widths"]["block4_conv2"] == 256 and config["widths"]["block3_conv3"] == 256
     assert config["encoder_macs"] < 0.35 * config["unpruned_encoder_macs"]
-    original, _ = train.load_inference_model(run, vgg_weights)
-    model, _ = train.load_inference_model(pruned, vgg_weights)
+    original, _ = runs.load_inference_model(run, vgg_weights)
+    model, _ = runs.load_inference_model(pruned, vgg_weights)
     assert model.count_params() < 0.5 * original.count_params()
     assert np.array_equal(original.get_layer("hyper_regression_decoder").get_weights()[0],
                           model.get_layer("hyper_regression_decoder").get_weights()[0])
@@ -255,7 +255,7 @@ def test_pruned_encoder_is_smaller_recovers_exports_and_runs(cache, vgg_weights,
     # the student's targets are the unpruned teacher's chroma for the training photos
     teacher_uv = original.predict(dataset.lumas(np.asarray(crops[np.asarray(index["splits"]["train"])]), 64), verbose=0)
     assert np.abs(np.load(tuned / "teacher_uv.npy") - teacher_uv).max() < 1e-4
-    after, _ = train.load_inference_model(tuned, vgg_weights)
+    after, _ = runs.load_inference_model(tuned, vgg_weights)
     assert not np.allclose(model.get_layer("hyper_encoder").get_weights()[0],
                            after.get_layer("hyper_encoder").get_weights()[0])  # the encoder trained too
 
@@ -267,7 +267,7 @@ def test_pruned_encoder_is_smaller_recovers_exports_and_runs(cache, vgg_weights,
     config = train.train(other, cache=cache, loss="mse", epochs=1, batch=4, progress=0, finetune_from=pruned,
                          finetune="all", distill=1.0, distill_from=frozen_run)
     assert config["distill_from"] == str(frozen_run.resolve()) and config["input_size"] == 64
-    big_teacher, _ = train.load_inference_model(frozen_run)
+    big_teacher, _ = runs.load_inference_model(frozen_run)
     big_uv = big_teacher.predict(dataset.lumas(np.asarray(crops[np.asarray(index["splits"]["train"])]), 224), verbose=0)
     assert np.abs(np.load(other / "teacher_uv.npy") - big_uv).max() < 1e-4
     with pytest.raises(SystemExit, match="holds a run distilled 1.0 from"):
@@ -314,9 +314,19 @@ def test_end_to_end_training_steps(cache, tmp_path):
     assert np.isfinite(loss)
 
 
+def test_end_to_end_training_trains_the_encoder(cache, vgg_weights, tmp_path):
+    """--end-to-end changes VGG16's own weights (until session 10 it froze them: only the decoder trained)."""
+    train.train(tmp_path, cache=cache, loss="mse", weights=vgg_weights, end_to_end=True, epochs=1, batch=4,
+                max_train=4, lr=1e-3, progress=0, input_size=64)
+    trained, _ = runs.load_inference_model(tmp_path)
+    start = models.build_encoder("hyper", vgg_weights, 64)
+    kernel = models.find_layer(trained, "block1_conv1").get_weights()[0]
+    assert not np.allclose(kernel, models.find_layer(start, "block1_conv1").get_weights()[0])
+
+
 def test_float_export_matches_keras(frozen_run):
     """Guards the converter's wrong batch-norm folding after a resize (the decoder avoids it)."""
-    model, _ = train.load_inference_model(frozen_run)
+    model, _ = runs.load_inference_model(frozen_run)
     ys = np.random.default_rng(1).uniform(-1, 1, (2, 224, 224, 1)).astype(np.float32)
     assert export.fidelity(model, export.to_tflite(model, "float32"), ys)["uv_max_error"] < 1e-3
 
@@ -339,7 +349,7 @@ def test_full_int8_keeps_the_luminance_levels():
 @pytest.mark.parametrize("quantization", export.QUANTIZATIONS)
 def test_every_quantization_exports_and_loads_in_the_runtime(frozen_run, cache, tmp_path, quantization):
     from colorize_core import Colorizer
-    model, config = train.load_inference_model(frozen_run)
+    model, config = runs.load_inference_model(frozen_run)
     crops, _ = dataset.load(cache)
     calib = dataset.inputs_and_targets(np.asarray(crops[:2]), 56)[0]
     data = export.to_tflite(model, quantization, representative=lambda: (y[None] for y in calib))

@@ -187,18 +187,61 @@ def test_gimp_dir_option_and_fresh_profile(checkout, tmp_path, first_install):
 
 
 # ---------------------------------------------------------------- the README's quick start
-def test_setup_venv_works_without_ensurepip_and_installs_only_the_runtime(checkout, tmp_path):
-    """setup-venv.sh, the README's first command, on a Python whose ensurepip is missing (as Debian's
-    without python3-venv, whose system pip refuses to install outside a venv): .venv is made without
-    pip, the system pip puts pip into it, and colorize-core runs from it. The wheel holds only
-    colorize_core (the training code stays in the checkout)."""
+def _quick_start_commands() -> list[str]:
+    """The two commands of the README's quick start, as written there."""
+    text = (REPO / "README.md").read_text()
+    block = text.split("## Quick start", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [line for line in block.splitlines() if line.strip()]
+    assert len(commands) == 2, commands
+    return commands
+
+
+def test_ci_runs_exactly_the_readme_quick_start():
+    ci = (REPO / ".ci" / "run").read_text().splitlines()
+    for command in _quick_start_commands():
+        assert command in ci
+
+
+def test_quick_start_on_debian_13(checkout):
+    """The README's first command as written, in a Debian 13 chroot whose system Python refuses
+    `pip install` (externally managed): it installs into .venv and colorizes the sample."""
+    import gimp_chroot as gc
+    if gc.unavailable_reason():
+        pytest.skip(gc.unavailable_reason())
+    gc.ensure_chroot()
+    assert gc.host_path("/usr/lib/python3.13/EXTERNALLY-MANAGED").exists()
+    work = Path(gc.host_path("/tmp")) / "quickstart-test"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(checkout, work)
+    try:
+        refused = gc.run("python3 -m pip install . 2>&1 || true", cwd="/tmp/quickstart-test", timeout=300)
+        assert "externally-managed-environment" in refused.stdout or "No module named pip" in refused.stdout
+        first = _quick_start_commands()[0]
+        proc = gc.run(first, cwd="/tmp/quickstart-test", timeout=900)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert (work / "camera_colorized.png").stat().st_size > 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_setup_venv_without_ensurepip_installs_only_the_runtime(checkout, tmp_path):
+    """setup-venv.sh on a Python whose `-m venv` fails for want of ensurepip (as Debian's without
+    python3-venv, here a wrapper that refuses as Debian does): .venv is made without pip, the
+    system pip puts pip into it, and colorize-core runs from it. The wheel holds only colorize_core
+    (the training code stays in the checkout)."""
     work = tmp_path / "checkout"
     shutil.copytree(checkout, work)
-    shadow = tmp_path / "shadow" / "ensurepip"
-    shadow.mkdir(parents=True)
-    (shadow / "__init__.py").write_text("raise ImportError('no ensurepip, as on Debian without python3-venv')\n")
-    env = _env(tmp_path, PYTHON=_python(), PYTHONPATH=str(shadow.parent))
-    proc = subprocess.run(["sh", str(work / "setup-venv.sh")], capture_output=True, text=True, env=env, timeout=900)
+    wrapper = tmp_path / "python3"
+    wrapper.write_text(f"""#!/bin/sh
+if [ "$1" = "-m" ] && [ "$2" = "venv" ] && [ "$3" != "--without-pip" ]; then
+  echo "The virtual environment was not created successfully because ensurepip is not available." >&2
+  exit 1
+fi
+exec {_python()} "$@"
+""")
+    wrapper.chmod(0o755)
+    proc = subprocess.run(["sh", str(work / "setup-venv.sh")], capture_output=True, text=True,
+                          env=_env(tmp_path, PYTHON=str(wrapper)), timeout=900)
     assert proc.returncode == 0, proc.stderr
     assert "has no ensurepip" in proc.stderr
     run = subprocess.run([str(work / ".venv/bin/colorize-core"), str(work / "colorize_core/samples/camera.png"),

@@ -45,13 +45,13 @@ def _expand_gray(data, bpp):
 def colorize_layer(image, drawable, strength, model, threads, timeout):
     """Colorize one layer in place; raises bridge.BridgeError and leaves the layer untouched."""
     if not pdb.gimp_item_is_layer(drawable) or pdb.gimp_item_is_layer_mask(drawable):
-        raise bridge.BridgeError("Auto Colorize works on layers; select a layer (not a mask or channel).")
+        raise bridge.BridgeError(bridge.NOT_A_LAYER)
     if pdb.gimp_item_is_group(drawable):
-        raise bridge.BridgeError("Auto Colorize works on a single layer, not a layer group.")
-    core, _origin = bridge.find_core(LIB)
+        raise bridge.BridgeError(bridge.GROUP_LAYER)
+    bridge.find_core(LIB)  # a missing core is reported before the layer is read
     non_empty, sx, sy, sw, sh = pdb.gimp_drawable_mask_intersect(drawable)
-    if not non_empty:
-        raise bridge.BridgeError("The selection does not touch the active layer: nothing to colorize.")
+    if not non_empty or sw <= 0 or sh <= 0:
+        raise bridge.BridgeError(bridge.NO_SELECTION)
     w, h = drawable.width, drawable.height
     bpp = drawable.bpp
     alpha = drawable.has_alpha
@@ -63,21 +63,14 @@ def colorize_layer(image, drawable, strength, model, threads, timeout):
         data = _expand_gray(data, bpp)
     elif bpp != channels:
         raise bridge.BridgeError("Unsupported pixel layout (%d bytes per pixel)." % bpp)
-    gimp.progress_update(0.05)
-
-    def progress(f):
-        gimp.progress_update(0.05 + 0.85 * f)
-
-    out = bridge.colorize_pixels(core, data, "|u1", (h, w, channels), strength=strength,
-                                 model=model, threads=threads, timeout=timeout, progress=progress)
+    out = bridge.colorize_layer_pixels(LIB, data, "|u1", (h, w, channels), strength, model, threads, timeout,
+                                       gimp.progress_update)
     pdb.gimp_image_undo_group_start(image)
     try:
         if pdb.gimp_image_base_type(image) != RGB:
             pdb.gimp_image_convert_rgb(image)
         if (sx, sy, sw, sh) != (0, 0, w, h):
-            row = w * channels
-            out = b"".join(out[(sy + r) * row + sx * channels:(sy + r) * row + (sx + sw) * channels]
-                           for r in range(sh))
+            out = bridge.crop(out, w, channels, sx, sy, sw, sh)
         dst = drawable.get_pixel_rgn(sx, sy, sw, sh, True, True)
         dst[sx:sx + sw, sy:sy + sh] = out
         drawable.flush()
@@ -98,7 +91,7 @@ def auto_colorize(image, drawable, strength=1.0, model="", threads=0, timeout=0)
 
 
 register(
-    "python-fu-colorize-auto",
+    "plug-in-colorize-auto",  # the GIMP 3 plug-in's name too: one name for scripts in both GIMPs
     "Colorize a black-and-white photo with a neural network",
     "Colorizes the active layer in place from its luminance; the network sees the whole layer, "
     "only selected pixels change. Grayscale images are converted to RGB, alpha is kept. "

@@ -51,28 +51,21 @@ def colorize_drawable(image, drawable, strength, model, threads, timeout):
     """Colorize one layer in place. Raises bridge.BridgeError; the layer is untouched then."""
     t0 = time.time()
     if not isinstance(drawable, Gimp.Layer) or isinstance(drawable, Gimp.LayerMask):
-        raise bridge.BridgeError("Auto Colorize works on layers; select a layer (not a mask or channel).")
+        raise bridge.BridgeError(bridge.NOT_A_LAYER)
     if drawable.is_group():
-        raise bridge.BridgeError("Auto Colorize works on a single layer, not a layer group. "
-                                 "Select a layer inside the group, or merge the group first.")
-    core, _origin = bridge.find_core(HERE)
+        raise bridge.BridgeError(bridge.GROUP_LAYER)
+    bridge.find_core(HERE)  # a missing core is reported before the layer is read
     ok, sx, sy, sw, sh = drawable.mask_intersect()
     if not ok or sw <= 0 or sh <= 0:
-        raise bridge.BridgeError("The selection does not touch the active layer: nothing to colorize. "
-                                 "Select some of the layer, or Select > None.")
+        raise bridge.BridgeError(bridge.NO_SELECTION)
     w, h = drawable.get_width(), drawable.get_height()
     fmt, dtype, channels = _pixel_format(image, drawable)
     Gimp.progress_init("Colorizing %s" % drawable.get_name())
     # The model sees the whole layer, not only the selection.
     data = drawable.get_buffer().get(Gegl.Rectangle.new(0, 0, w, h), 1.0, fmt, Gegl.AbyssPolicy.CLAMP)
     t_read = time.time()
-    Gimp.progress_update(0.05)
-
-    def progress(f):
-        Gimp.progress_update(0.05 + 0.85 * f)
-
-    out = bridge.colorize_pixels(core, data, dtype, (h, w, channels), strength=strength,
-                                 model=model, threads=threads, timeout=timeout, progress=progress)
+    out = bridge.colorize_layer_pixels(HERE, data, dtype, (h, w, channels), strength, model, threads, timeout,
+                                       Gimp.progress_update)
     t_core = time.time()
     Gimp.progress_set_text("Writing colorized pixels")
     Gimp.progress_update(0.92)
@@ -82,11 +75,7 @@ def colorize_drawable(image, drawable, strength, model, threads, timeout):
         if image.get_base_type() != Gimp.ImageBaseType.RGB:
             image.convert_rgb()
         if (sx, sy, sw, sh) != (0, 0, w, h):
-            bpp = channels * (2 if dtype == "<u2" else 1)
-            row = w * bpp
-            mv = memoryview(out)
-            out = b"".join(mv[(sy + r) * row + sx * bpp:(sy + r) * row + (sx + sw) * bpp]
-                           for r in range(sh))
+            out = bridge.crop(out, w, channels * (2 if dtype == "<u2" else 1), sx, sy, sw, sh)
         shadow = drawable.get_shadow_buffer()
         shadow.set(Gegl.Rectangle.new(sx, sy, sw, sh), fmt, out)
         shadow.flush()
@@ -113,7 +102,7 @@ def run_auto(procedure, run_mode, image, drawables, config, data):
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
         dialog.destroy()
     if len(drawables) != 1:
-        return _error(procedure, "Auto Colorize works on one layer at a time; select a single layer.")
+        return _error(procedure, bridge.ONE_LAYER)
     try:
         colorize_drawable(image, drawables[0], config.get_property("strength"),
                           config.get_property("model") or "", config.get_property("threads"),

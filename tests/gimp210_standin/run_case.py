@@ -17,7 +17,7 @@ case = json.load(open(case_path))
 plugin = os.path.join(plugins, "colorize_gimp210.py")
 g = {"__name__": "__main__", "__file__": plugin}
 exec(compile(open(plugin).read(), plugin, "exec"), g)
-proc = gimpfu.REGISTERED["python-fu-colorize-auto"]
+proc = gimpfu.REGISTERED["plug-in-colorize-auto"]
 
 img = gimpfu.Image(case["image_w"], case["image_h"], gimpfu.GRAY if case["bpp"] in (1, 2) else gimpfu.RGB)
 layer = gimpfu.Layer(img, "photo", case["w"], case["h"], case["bpp"], tuple(case.get("offsets", (0, 0))),

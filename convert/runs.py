@@ -1,0 +1,51 @@
+"""Run folders: what convert.train writes (config.json, model.weights.h5, bins.npz) and how every
+other command (export, prune, evaluate's teachers, visualize, distillation) reads a run back."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from convert import models
+
+
+def read_config(run_dir: Path) -> dict:
+    """A run's config.json, or {} for a folder no run has started in."""
+    path = Path(run_dir) / "config.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def write_config(run_dir: Path, config: dict) -> None:
+    (Path(run_dir) / "config.json").write_text(json.dumps(config, indent=2))
+
+
+def input_size_of(run_config: dict) -> int:
+    """The side a run's encoder sees the photo at: runs from before --input-size have no key (224)."""
+    return run_config.get("input_size", models.INPUT_SIZE)
+
+
+def head_of(run_config: dict) -> str:
+    """The decoder's output: logits over chroma bins for the classification loss, else UV."""
+    return "classification" if run_config["loss"] == "classify" else "regression"
+
+
+def load_inference_model(run_dir: Path, weights: str | None = None, temperature: float | None = None):
+    """Rebuild a run's inference model (y -> UV) from its config and saved weights; returns (model, config).
+
+    temperature: the annealed-mean read-out's (classification runs; default models.ANNEAL_T).
+    """
+    run_dir = Path(run_dir)
+    config = read_config(run_dir)
+    if not config:
+        raise SystemExit(f"{run_dir}: no run here (no config.json)")
+    head = head_of(config)
+    centres = np.load(run_dir / "bins.npz")["centres"] if head == "classification" else None
+    # a pruned encoder's weights are all in the run's file; VGG16's ImageNet file does not fit it
+    weights = None if config.get("widths") else weights
+    encoder, decoder, _ = models.build(config["model"], weights=weights, chroma_size=config["chroma_size"],
+                                       head=head, bins=centres, last_activation=models.last_activation_of(config),
+                                       input_size=input_size_of(config), widths=config.get("widths"))
+    model = models.build_inference_model(encoder, decoder, head, centres, temperature or models.ANNEAL_T)
+    model.load_weights(run_dir / "model.weights.h5")
+    return model, config
