@@ -29,8 +29,11 @@ def _host() -> str:
     return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
 
 
-def write_atomic(path: Path, write: Callable[[BinaryIO], None], *, overwrite: bool) -> Path:
+def write_atomic(path: Path, write: Callable[[BinaryIO], None], *, overwrite: bool, durable: bool = True) -> Path:
     """Call write(f) on a temporary file beside `path`, then publish it as `path`.
+
+    durable: flush the file to disk before publishing it (a photo); off for hand-over files that
+    are read at once and deleted (the GIMP bridge's pixels), where the wait buys nothing.
 
     Raises FileExistsError when `path` exists and overwrite is False (nothing is written then),
     OSError when the folder cannot be written. Whatever goes wrong, even a signal turned into an
@@ -45,7 +48,8 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], None], *, overwrite: bo
         with os.fdopen(fd, "w+b") as f:  # read too: a multi-page TIFF writer seeks back and reads
             write(f)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         if overwrite:
             os.replace(tmp, path)
         else:

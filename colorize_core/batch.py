@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from .formats import FORMATS, MULTI_PAGE_FORMATS, PHOTO_SUFFIXES
+from .formats import DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, FORMATS, MULTI_PAGE_FORMATS, PHOTO_SUFFIXES
 from .imageio import ImageIOError, OutputExistsError, has_alpha, load, output_format, pages, save
 from .limits import DEFAULT_MAX_MEGAPIXELS, check_max_megapixels, check_strength
 
@@ -34,8 +34,8 @@ class BatchOptions:
     strength: float = 1.0
     skip_color: bool = False
     format: str | None = None        # output extension without the dot; None: the input's
-    quality: int = 95
-    png_compression: int = 6
+    quality: int = DEFAULT_QUALITY
+    png_compression: int = DEFAULT_PNG_COMPRESSION
     max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
 
     def __post_init__(self) -> None:

@@ -51,12 +51,26 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:
         return _fail(f"--{exc}", 2)
 
+    from concurrent.futures import ThreadPoolExecutor
+
     import numpy as np
 
     from .model import ModelError
     from .pipeline import Colorizer
+    # the model loads in a helper thread while this one maps the pixels
+    loader = ThreadPoolExecutor(1, thread_name_prefix="colorize-model")
+    loading = loader.submit(Colorizer, args.model, threads=args.threads)
+    loader.shutdown(wait=False)
+    pixels = problem = None
+    if not args.check:
+        try:
+            pixels = np.load(args.input, mmap_mode="r", allow_pickle=False)
+        except FileNotFoundError:
+            problem = f"{args.input}: no such file"
+        except (ValueError, OSError) as exc:
+            problem = f"{args.input}: not a valid .npy pixel file ({exc})"
     try:
-        colorizer = Colorizer(args.model, threads=args.threads)
+        colorizer = loading.result()
     except ModelError as exc:
         return _fail(f"model: {exc}", 2)
     except ValueError as exc:  # --threads
@@ -67,12 +81,8 @@ def main(argv: list[str]) -> int:
                           "quantization": card.quantization}))
         return 0
     _progress(args.progress, 0.0)
-    try:
-        pixels = np.load(args.input, mmap_mode="r", allow_pickle=False)
-    except FileNotFoundError:
-        return _fail(f"{args.input}: no such file")
-    except (ValueError, OSError) as exc:
-        return _fail(f"{args.input}: not a valid .npy pixel file ({exc})")
+    if problem:
+        return _fail(problem)
     if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or pixels.dtype not in (np.uint8, np.uint16) \
             or min(pixels.shape[:2]) < 1:
         return _fail(f"{args.input}: expected uint8 or uint16 pixels of shape (H, W, 3|4), "
@@ -84,7 +94,8 @@ def main(argv: list[str]) -> int:
         return _fail(f"{args.input}: colorization failed ({type(exc).__name__}: {exc})")
     _progress(args.progress, 0.9)
     try:
-        write_atomic(args.output, lambda f: np.save(f, np.ascontiguousarray(out), allow_pickle=False), overwrite=True)
+        write_atomic(args.output, lambda f: np.save(f, np.ascontiguousarray(out), allow_pickle=False), overwrite=True,
+                     durable=False)
     except OSError as exc:
         return _fail(f"{args.output}: could not write ({exc.strerror or exc})")
     _progress(args.progress, 1.0)

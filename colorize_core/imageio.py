@@ -14,7 +14,8 @@ from typing import Iterator
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .atomic import write_atomic
-from .formats import FORMATS, MULTI_PAGE_FORMATS, PHOTO_SUFFIXES  # noqa: F401 (re-exported)
+from .formats import (DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, FORMATS, MULTI_PAGE_FORMATS,  # noqa: F401
+                      PHOTO_SUFFIXES)
 from .limits import DEFAULT_MAX_MEGAPIXELS, available_memory, decoded_bytes, human_bytes
 class ImageIOError(Exception):
     """A photo could not be read or a result could not be written; the message says why."""
@@ -139,8 +140,8 @@ def _check_size(im: Image.Image, path: Path, max_megapixels: float, where: str =
                            f"and only {human_bytes(free)} is available")
 
 
-def save(image: Image.Image | list[Image.Image], path: str | os.PathLike, *, quality: int = 95,
-         png_compression: int = 6, icc_profile: bytes | None = None, exif: bytes | None = None,
+def save(image: Image.Image | list[Image.Image], path: str | os.PathLike, *, quality: int = DEFAULT_QUALITY,
+         png_compression: int = DEFAULT_PNG_COMPRESSION, icc_profile: bytes | None = None, exif: bytes | None = None,
          overwrite: bool = False) -> Path:
     """Write `image` (or a list of pages, for TIFF) atomically: into a temporary file beside
     `path`, then published under its name (exclusively, unless overwrite).
@@ -167,8 +168,8 @@ def save(image: Image.Image | list[Image.Image], path: str | os.PathLike, *, qua
         options["quality"] = quality
     if fmt == "WEBP":
         options["exact"] = True  # keep the RGB under transparent pixels
-    if fmt == "JPEG":
-        options["subsampling"] = 0 if quality >= 90 else 2
+    if fmt == "JPEG":  # the chroma is the model's, upsampled from 56x56: half-size chroma loses nothing of it
+        options["subsampling"] = 2
     if fmt == "PNG":
         options["compress_level"] = png_compression
     if keeps_icc and icc_profile:

@@ -76,3 +76,40 @@ def test_jobs_give_the_same_bytes_as_one_job(tmp_path, gray_photo, ext):
 def test_jobs_must_be_positive(gray_file):
     proc = run_cli(gray_file, "--jobs", "0")
     assert proc.returncode == 2 and "--jobs must be 1 or more" in proc.stderr
+
+
+@pytest.mark.parametrize("size", [(1, 37), (37, 1), (101, 63), (333, 1)])
+def test_odd_sizes_equal_the_reference_exactly(gray_photo, size):
+    from colorize_core import colorize
+    small = gray_photo.resize(size)
+    assert np.array_equal(np.asarray(colorize(small)), np.asarray(_reference_rgb(small)))
+
+
+@pytest.mark.parametrize("size", [(1, 37), (101, 63)])
+def test_odd_sized_jpeg_within_the_bound(tmp_path, gray_photo, size):
+    from colorize_core.imageio import save
+    small = gray_photo.resize(size)
+    small.save(tmp_path / "odd.png")
+    run_cli(tmp_path / "odd.png", "-o", tmp_path / "fast.jpg", check=True)
+    save(_reference_rgb(small), tmp_path / "ref.jpg")
+    fast = np.asarray(Image.open(tmp_path / "fast.jpg").convert("RGB"), np.int16)
+    ref = np.asarray(Image.open(tmp_path / "ref.jpg").convert("RGB"), np.int16)
+    truth = np.asarray(_reference_rgb(small), np.int16)  # the reference before JPEG
+    assert fast.shape == ref.shape == (size[1], size[0], 3)
+    # on a thumbnail JPEG's own error dominates (the two files differ by 1.1 on average at 101x63):
+    # the fast path must be about as close to the uncompressed result as the RGB path's JPEG is
+    assert np.abs(fast - truth).mean() <= np.abs(ref - truth).mean() + 0.25  # 1x37: 1.12 vs 0.97
+    assert np.abs(fast - ref).max() <= JPEG_MAX_BOUND
+
+
+def test_16_bit_input_to_jpeg_within_the_bound(tmp_path, gray_photo):
+    """16-bit photos: luminance from their full precision (the reference path), written as 8-bit JPEG."""
+    from colorize_core.imageio import save
+    deep = (np.asarray(gray_photo, np.uint16) * 257 + 128).astype(np.uint16)
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    run_cli(tmp_path / "deep.png", "-o", tmp_path / "fast.jpg", check=True)
+    from colorize_core.pipeline import _high_bit_luma
+    save(_reference_rgb(_high_bit_luma(Image.open(tmp_path / "deep.png"))), tmp_path / "ref.jpg")
+    fast = np.asarray(Image.open(tmp_path / "fast.jpg").convert("RGB"), np.int16)
+    ref = np.asarray(Image.open(tmp_path / "ref.jpg").convert("RGB"), np.int16)
+    assert np.abs(fast - ref).mean() <= JPEG_MEAN_BOUND and np.abs(fast - ref).max() <= JPEG_MAX_BOUND
