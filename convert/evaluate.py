@@ -25,8 +25,7 @@ from PIL import Image
 
 from colorize_core.color import luma_to_unit, merge, resize_chroma, split_8bit, to_uint8
 from colorize_core.pipeline import Colorizer
-from convert import metrics
-from convert import dataset
+from convert import dataset, metrics, semantic
 
 EVAL_SIZE = 256
 STUDY_SIZES = (8, 16, 22, 33, 45, 56, 75, 112, 224)
@@ -60,11 +59,17 @@ def _split_rows(folder: Path, split: str, limit: int | None, match: str | None,
     return rows, index
 
 
+def split_sources(folder: Path, split: str, limit: int | None = None, match: str | None = None,
+                  sample: int | None = None) -> list[str]:
+    """The source path of every photo load_eval_photos returns for the same split, in its order."""
+    rows, index = _split_rows(folder, split, limit, match, sample)
+    return [index["photos"][i] for i in rows]
+
+
 def split_groups(folder: Path, split: str, limit: int | None = None, match: str | None = None,
                  sample: int | None = None) -> list[str]:
     """photo_group of every photo load_eval_photos returns for the same split, in its order."""
-    rows, index = _split_rows(folder, split, limit, match, sample)
-    return [photo_group(index["photos"][i]) for i in rows]
+    return [photo_group(s) for s in split_sources(folder, split, limit, match, sample)]
 
 
 def load_eval_photos(folder: Path, size: int = EVAL_SIZE, split: str | None = None, limit: int | None = None,
@@ -139,13 +144,22 @@ def _group_order(group: str) -> int:
 
 def evaluate(folder: Path, model_paths: list[Path], out: Path, *, strength: float = 1.0, grid_photos: int = 6,
              threads: int | None = None, split: str | None = None, limit: int | None = None,
-             match: str | None = None, originals: bool = False, sample: int | None = None) -> list[dict]:
-    """Score every model beside gray, oracle and truth; a split is also reported per photo group."""
+             match: str | None = None, originals: bool = False, sample: int | None = None,
+             semantic: bool = False) -> list[dict]:
+    """Score every model beside gray, oracle and truth; a split is also reported per photo group.
+
+    semantic: also the top-1 accuracy of an ImageNet classifier (convert.semantic) on the split's
+    photos of known ImageNet class, for the gray inputs, each model's outputs and the truth.
+    """
     names, truths = load_eval_photos(folder, split=split, limit=limit, match=match, originals=originals,
                                      sample=sample)
-    groups = split_groups(folder, split, limit, match, sample) if split else None
+    sources = split_sources(folder, split, limit, match, sample) if split else None
+    groups = [photo_group(s) for s in sources] if split else None
+    check = _semantic_check(sources) if semantic else None
     out.mkdir(parents=True, exist_ok=True)
     rows = [summarise("gray (floor)", truths, [gray(t) for t in truths], groups)]
+    if check:
+        check(rows[-1], [gray(t) for t in truths])
     columns = {"input (gray)": [gray(t) for t in truths[:grid_photos]]}
     for path in model_paths:
         c = Colorizer(path, threads=threads)
@@ -153,10 +167,14 @@ def evaluate(folder: Path, model_paths: list[Path], out: Path, *, strength: floa
         preds = [np.asarray(c.colorize(Image.fromarray(t).convert("L"), strength=strength)) for t in truths]
         label = f"{c.model.card.name} ({c.model.card.quantization})"
         rows.append(summarise(label, truths, preds, groups))
+        if check:
+            check(rows[-1], preds)
         rows.append(summarise(f"oracle {chroma}x{chroma} (ceiling)", truths, [oracle(t, chroma) for t in truths],
                               groups))
         columns[c.model.card.name] = preds[:grid_photos]
     rows.append(summarise("truth", truths, truths, groups))
+    if check:
+        check(rows[-1], truths)
     columns["truth"] = truths[:grid_photos]
     rows = [r for i, r in enumerate(rows) if r["name"] not in {x["name"] for x in rows[:i]}]
     (out / "results.json").write_text(json.dumps({"photos": names, "size": EVAL_SIZE, "strength": strength,
@@ -167,11 +185,31 @@ def evaluate(folder: Path, model_paths: list[Path], out: Path, *, strength: floa
                   + (f", a seeded sample of {sample}" if sample else "")
                   + (", whole original frames" if originals else ""))
     text = markdown_table(rows, f"{len(truths)} photos from {source}, {EVAL_SIZE}x{EVAL_SIZE}, strength {strength}")
+    if check:
+        text += "\n" + "\n".join([f"ImageNet top-1 (EfficientNet-Lite0) on the {rows[0]['top1_photos']} photos of known "
+                                   "class:\n", "| | top-1 |", "|---|---|"]
+                                  + [f"| {r['name']} | {100 * r['top1']:.1f}% |" for r in rows if "top1" in r]) + "\n"
     for g in (rows[0].get("groups") or {}):
         text += "\n" + markdown_table([r["groups"][g] for r in rows], f"{g}: {rows[0]['groups'][g]['photos']} photos")
     (out / "results.md").write_text(text)
     save_grid(columns, out / "grid.png")
     return rows
+
+
+def _semantic_check(sources: list[str] | None):
+    """A function adding the classifier's top-1 on the photos of known class to a row."""
+    if not sources:
+        raise SystemExit("--semantic needs --split: the classes come from the cache's source folders")
+    classes = [semantic.imagenet_class(s) for s in sources]
+    known = [i for i, c in enumerate(classes) if c is not None]
+    if not known:
+        raise SystemExit("--semantic: no photo of a known ImageNet class (Imagenette folders) in this selection")
+    classifier = semantic.Classifier()
+
+    def add(row: dict, photos: list[np.ndarray]) -> None:
+        row["top1"] = semantic.accuracy(classifier, [photos[i] for i in known], [classes[i] for i in known])
+        row["top1_photos"] = len(known)
+    return add
 
 
 def markdown_table(rows: list[dict], caption: str) -> str:
@@ -241,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--originals", action="store_true",
                     help="with --split: read the photos' source files (whole frames) instead of the cached crops")
     ap.add_argument("--sample", type=int, help="with --split: a seeded random sample of N of its photos (every group)")
+    ap.add_argument("--semantic", action="store_true",
+                    help="with --split: ImageNet top-1 of EfficientNet-Lite0 on the outputs against the gray inputs "
+                         "(the semantic extra)")
     ap.add_argument("--compression-study", action="store_true", help="the seed's Figure 4 experiment")
     args = ap.parse_args(argv)
     if args.compression_study:
@@ -250,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.model:
         ap.error("give at least one --model (or --compression-study)")
     evaluate(args.folder, args.model, args.out, strength=args.strength, split=args.split, limit=args.limit,
-             match=args.match, originals=args.originals, sample=args.sample)
+             match=args.match, originals=args.originals, sample=args.sample, semantic=args.semantic)
     print((args.out / "results.md").read_text())
     return 0
 

@@ -417,6 +417,30 @@ def test_photo_groups_and_per_group_evaluation(cache, tmp_path):
     assert all(f"{g}: {n} photos" in (tmp_path / "results.md").read_text() for g, n in expected.items())
 
 
+def test_semantic_check_recognises_real_photos_and_runs_in_evaluate(tmp_path, astronaut_rgb, coffee_rgb):
+    pytest.importorskip("efficientnet_lite_pytorch", reason="the semantic extra is not installed")
+    from skimage import data
+    from convert import semantic
+    assert semantic.imagenet_class("/d/train/imagenette/n03888605/x.jpg") == 701
+    assert semantic.imagenet_class("/d/train/pets/x.webp") is None
+    classifier = semantic.Classifier()
+    cat, cup = np.asarray(Image.fromarray(data.chelsea()).resize((256, 256))), np.asarray(coffee_rgb.resize((256, 256)))
+    assert list(classifier.top1([cat, cup])) == [285, 967]  # Egyptian cat, espresso
+    folder = tmp_path / "photos" / "imagenette" / "n03888605"
+    folder.mkdir(parents=True)
+    for i in range(6):
+        (coffee_rgb if i % 2 else astronaut_rgb).rotate(90 * i).save(folder / f"p{i}.png")
+    cache = tmp_path / "cache"
+    dataset.prepare(tmp_path / "photos", cache, workers=1, progress=False)
+    from colorize_core.model import DEFAULT_MODEL
+    rows = evaluate.evaluate(cache, [DEFAULT_MODEL], tmp_path / "out", split="train", semantic=True, grid_photos=1)
+    scored = [r for r in rows if "top1" in r]
+    assert [r["name"] for r in scored][0] == "gray (floor)" and scored[-1]["name"] == "truth" and len(scored) == 3
+    assert all(0 <= r["top1"] <= 1 and r["top1_photos"] == len(dataset.load(cache)[1]["splits"]["train"])
+               for r in scored)
+    assert "ImageNet top-1" in (tmp_path / "out" / "results.md").read_text()
+
+
 def test_layer_visualizations(frozen_run, photo_dir, tmp_path):
     from convert import visualize
     written = visualize.visualize(frozen_run, photo_dir / "p0.jpg", tmp_path)
