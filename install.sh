@@ -279,8 +279,9 @@ if [ "$SELF_TEST" = 1 ]; then
   # Colorize the sample photo the core ships (if it ships one), as a user would.
   SAMPLE="$("$VENV/bin/python" -I -c '
 import pathlib, colorize_core
+from colorize_core.formats import PHOTO_SUFFIXES
 d = pathlib.Path(colorize_core.__file__).parent / "samples"
-s = sorted(p for p in d.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".tif", ".tiff")) if d.is_dir() else []
+s = sorted(p for p in d.glob("*") if p.suffix.lower() in PHOTO_SUFFIXES) if d.is_dir() else []
 print(s[0] if s else "")' 2>/dev/null || true)"
   if [ -n "$SAMPLE" ]; then
     OUT="$PREFIX/sample-colorized.png"

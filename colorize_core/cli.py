@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--png-compression", type=int, default=DEFAULT_PNG_COMPRESSION,
                     help=f"PNG zlib level 0-9 (default {DEFAULT_PNG_COMPRESSION}: level 6's size at a third of its "
                          "time; 9 is a few percent smaller and many times slower)")
-    ap.add_argument("--model", help="a shipped model's name: default or fast (about 10x faster, colours about as "
+    ap.add_argument("--model", help="a shipped model's name: default or fast (about 6x faster, colours about as "
                                     "good), or a .tflite file with its .json card (a shipped name wins over a "
                                     "file or folder of that name here: write ./NAME for those)")
     ap.add_argument("--threads", type=int, default=None, help="inference threads (default: all cores)")
@@ -155,6 +155,7 @@ def run_batch(args: argparse.Namespace, results: list[dict]) -> int:
         jobs = plan(args.inputs, opts)
     except BatchUsageError as exc:
         raise UsageError(str(exc)) from None
+
     def colorizer():
         c = loading.result()  # UsageError for a model that cannot load
         args.model_name = c.model.card.name

@@ -24,7 +24,7 @@ SHIPPED_DIR = Path(__file__).parent / "models"
 DEFAULT_MODEL = SHIPPED_DIR / "default.tflite"
 # the shipped models, by the name the CLI, the API and the GIMP plug-in accept for --model
 SHIPPED_MODELS = {"default": "VGG16 sees the photo at 224x224; the better colours on photos like the training set",
-                  "fast": "about 10x faster, colours about as good (a pruned VGG16 sees the photo at 112x112)"}
+                  "fast": "about 6x faster, colours about as good (a pruned VGG16 sees the photo at 112x112)"}
 
 
 class ModelError(Exception):
