@@ -14,9 +14,10 @@ from typing import Iterator
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .atomic import write_atomic
-from .formats import (DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, FORMATS, MULTI_PAGE_FORMATS,  # noqa: F401
-                      PHOTO_SUFFIXES)
+from .formats import DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, FORMATS, MULTI_PAGE_FORMATS
 from .limits import DEFAULT_MAX_MEGAPIXELS, available_memory, decoded_bytes, human_bytes
+
+
 class ImageIOError(Exception):
     """A photo could not be read or a result could not be written; the message says why."""
 

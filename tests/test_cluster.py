@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from conftest import run_cli
 

@@ -1,6 +1,7 @@
 """Faults a hostile test battery found: races, signals, memory, bad values, pages, permissions, paths."""
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -317,9 +318,8 @@ def test_api_applies_exif_orientation_when_asked(gray_photo):
     assert colorize(tagged, exif_transpose=True).size == (200, 300)
 
 
-def _roundtrip(image: Image.Image, exif) -> "BytesIO":
-    from io import BytesIO
-    buf = BytesIO()
+def _roundtrip(image: Image.Image, exif) -> io.BytesIO:
+    buf = io.BytesIO()
     image.save(buf, format="JPEG", exif=exif.tobytes())
     buf.seek(0)
     return buf
