@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "the colour comes from the model.",
         epilog="Outputs are named PHOTO_colorized.EXT beside each input (or inside -o FOLDER) and never "
                "replace an existing file unless --overwrite. `colorize-core bridge --help` documents "
-               "the raw-pixel mode the GIMP plug-in uses. Existing outputs are skipped (exit 0). A file name "
+               "the raw-pixel mode the GIMP plug-in uses, `colorize-core cluster --help` the Ray cluster mode. Existing outputs are skipped (exit 0). A file name "
                "starting with '-' goes after --. Exit codes: 0 ok (or skipped), 1 some inputs failed, "
                "2 usage or model error, 130/143/129 interrupted (Ctrl-C/SIGTERM/SIGHUP).")
     ap.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photo files and/or folders")
