@@ -44,7 +44,7 @@ class BatchOptions:
         if not 1 <= self.quality <= 100:
             raise ValueError(f"quality must be 1-100, got {self.quality}")
         if not 0 <= self.png_compression <= 9:
-            raise ValueError(f"png compression must be 0-9, got {self.png_compression}")
+            raise ValueError(f"png-compression must be 0-9, got {self.png_compression}")
         if self.format is not None and "." + self.format.lower().lstrip(".") not in PHOTO_SUFFIXES:
             raise ValueError(f"format must be one of {', '.join(s.lstrip('.') for s in PHOTO_SUFFIXES)}, "
                              f"got {self.format!r}")

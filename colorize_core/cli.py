@@ -101,22 +101,21 @@ def validate(args: argparse.Namespace) -> None:
         check_max_megapixels(args.max_megapixels)
     except ValueError as exc:
         raise UsageError(f"--{exc}") from None
-    if not 1 <= args.quality <= 100:
-        raise UsageError(f"--quality must be 1-100, got {args.quality}")
-    if not 0 <= args.png_compression <= 9:
-        raise UsageError(f"--png-compression must be 0-9, got {args.png_compression}")
     for name in ("threads", "jobs"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise UsageError(f"--{name} must be 1 or more, got {getattr(args, name)}")
 
 
 def batch_options(args: argparse.Namespace):
-    """The parsed arguments as the batch module's options."""
+    """The parsed arguments as the batch module's options (which check them: UsageError if bad)."""
     from .batch import BatchOptions
-    return BatchOptions(output=args.output, recursive=args.recursive, overwrite=args.overwrite,
-                        strength=args.strength, skip_color=args.skip_color, format=args.format,
-                        quality=args.quality, png_compression=args.png_compression,
-                        max_megapixels=args.max_megapixels)
+    try:
+        return BatchOptions(output=args.output, recursive=args.recursive, overwrite=args.overwrite,
+                            strength=args.strength, skip_color=args.skip_color, format=args.format,
+                            quality=args.quality, png_compression=args.png_compression,
+                            max_megapixels=args.max_megapixels)
+    except ValueError as exc:
+        raise UsageError(f"--{exc}") from None
 
 
 class Progress:

@@ -30,7 +30,7 @@ from .batch import BatchOptions, BatchUsageError, plan, process_one
 from .cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, Interrupted, UsageError, _raise_interrupted
 from .formats import DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, PHOTO_SUFFIXES
 from .imageio import ImageIOError
-from .limits import DEFAULT_MAX_MEGAPIXELS, check_max_megapixels, check_strength
+from .limits import DEFAULT_MAX_MEGAPIXELS
 
 DEFAULT_RETRIES = 3
 EARLIER_ATTEMPT = "written by an earlier attempt of this photo"
@@ -150,12 +150,10 @@ def run(args: argparse.Namespace, results: list[dict]) -> int:
     except ImportError:
         raise UsageError("the cluster mode needs Ray: pip install 'colorize-core[cluster]'") from None
     try:
-        check_strength(args.strength)
-        check_max_megapixels(args.max_megapixels)
         opts = BatchOptions(output=args.output, recursive=args.recursive, overwrite=args.overwrite,
                             strength=args.strength, format=args.format, quality=args.quality,
                             png_compression=args.png_compression, max_megapixels=args.max_megapixels)
-    except ValueError as exc:
+    except ValueError as exc:  # BatchOptions checks every value (NaN and infinity included)
         raise UsageError(f"--{exc}") from None
     for name, least in (("threads", 1), ("retries", 0), ("workers", 1)):
         if getattr(args, name) is not None and getattr(args, name) < least:

@@ -34,7 +34,7 @@ def check_max_megapixels(value: float) -> float:
     """The decompression-bomb guard: a finite, positive number of megapixels."""
     value = float(value)
     if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"max megapixels must be a positive number (default {DEFAULT_MAX_MEGAPIXELS:g}), got {value}")
+        raise ValueError(f"max-megapixels must be a positive number (default {DEFAULT_MAX_MEGAPIXELS:g}), got {value}")
     return value
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from . import color
+from .imageio import has_alpha
 from .limits import check_strength
 from .model import Model
 from .preprocess import model_view
@@ -54,18 +55,16 @@ class Colorizer:
         if isinstance(image, Image.Image):
             if exif_transpose:
                 image = ImageOps.exif_transpose(image) or image
-            return self._colorize_pil(image, strength)
+            return self._colorize_pil(_straight_alpha(image), strength)
         raise TypeError(f"expected a PIL image or a numpy array, got {type(image).__name__}")
 
     def colorize_ycbcr(self, image: Image.Image, *, strength: float = 1.0) -> Image.Image:
         """The colorized photo as a YCbCr image, for writers of JPEG (which stores YCbCr): it
         skips the conversion to RGB and the encoder's conversion back. Alpha is dropped."""
-        return self._merge_codes(*self._luma_and_chroma(image, check_strength(strength)))
+        return self._merge_codes(*self._luma_and_chroma(_straight_alpha(image), check_strength(strength)))
 
     # -- 8-bit path: Pillow's C code for every full-resolution step ----------------------
     def _colorize_pil(self, image: Image.Image, strength: float) -> Image.Image:
-        if image.mode in PREMULTIPLIED_MODES:
-            image = image.convert(PREMULTIPLIED_MODES[image.mode])
         alpha = _alpha_of(image)
         out = self._merge_codes(*self._luma_and_chroma(image, strength)).convert("RGB")
         if alpha is not None:
@@ -74,8 +73,6 @@ class Colorizer:
 
     def _luma_and_chroma(self, image: Image.Image, strength: float) -> tuple[Image.Image, np.ndarray]:
         """An image -> its 8-bit luminance at full size and the predicted chroma at the model's size."""
-        if image.mode in PREMULTIPLIED_MODES:
-            image = image.convert(PREMULTIPLIED_MODES[image.mode])
         if image.mode in HIGH_BIT_MODES:
             luma = _high_bit_luma(image)
         else:
@@ -112,12 +109,16 @@ def colorize(image: ImageLike, *, model: str | os.PathLike | Model | None = None
 
 
 # -- helpers ------------------------------------------------------------------------------
+def _straight_alpha(image: Image.Image) -> Image.Image:
+    """La / RGBa (premultiplied alpha) -> LA / RGBA; any other image as it is."""
+    return image.convert(PREMULTIPLIED_MODES[image.mode]) if image.mode in PREMULTIPLIED_MODES else image
+
+
 def _alpha_of(image: Image.Image) -> Image.Image | None:
-    if image.mode in ("RGBA", "LA", "PA"):
-        return image.getchannel("A")
-    if image.mode == "P" and "transparency" in image.info:
-        return image.convert("RGBA").getchannel("A")
-    return None
+    """The alpha band of a straight-alpha or paletted image, or None."""
+    if not has_alpha(image):
+        return None
+    return (image.convert("RGBA") if image.mode == "P" else image).getchannel("A")
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
