@@ -46,23 +46,23 @@ def photo_group(source: str) -> str:
 
 
 def _split_rows(folder: Path, split: str, limit: int | None, match: str | None,
-                sample: int | None = None) -> tuple[list[int], dict]:
+                sample: int | None = None) -> tuple[list[int], dict, np.ndarray]:
     """The cache rows of a split (those whose source path contains match; a seeded random sample
-    of them, since a split is sorted by folder) and the cache index."""
-    _, index = dataset.load(folder)
+    of them, since a split is sorted by folder), the cache index and its crops."""
+    crops, index = dataset.load(folder)
     rows = [i for i in index["splits"][split] if match is None or match in index["photos"][i]]
     if sample is not None and sample < len(rows):
         rows = sorted(np.random.default_rng(0).choice(rows, sample, replace=False).tolist())
     rows = rows[:limit]
     if not rows:
         raise SystemExit(f"no photos of the {split} split of {folder} match {match!r}")
-    return rows, index
+    return rows, index, crops
 
 
 def split_sources(folder: Path, split: str, limit: int | None = None, match: str | None = None,
                   sample: int | None = None) -> list[str]:
     """The source path of every photo load_eval_photos returns for the same split, in its order."""
-    rows, index = _split_rows(folder, split, limit, match, sample)
+    rows, index, _ = _split_rows(folder, split, limit, match, sample)
     return [index["photos"][i] for i in rows]
 
 
@@ -82,8 +82,7 @@ def load_eval_photos(folder: Path, size: int = EVAL_SIZE, split: str | None = No
     the Kodak protocol sees them) instead of the cached square crops.
     """
     if split is not None:
-        rows, index = _split_rows(folder, split, limit, match, sample)
-        crops, _ = dataset.load(folder)
+        rows, index, crops = _split_rows(folder, split, limit, match, sample)
         if originals:
             paths = [dataset.original_path(index, i) for i in rows]
             return [f"{split}/{p.name}" for p in paths], [_load(p, size) for p in paths]

@@ -153,11 +153,11 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "mse"
     elif previous and runs.input_size_of(previous) != input_size:
         raise SystemExit(f"{run_dir} holds a run started with --input-size {runs.input_size_of(previous)}; resume it the "
                          "same way, or train into a new folder")
-    crops, _ = dataset.load(cache)
+    crops, index = dataset.load(cache)
     # a fine-tune reads block4's output where the frozen run read block5's
     taps = ((models.ENCODER_OUTPUTS["hyper"][0], models.STAGE_IO["block5"][0]) if init is not None
             else models.ENCODER_OUTPUTS[model])
-    rows, inputs = _photos(cache, crops, taps, end_to_end, input_size, max_train, max_tune)
+    rows, inputs = _photos(cache, crops, index, taps, end_to_end, input_size, max_train, max_tune)
     targets = {k: targets_for(crops, rows[k], chroma_size) for k in ("train", "tune")}
 
     # a resumed run keeps the decoder it started with (runs from before the leaky fix have no key)
@@ -207,11 +207,10 @@ def _starting_run(run_dir: Path, previous: dict, finetune_from: str | None, fine
     return runs.load_inference_model(finetune_from, weights)
 
 
-def _photos(cache: Path, crops: np.ndarray, taps: tuple[str, ...], end_to_end: bool, input_size: int,
+def _photos(cache: Path, crops: np.ndarray, index: dict, taps: tuple[str, ...], end_to_end: bool, input_size: int,
             max_train: int | None, max_tune: int) -> tuple[dict, dict]:
     """The training and tuning photos' cache rows, and the network's inputs for them: luminance
     for a network trained from the photos, cached encoder features for a frozen one."""
-    _, index = dataset.load(cache)
     splits = {k: np.asarray(v) for k, v in index["splits"].items()}
     if end_to_end:
         rows = {k: splits[k] for k in ("train", "tune")}
