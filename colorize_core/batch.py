@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from .formats import DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, FORMATS, MULTI_PAGE_FORMATS, PHOTO_SUFFIXES
+from .formats import (DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, FORMATS, HINTS_SUFFIX, MULTI_PAGE_FORMATS,
+                      PHOTO_SUFFIXES, hint_sidecar)
 from .imageio import ImageIOError, OutputExistsError, has_alpha, load, output_format, pages, save
 from .limits import DEFAULT_MAX_MEGAPIXELS, check_max_megapixels, check_strength
 
 if TYPE_CHECKING:  # numpy and the model load in the CLI's helper thread while the first photo decodes
+    from .hints import HintsLike, Point
     from .pipeline import Colorizer
 
 OUTPUT_TAG = "_colorized"
@@ -37,9 +39,13 @@ class BatchOptions:
     quality: int = DEFAULT_QUALITY
     png_compression: int = DEFAULT_PNG_COMPRESSION
     max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
+    hints: Path | None = None        # one photo's hint image (RGBA); folder photos use STEM.hints.png
+    hint_points: "tuple[Point, ...]" = ()  # one photo's hints as (x, y, (r, g, b)) in its pixels
 
     def __post_init__(self) -> None:
         check_strength(self.strength)
+        if self.hints is not None and self.hint_points:
+            raise ValueError("hints: give a hint image or hint points, not both")
         check_max_megapixels(self.max_megapixels)
         if not 1 <= self.quality <= 100:
             raise ValueError(f"quality must be 1-100, got {self.quality}")
@@ -53,7 +59,8 @@ class BatchOptions:
 def collect(inputs: list[Path], recursive: bool) -> list[tuple[Path, Path]]:
     """(photo, path relative to its input root) for every input; folders expand to their photos.
 
-    Files this tool wrote before (*_colorized.*) are not picked up again from folders.
+    Files this tool wrote before (*_colorized.*) and hint files (*.hints.png) are not picked up
+    from folders.
     Missing paths stay in the list, so that they are reported as failures.
     """
     jobs = []
@@ -61,7 +68,8 @@ def collect(inputs: list[Path], recursive: bool) -> list[tuple[Path, Path]]:
         if item.is_dir():
             pattern = item.rglob("*") if recursive else item.glob("*")
             found = sorted(p for p in pattern if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES
-                           and not p.stem.endswith(OUTPUT_TAG) and not p.name.startswith("."))
+                           and not p.stem.endswith(OUTPUT_TAG) and not p.name.startswith(".")
+                           and not p.name.lower().endswith(HINTS_SUFFIX))
             jobs.extend((p, p.relative_to(item)) for p in found)
         else:
             jobs.append((item, Path(item.name)))
@@ -76,6 +84,9 @@ def plan(inputs: list[Path], opts: BatchOptions) -> list[tuple[Path, Path]]:
                               f"({', '.join(PHOTO_SUFFIXES)}; use --recursive for sub-folders)")
     out = opts.output
     single = len(jobs) == 1 and not inputs[0].is_dir()
+    if (opts.hints is not None or opts.hint_points) and not single:
+        raise BatchUsageError(f"--hints and --hint steer one photo, and {len(jobs)} were given; in folders, put "
+                              f"each photo's hints beside it (scan.jpg: scan{HINTS_SUFFIX})")
     to_file = out is not None and single and not out.is_dir() and bool(out.suffix)
     if out is not None and not single and not out.is_dir():
         if out.exists():
@@ -117,19 +128,14 @@ def process_one(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst
         if opts.skip_color:
             return _skipped("already in colour (--skip-color)", warnings)
         warnings.append("already in colour: colorized from its luminance (use --skip-color to leave it)")
+    from .hints import HintError  # numpy, like is_grayscale
+    hints, hint_source = hints_for(src, opts)
     if not hasattr(colorizer, "colorize"):
         colorizer = colorizer()
-    if photo.frames > 1 and fmt in MULTI_PAGE_FORMATS:
-        result = [colorizer.colorize(page, strength=opts.strength) for page in pages(photo)]
-    else:
-        if photo.frames > 1:
-            warnings.append(f"only the first of its {photo.frames} frames was colorized "
-                            f"({fmt} holds one image; write .tif to keep every page)")
-        if fmt == "JPEG" and not has_alpha(photo.image):
-            # JPEG stores YCbCr: hand it over as such (no RGB in between; tests bound the difference)
-            result = [colorizer.colorize_ycbcr(photo.image, strength=opts.strength)]
-        else:
-            result = [colorizer.colorize(photo.image, strength=opts.strength)]
+    try:
+        result = _colorize(colorizer, photo, fmt, opts.strength, hints, warnings)
+    except HintError as exc:  # points outside this photo
+        raise ImageIOError(f"{src}: {exc}") from None
     _make_parent(dst)
     try:
         save(result, dst, quality=opts.quality, png_compression=opts.png_compression,
@@ -137,7 +143,41 @@ def process_one(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst
     except OutputExistsError:
         return _skipped(EXISTS_REASON + "; another process wrote it first", warnings)
     mode = "RGB" if result[0].mode == "YCbCr" else result[0].mode
-    return {"status": "ok", "warnings": warnings, "size": list(result[0].size), "mode": mode, "pages": len(result)}
+    done = {"status": "ok", "warnings": warnings, "size": list(result[0].size), "mode": mode, "pages": len(result)}
+    return done | ({"hints": hint_source} if hints is not None else {})
+
+
+def hints_for(src: Path, opts: BatchOptions) -> tuple["HintsLike | None", str | None]:
+    """(the hints for `src`, where they came from): the options' hint image or points, else the
+    photo's own STEM.hints.png, else (None, None). ImageIOError naming a bad hint file."""
+    from .hints import HintError, read_file
+    if opts.hint_points:
+        return list(opts.hint_points), "--hint"
+    path = opts.hints if opts.hints is not None else hint_sidecar(src)
+    if opts.hints is None and not path.is_file():
+        return None, None
+    try:
+        return read_file(path, max_megapixels=opts.max_megapixels), str(path)
+    except HintError as exc:
+        raise ImageIOError(str(exc)) from None
+
+
+def uses_hints(jobs: list[tuple[Path, Path]], opts: BatchOptions) -> bool:
+    """True when some photo of the batch will be colorized with hints (so a hint model is needed)."""
+    return opts.hints is not None or bool(opts.hint_points) or any(hint_sidecar(src).is_file() for src, _ in jobs)
+
+
+def _colorize(colorizer: "Colorizer", photo, fmt: str, strength: float, hints, warnings: list[str]) -> list:
+    """The colorized pages to write: every page for a multi-page output, else the first."""
+    if photo.frames > 1 and fmt in MULTI_PAGE_FORMATS:
+        return [colorizer.colorize(page, strength=strength, hints=hints) for page in pages(photo)]
+    if photo.frames > 1:
+        warnings.append(f"only the first of its {photo.frames} frames was colorized "
+                        f"({fmt} holds one image; write .tif to keep every page)")
+    if fmt == "JPEG" and not has_alpha(photo.image):
+        # JPEG stores YCbCr: hand it over as such (no RGB in between; tests bound the difference)
+        return [colorizer.colorize_ycbcr(photo.image, strength=strength, hints=hints)]
+    return [colorizer.colorize(photo.image, strength=strength, hints=hints)]
 
 
 def _skipped(reason: str, warnings: list[str] | None = None) -> dict:

@@ -18,6 +18,8 @@ from pathlib import Path
 from . import __version__
 from .formats import DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, PHOTO_SUFFIXES
 from .limits import DEFAULT_MAX_MEGAPIXELS, MAX_STRENGTH, check_max_megapixels, check_strength
+from .native_stderr import serialized_stderr
+from .shipped import HINT_MODEL
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 # subcommands: the first argument names one (a photo called like one is ./NAME); each module has main(argv)
@@ -78,9 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--png-compression", type=int, default=DEFAULT_PNG_COMPRESSION,
                     help=f"PNG zlib level 0-9 (default {DEFAULT_PNG_COMPRESSION}: level 6's size at a third of its "
                          "time; 9 is a few percent smaller and many times slower)")
-    ap.add_argument("--model", help="a shipped model's name: default or fast (about 6x faster, colours about as "
-                                    "good), or a .tflite file with its .json card (a shipped name wins over a "
-                                    "file or folder of that name here: write ./NAME for those)")
+    ap.add_argument("--hints", type=Path, metavar="HINTS.png",
+                    help="colour hints for one photo: an RGBA image (any size, stretched over the photo) whose "
+                         "non-transparent pixels are dots of the colour wanted there (only their hue and "
+                         "saturation count). In folders, scan.hints.png beside scan.jpg is used for it")
+    ap.add_argument("--hint", action="append", default=[], metavar="X,Y,#RRGGBB",
+                    help="one colour hint at pixel (X, Y) of the photo, e.g. 120,80,#3050c0; repeatable")
+    ap.add_argument("--model", help="a shipped model's name: default, fast (about 6x faster, colours about as "
+                                    "good) or hints (used by itself whenever hints are given), or a .tflite file "
+                                    "with its .json card (a shipped name wins over a file or folder of that name "
+                                    "here: write ./NAME for those)")
     ap.add_argument("--threads", type=int, default=None, help="inference threads (default: all cores)")
     ap.add_argument("--jobs", type=int, default=None,
                     help="photos in flight at once in a batch (default: all cores); each holds one decoded "
@@ -104,6 +113,19 @@ def validate(args: argparse.Namespace) -> None:
     for name in ("threads", "jobs"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise UsageError(f"--{name} must be 1 or more, got {getattr(args, name)}")
+    if args.hints is not None and args.hint:
+        raise UsageError("give --hints HINTS.png or --hint X,Y,#RRGGBB, not both")
+
+
+def hint_points(args: argparse.Namespace) -> tuple:
+    """--hint values as points, and --hints checked (readable, with alpha, not empty): UsageError if bad."""
+    from .hints import HintError, parse_point, read_file
+    try:
+        if args.hints is not None:
+            read_file(args.hints, max_megapixels=args.max_megapixels)
+        return tuple(parse_point(text) for text in args.hint)
+    except HintError as exc:
+        raise UsageError(f"hints: {exc}") from None
 
 
 def batch_options(args: argparse.Namespace):
@@ -113,7 +135,7 @@ def batch_options(args: argparse.Namespace):
         return BatchOptions(output=args.output, recursive=args.recursive, overwrite=args.overwrite,
                             strength=args.strength, skip_color=args.skip_color, format=args.format,
                             quality=args.quality, png_compression=args.png_compression,
-                            max_megapixels=args.max_megapixels)
+                            max_megapixels=args.max_megapixels, hints=args.hints, hint_points=hint_points(args))
     except ValueError as exc:
         raise UsageError(f"--{exc}") from None
 
@@ -143,10 +165,12 @@ def run_batch(args: argparse.Namespace, results: list[dict]) -> int:
     # the model (numpy, LiteRT, the file) loads in a helper thread while this one finds the photos
     # and decodes the first: Pillow decodes outside the GIL
     loader = ThreadPoolExecutor(1, thread_name_prefix="colorize-model")
-    loading = loader.submit(_load_colorizer, args.model, args.threads)
+    # hints for the one photo: the hint model does the work, so it is the one loaded
+    model = args.model if args.model is not None or not (args.hints or args.hint) else HINT_MODEL
+    loading = loader.submit(_load_colorizer, model, args.threads)
     loader.shutdown(wait=False)
     from .atomic import remove_stale_temps
-    from .batch import BatchUsageError, plan, process_one
+    from .batch import BatchUsageError, plan, process_one, uses_hints
     from .imageio import ImageIOError
 
     opts = batch_options(args)
@@ -154,10 +178,13 @@ def run_batch(args: argparse.Namespace, results: list[dict]) -> int:
         jobs = plan(args.inputs, opts)
     except BatchUsageError as exc:
         raise UsageError(str(exc)) from None
+    with_hints = uses_hints(jobs, opts)
 
     def colorizer():
         c = loading.result()  # UsageError for a model that cannot load
         args.model_name = c.model.card.name
+        if with_hints:
+            args.hint_model_name = _hint_model_of(c).card.name
         return c
     chatty = not (args.quiet or args.json)
     for folder in sorted({dst.parent for _, dst in jobs}):
@@ -233,10 +260,20 @@ def _load_colorizer(model: str | None, threads: int | None):
         raise UsageError(f"model: {exc}") from None
 
 
+def _hint_model_of(colorizer):
+    """The model that colorizes the batch's hinted photos; a usage error if the named model takes none."""
+    from .model import ModelError
+    try:
+        return colorizer.hint_model()
+    except ModelError as exc:
+        raise UsageError(f"model: {exc}") from None
+
+
 def _report(args: argparse.Namespace, results: list[dict], **status) -> dict:
     """The --json report: every photo's result and the counts."""
     summary = {s: sum(r["status"] == s for r in results) for s in ("ok", "skipped", "error")}
-    return {"version": __version__, **status, "model": getattr(args, "model_name", None),
+    hint_model = {"hint_model": args.hint_model_name} if getattr(args, "hint_model_name", None) else {}
+    return {"version": __version__, **status, "model": getattr(args, "model_name", None), **hint_model,
             "results": results, "summary": summary}
 
 
@@ -251,6 +288,15 @@ def main(argv: list[str] | None = None) -> int:
         return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_interrupted)
+    saved_stderr, sys.stderr = sys.stderr, serialized_stderr(sys.stderr)  # the model loads in a helper thread
+    try:
+        return _run(argv)
+    finally:
+        sys.stderr = saved_stderr
+
+
+def _run(argv: list[str]) -> int:
+    """The CLI proper: parse, colorize, report; every outcome is an exit code."""
     parser = build_parser()
     as_json = "--json" in argv[:argv.index("--")] if "--" in argv else "--json" in argv
     results: list[dict] = []

@@ -2,6 +2,8 @@
 so the CLI can build its --help without loading Pillow)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 # extension -> (Pillow format, keeps alpha, keeps ICC, keeps EXIF)
 FORMATS = {
     ".jpg": ("JPEG", False, True, True), ".jpeg": ("JPEG", False, True, True),
@@ -18,3 +20,10 @@ DEFAULT_QUALITY = 95  # JPEG and WebP
 # zlib level 3: within 0.3% of level 6's size on colorized photos at a third of its time (measured:
 # 3,071 vs 3,063 KB, 0.23 vs 0.64 s for 3.3 MP; level 1 is 11% larger, level 9 four times slower again)
 DEFAULT_PNG_COMPRESSION = 3
+
+HINTS_SUFFIX = ".hints.png"  # STEM.hints.png beside a photo holds its colour hints in batches
+
+
+def hint_sidecar(photo: Path) -> Path:
+    """Where a photo's own hint file lives: STEM.hints.png beside it."""
+    return photo.with_name(photo.stem + HINTS_SUFFIX)

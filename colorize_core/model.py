@@ -9,22 +9,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .hints import HINT_CHANNELS
+from .hints import empty as empty_hints
 from .limits import check_threads
+from .native_stderr import native_stderr_captured
+from .shipped import DEFAULT_MODEL, SHIPPED_DIR, SHIPPED_MODELS
 
 CARD_FORMAT = "colorize-core model card 1"
 COLOR_SPACE = "YUV BT.601 full range (JPEG YCbCr), each channel scaled to [-1, 1]"
-SHIPPED_DIR = Path(__file__).parent / "models"
-DEFAULT_MODEL = SHIPPED_DIR / "default.tflite"
-# the shipped models, by the name the CLI, the API and the GIMP plug-in accept for --model
-SHIPPED_MODELS = {"default": "VGG16 sees the photo at 224x224; the better colours on photos like the training set",
-                  "fast": "about 6x faster, colours about as good (a pruned VGG16 sees the photo at 112x112)"}
+HINT_ENCODING = "u * mask, v * mask, mask (colorize_core.hints)"
 
 
 class ModelError(Exception):
@@ -46,6 +45,12 @@ class ModelCard:
     output_offset: float
     quantization: str
     raw: dict
+    hint_grid: tuple[int, int] | None = None  # (width, height) of a hint model's hint input
+    hint_spread: tuple[float, float] | None = None  # (reach, edge) of hints.propagate, None: not spread
+
+    @property
+    def takes_hints(self) -> bool:
+        return self.hint_grid is not None
 
     @classmethod
     def read(cls, model_path: Path) -> "ModelCard":
@@ -58,15 +63,30 @@ class ModelCard:
                 raise ModelError(f"{card_path}: not a colorize-core model card (format {raw.get('format')!r})")
             if raw["color_space"] != COLOR_SPACE:
                 raise ModelError(f"{card_path}: unsupported colour space {raw['color_space']!r}")
-            inp, out = raw["input"], raw["output"]
+            inp, out, hints = raw["input"], raw["output"], raw.get("hints")
+            if hints is not None and hints["encoding"] != HINT_ENCODING:
+                raise ModelError(f"{card_path}: unsupported hint encoding {hints['encoding']!r}")
             return cls(path=Path(model_path), name=raw["name"], sha256=raw["sha256"],
                        input_size=(int(inp["width"]), int(inp["height"])), input_channels=int(inp["channels"]),
                        input_scale=float(inp["scale"]), input_offset=float(inp["offset"]),
                        chroma_size=(int(out["width"]), int(out["height"])),
                        output_scale=float(out["scale"]), output_offset=float(out["offset"]),
-                       quantization=raw["quantization"], raw=raw)
+                       quantization=raw["quantization"], raw=raw,
+                       hint_grid=(int(hints["width"]), int(hints["height"])) if hints is not None else None,
+                       hint_spread=_spread_of(hints))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{card_path}: malformed model card ({type(exc).__name__}: {exc})") from exc
+
+
+def _spread_of(hints: dict | None) -> tuple[float, float] | None:
+    """A hint card's (reach, edge) for hints.propagate, checked finite and positive; None if absent."""
+    spread = (hints or {}).get("spread")
+    if spread is None:
+        return None
+    reach, edge = float(spread["reach"]), float(spread["edge"])
+    if not (np.isfinite(reach) and np.isfinite(edge) and reach > 0 and edge > 0):
+        raise ValueError(f"hints spread needs finite positive reach and edge, got {spread}")
+    return reach, edge
 
 
 def sha256_of(path: Path) -> str:
@@ -115,30 +135,53 @@ class Model:
             raise ModelError(f"{path}: checksum mismatch (file {actual[:12]}..., card {self.card.sha256[:12]}...): "
                              "the model file is corrupt or does not belong to this card")
         try:
-            with _native_stderr_captured() as captured:
+            with native_stderr_captured() as captured:
                 self._interp = make_interpreter(path, threads)
         except (ValueError, RuntimeError) as exc:
             detail = " ".join(captured.read().split())
             raise ModelError(f"{path}: LiteRT cannot load this model ({' '.join(filter(None, [str(exc), detail]))})") from exc
         self._lock = threading.Lock()
-        self._in = self._interp.get_input_details()[0]
+        self._in, self._hints = hint_input_of(self._interp.get_input_details())
         self._out = self._interp.get_output_details()[0]
         w, h = self.card.input_size
         cw, ch = self.card.chroma_size
-        want_in, want_out = (1, h, w, self.card.input_channels), (1, ch, cw, 2)
-        if tuple(self._in["shape"]) != want_in or tuple(self._out["shape"]) != want_out:
-            raise ModelError(f"{path}: tensor shapes {tuple(self._in['shape'])} -> {tuple(self._out['shape'])} "
-                             f"do not match the card's {want_in} -> {want_out}")
+        want = [(1, h, w, self.card.input_channels), (1, ch, cw, 2)]
+        got = [tuple(self._in["shape"]), tuple(self._out["shape"])]
+        if self.card.takes_hints:
+            hw, hh = self.card.hint_grid
+            want.append((1, hh, hw, HINT_CHANNELS))
+        if self._hints is not None:
+            got.append(tuple(self._hints["shape"]))
+        if got != want:
+            raise ModelError(f"{path}: tensor shapes {got} do not match the card's {want} (input, output, hints)")
 
-    def predict(self, luma: np.ndarray) -> np.ndarray:
-        """Luminance codes (H, W) at the card's input size, float 0..255 -> UV (h, w, 2) in [-1, 1]."""
+    def predict(self, luma: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
+        """Luminance codes (H, W) at the card's input size, float 0..255 -> UV (h, w, 2) in [-1, 1].
+
+        hints: a hint model's hint grid (colorize_core.hints; None: no hints); ModelError if given
+        to a model without a hint input.
+        """
         x = np.asarray(luma, np.float32) * self.card.input_scale + self.card.input_offset
         x = np.repeat(x[None, :, :, None], self.card.input_channels, axis=-1)
+        if hints is not None and self._hints is None:
+            raise ModelError(f"{self.card.path}: this model takes no colour hints")
         with self._lock:  # one interpreter, many batch threads: LiteRT runs one invoke at a time
             self._interp.set_tensor(self._in["index"], _quantize(x, self._in))
+            if self._hints is not None:
+                grid = hints if hints is not None else empty_hints(self.card.hint_grid)
+                self._interp.set_tensor(self._hints["index"], _quantize(grid[None], self._hints))
             self._interp.invoke()
             out = _dequantize(self._interp.get_tensor(self._out["index"])[0], self._out)
         return np.clip(out * self.card.output_scale + self.card.output_offset, -1.0, 1.0)
+
+
+def hint_input_of(details: list[dict]) -> tuple[dict, dict | None]:
+    """An interpreter's input details -> (the luminance input, the hint input or None), by name."""
+    hints = [d for d in details if "hints" in d["name"]]
+    others = [d for d in details if "hints" not in d["name"]]
+    if len(others) != 1 or len(hints) > 1:
+        raise ModelError(f"expected a luminance input and at most one hint input, got {[d['name'] for d in details]}")
+    return others[0], (hints[0] if hints else None)
 
 
 def make_interpreter(model: Path | bytes, threads: int | None = None):
@@ -149,26 +192,6 @@ def make_interpreter(model: Path | bytes, threads: int | None = None):
     interp = Interpreter(num_threads=threads or os.cpu_count() or 1, **source)
     interp.allocate_tensors()
     return interp
-
-
-class _native_stderr_captured:
-    """Catch what LiteRT's C++ prints on fd 2 while loading (its INFO banner), to report on failure."""
-
-    def __enter__(self):
-        import tempfile
-        sys.stderr.flush()
-        self._buf = tempfile.TemporaryFile(mode="w+")
-        self._saved = os.dup(2)
-        os.dup2(self._buf.fileno(), 2)
-        return self
-
-    def read(self) -> str:
-        self._buf.seek(0)
-        return self._buf.read()
-
-    def __exit__(self, *exc) -> None:
-        os.dup2(self._saved, 2)
-        os.close(self._saved)
 
 
 def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:

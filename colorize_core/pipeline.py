@@ -8,16 +8,20 @@ scan survives: only its colour comes from the model.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Union
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from . import color
+from . import hints as hints_module
+from .hints import HintsLike
 from .imageio import has_alpha
 from .limits import check_strength
-from .model import Model
+from .model import Model, ModelError
 from .preprocess import model_view
+from .shipped import HINT_MODEL
 
 ImageLike = Union[Image.Image, np.ndarray]
 HIGH_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "F")
@@ -26,19 +30,56 @@ PREMULTIPLIED_MODES = {"La": "LA", "RGBa": "RGBA"}  # colorized from their strai
 
 
 class Colorizer:
-    """Loads a model once and colorizes any number of photos with it."""
+    """Loads a model once and colorizes any number of photos with it.
+
+    With colour hints, a model that reads hints does the work: the given model if it does, else
+    (when no model was named) the shipped hint model, loaded once on first use.
+    """
 
     def __init__(self, model: str | os.PathLike | Model | None = None, *, threads: int | None = None):
         self.model = model if isinstance(model, Model) else Model(model, threads=threads)
+        self._named = model is not None
+        self._threads = threads
+        self._hint_model: Model | None = None
+        self._hint_lock = threading.Lock()
+
+    def hint_model(self) -> Model:
+        """The model that colorizes with hints; ModelError when a named model takes none."""
+        if self.model.card.takes_hints:
+            return self.model
+        if self._named:
+            raise ModelError(f"model {self.model.card.name} takes no colour hints: leave out --model (the shipped "
+                             f"hint model is used when hints are given), or name a hint model ({HINT_MODEL})")
+        with self._hint_lock:
+            if self._hint_model is None:
+                self._hint_model = Model(HINT_MODEL, threads=self._threads)
+        return self._hint_model
 
     # -- the chroma the model predicts -------------------------------------------------
-    def predict_chroma(self, luma: Image.Image) -> np.ndarray:
-        """A full-size luminance image ("L", or "F" in 0..255) -> predicted UV (h, w, 2) in [-1, 1]."""
-        small = model_view(luma, self.model.card.input_size)
-        return self.model.predict(np.asarray(small, np.float32))
+    def predict_chroma(self, luma: Image.Image, hints: HintsLike | None = None) -> np.ndarray:
+        """A full-size luminance image ("L", or "F" in 0..255) -> predicted UV (h, w, 2) in [-1, 1].
+
+        hints: colour hints for this photo (colorize_core.hints: an RGBA image or array stretched
+        over the photo, or points (x, y, (r, g, b)) in its pixels); HintError if unusable.
+        """
+        if hints is None:
+            return self.model.predict(np.asarray(model_view(luma, self.model.card.input_size), np.float32))
+        return self.chroma_with_grid(luma, hints_module.to_grid(hints, luma.size, self.hint_model().card.hint_grid))
+
+    def chroma_with_grid(self, luma: Image.Image, grid: np.ndarray) -> np.ndarray:
+        """The hint model's chroma for a ready hint grid (colorize_core.hints; evaluations draw grids
+        from the truth), with the corrections spread as the model's card says (hints.propagate)."""
+        model = self.hint_model()
+        uv = model.predict(np.asarray(model_view(luma, model.card.input_size), np.float32), grid)
+        if model.card.hint_spread is None:
+            return uv
+        y = color.luma_to_unit(np.asarray(model_view(luma, model.card.hint_grid), np.float32))
+        reach, edge = model.card.hint_spread
+        return hints_module.propagate(y, uv, grid, reach=reach, edge=edge)
 
     # -- public entry points -------------------------------------------------------------
-    def colorize(self, image: ImageLike, *, strength: float = 1.0, exif_transpose: bool = False) -> ImageLike:
+    def colorize(self, image: ImageLike, *, strength: float = 1.0, exif_transpose: bool = False,
+                 hints: HintsLike | None = None) -> ImageLike:
         """Colorize a PIL image or a numpy array; returns the same kind.
 
         strength scales the predicted chroma: 0 gives gray, 1 the model's colours, above 1
@@ -48,36 +89,40 @@ class Colorizer:
         [0, 1]) and channel count (1/2 -> 3/4 channels).
         exif_transpose: turn a PIL image upright by its EXIF orientation first, as the CLI does
         (off by default: the result then has the input's pixel layout).
+        hints: colour hints steering the colours (see predict_chroma; they refer to the upright
+        photo when exif_transpose is on); None colorizes automatically.
         """
         strength = check_strength(strength)
         if isinstance(image, np.ndarray):
-            return self._colorize_array(image, strength)
+            return self._colorize_array(image, strength, hints)
         if isinstance(image, Image.Image):
             if exif_transpose:
                 image = ImageOps.exif_transpose(image) or image
-            return self._colorize_pil(_straight_alpha(image), strength)
+            return self._colorize_pil(_straight_alpha(image), strength, hints)
         raise TypeError(f"expected a PIL image or a numpy array, got {type(image).__name__}")
 
-    def colorize_ycbcr(self, image: Image.Image, *, strength: float = 1.0) -> Image.Image:
+    def colorize_ycbcr(self, image: Image.Image, *, strength: float = 1.0,
+                       hints: HintsLike | None = None) -> Image.Image:
         """The colorized photo as a YCbCr image, for writers of JPEG (which stores YCbCr): it
         skips the conversion to RGB and the encoder's conversion back. Alpha is dropped."""
-        return self._merge_codes(*self._luma_and_chroma(_straight_alpha(image), check_strength(strength)))
+        return self._merge_codes(*self._luma_and_chroma(_straight_alpha(image), check_strength(strength), hints))
 
     # -- 8-bit path: Pillow's C code for every full-resolution step ----------------------
-    def _colorize_pil(self, image: Image.Image, strength: float) -> Image.Image:
+    def _colorize_pil(self, image: Image.Image, strength: float, hints: HintsLike | None) -> Image.Image:
         alpha = _alpha_of(image)
-        out = self._merge_codes(*self._luma_and_chroma(image, strength)).convert("RGB")
+        out = self._merge_codes(*self._luma_and_chroma(image, strength, hints)).convert("RGB")
         if alpha is not None:
             out.putalpha(alpha)
         return out
 
-    def _luma_and_chroma(self, image: Image.Image, strength: float) -> tuple[Image.Image, np.ndarray]:
+    def _luma_and_chroma(self, image: Image.Image, strength: float,
+                         hints: HintsLike | None) -> tuple[Image.Image, np.ndarray]:
         """An image -> its 8-bit luminance at full size and the predicted chroma at the model's size."""
         if image.mode in HIGH_BIT_MODES:
             luma = _high_bit_luma(image)
         else:
             luma = image.convert("L") if image.mode in ("L", "RGB") else _to_rgb(image).convert("L")
-        return luma, self.predict_chroma(luma) * strength
+        return luma, self.predict_chroma(luma, hints) * strength
 
     @staticmethod
     def _merge_codes(luma: Image.Image, uv: np.ndarray) -> Image.Image:
@@ -85,16 +130,16 @@ class Colorizer:
         return color.merge_ycbcr(luma, cb, cr)
 
     # -- array path: float math, keeps 16-bit precision ----------------------------------
-    def _colorize_array(self, array: np.ndarray, strength: float) -> np.ndarray:
+    def _colorize_array(self, array: np.ndarray, strength: float, hints: HintsLike | None) -> np.ndarray:
         array = _check_array(array)
         if array.dtype == np.uint8:  # the fast 8-bit path, through Pillow and back
             c = array.shape[-1]
             pil = Image.fromarray(np.ascontiguousarray(array[..., 0] if c == 1 else array), ARRAY_MODES[c])
-            return np.asarray(self._colorize_pil(pil, strength))
+            return np.asarray(self._colorize_pil(pil, strength, hints))
         rgb, alpha, dtype = _split_array(array)
         y = color.rgb_to_yuv(rgb)[..., 0] if rgb.ndim == 3 else rgb * 2.0 - 1.0
         luma = Image.fromarray(((y + 1.0) * 127.5).astype(np.float32), "F")
-        uv = self.predict_chroma(luma) * strength
+        uv = self.predict_chroma(luma, hints) * strength
         out = color.merge(y, uv)
         if alpha is not None:
             out = np.concatenate([out, alpha[..., None]], axis=-1)
@@ -102,10 +147,14 @@ class Colorizer:
 
 
 def colorize(image: ImageLike, *, model: str | os.PathLike | Model | None = None, strength: float = 1.0,
-             threads: int | None = None, exif_transpose: bool = False) -> ImageLike:
-    """Colorize one photo with `model` (default: the shipped model). See Colorizer.colorize."""
+             threads: int | None = None, exif_transpose: bool = False, hints: HintsLike | None = None) -> ImageLike:
+    """Colorize one photo with `model` (default: the shipped model; with hints, the shipped hint
+    model). See Colorizer.colorize."""
     check_strength(strength)  # before the model loads
-    return Colorizer(model, threads=threads).colorize(image, strength=strength, exif_transpose=exif_transpose)
+    if hints is not None and model is None:
+        model = HINT_MODEL  # the default model would only be loaded to be set aside
+    return Colorizer(model, threads=threads).colorize(image, strength=strength, exif_transpose=exif_transpose,
+                                                      hints=hints)
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -20,45 +20,58 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from convert import dataset, runs  # noqa: E402
+from convert import hints as hints_module  # noqa: E402
 
 QUANTIZATIONS = ("float32", "dynamic", "int8", "int16x8", "float16")
 
 
 def to_tflite(model, quantization: str, representative: Callable[[], Iterable[np.ndarray]] | None = None) -> bytes:
-    """Convert a Keras model with one (1, H, W, C) input to .tflite bytes in `quantization`."""
+    """Convert a Keras model to .tflite bytes in `quantization`: one (1, H, W, C) input, or a hint
+    model's two, [luminance, hints] (calibration then sees empty hints)."""
     import tensorflow as tf
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"unknown quantization {quantization!r}: choose from {QUANTIZATIONS}")
     if quantization in ("int8", "int16x8") and representative is None:
         raise ValueError(f"{quantization} quantization needs representative inputs for calibration")
-    shape = [1] + list(model.input_shape[1:])
+    specs = [tf.TensorSpec([1] + list(t.shape[1:]), tf.float32, name=t.name) for t in model.inputs]
     with tempfile.TemporaryDirectory() as tmp:
         model.export(tmp, format="tf_saved_model", verbose=False,
-                     input_signature=[tf.TensorSpec(shape, tf.float32)])
+                     input_signature=[specs] if len(specs) > 1 else specs)
         conv = tf.lite.TFLiteConverter.from_saved_model(tmp)
         if quantization != "float32":
             conv.optimizations = [tf.lite.Optimize.DEFAULT]
         if quantization == "float16":
             conv.target_spec.supported_types = [tf.float16]
         if quantization == "int8":
-            conv.representative_dataset = lambda: ([np.asarray(x, np.float32)] for x in representative())
+            conv.representative_dataset = lambda: (_calibration(x, specs) for x in representative())
             conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         if quantization == "int16x8":
-            conv.representative_dataset = lambda: ([np.asarray(x, np.float32)] for x in representative())
+            conv.representative_dataset = lambda: (_calibration(x, specs) for x in representative())
             conv.target_spec.supported_ops = [
                 tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
         return conv.convert()
 
 
-def run_tflite(model_bytes: bytes | Path, inputs: np.ndarray, threads: int = 2) -> list[np.ndarray]:
-    """Run a .tflite on a batch of inputs, one at a time; returns each output stacked over the batch."""
-    from colorize_core.model import make_interpreter
+def _calibration(y: np.ndarray, specs) -> list[np.ndarray]:
+    """One calibration sample: the luminance, and empty hints for a hint model's second input."""
+    return [np.asarray(y, np.float32)] + [np.zeros(s.shape, np.float32) for s in specs[1:]]
+
+
+def run_tflite(model_bytes: bytes | Path, inputs: np.ndarray, threads: int = 2,
+               hints: np.ndarray | None = None) -> list[np.ndarray]:
+    """Run a .tflite on a batch of inputs, one at a time; returns each output stacked over the batch.
+
+    hints: a hint model's hint grids, one per input (None: empty hints)."""
+    from colorize_core.model import hint_input_of, make_interpreter
     interp = make_interpreter(model_bytes, threads)
-    inp = interp.get_input_details()[0]
+    inp, hint_in = hint_input_of(interp.get_input_details())
     outs = sorted(interp.get_output_details(), key=lambda d: d["name"])
     results: list[list[np.ndarray]] = [[] for _ in outs]
-    for x in inputs:
+    for i, x in enumerate(inputs):
         interp.set_tensor(inp["index"], np.asarray(x, np.float32)[None])
+        if hint_in is not None:
+            h = np.zeros(hint_in["shape"][1:], np.float32) if hints is None else hints[i]
+            interp.set_tensor(hint_in["index"], np.asarray(h, np.float32)[None])
         interp.invoke()
         for r, d in zip(results, outs):
             r.append(interp.get_tensor(d["index"])[0].copy())
@@ -66,16 +79,20 @@ def run_tflite(model_bytes: bytes | Path, inputs: np.ndarray, threads: int = 2) 
 
 
 def write_model(tflite: bytes, path: Path, *, name: str, input_size: int, chroma_size: int, quantization: str,
-                output_gain: float = 1.0, extra: dict | None = None) -> dict:
+                output_gain: float = 1.0, hints: bool = False, hint_spread: tuple[float, float] | None = None,
+                extra: dict | None = None) -> dict:
     """Write `path` (.tflite) and its model card (.json) beside it; returns the card.
 
+    hints: the model has a second input, colour hints on the chroma grid (colorize_core.hints).
+    hint_spread: (reach, edge) with which the runtime spreads the hints' corrections (hints.propagate).
     output_gain: the card's output scale (uv = model output * gain), a model's saturation
     calibration, chosen on the tune split, that the runtime applies before --strength.
     """
     import hashlib
     import json
 
-    from colorize_core.model import CARD_FORMAT, COLOR_SPACE
+    from colorize_core.hints import HINT_CHANNELS
+    from colorize_core.model import CARD_FORMAT, COLOR_SPACE, HINT_ENCODING
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(tflite)
@@ -93,20 +110,26 @@ def write_model(tflite: bytes, path: Path, *, name: str, input_size: int, chroma
                    "scale": output_gain, "offset": 0.0, "note": "u, v in [-1, 1] = model output * scale + offset"},
         "quantization": quantization,
     }
+    if hints:
+        card["hints"] = {"width": chroma_size, "height": chroma_size, "channels": HINT_CHANNELS,
+                         "encoding": HINT_ENCODING}
+        if hint_spread is not None:
+            card["hints"]["spread"] = {"reach": hint_spread[0], "edge": hint_spread[1]}
     card.update(extra or {})
     path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     return card
 
 
-def fidelity(float_model, tflite: bytes, luma_inputs: np.ndarray) -> dict:
+def fidelity(float_model, tflite: bytes, luma_inputs: np.ndarray, hints: np.ndarray | None = None) -> dict:
     """How far a converted model strays from the float Keras model on real inputs.
 
     Reports the UV RMSE and max error, and the PSNR (8-bit RGB) between the colorizations the
     two produce at the model's input size: a direct reading of "within 0.2 dB" style targets.
+    hints: a hint model's hint grids for the inputs.
     """
     from colorize_core.color import merge
-    ref = np.asarray(float_model.predict(luma_inputs, verbose=0))
-    got = run_tflite(tflite, luma_inputs)[0]
+    ref = np.asarray(float_model.predict(luma_inputs if hints is None else [luma_inputs, hints], verbose=0))
+    got = run_tflite(tflite, luma_inputs, hints=hints)[0]
 
     def rgb(y, uv):
         return np.round(merge(y[..., 0], uv) * 255)
@@ -137,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--card-extra", type=Path, help="JSON with more card fields (architecture, terms, ...)")
     ap.add_argument("--output-gain", type=float, default=1.0,
                     help="saturation calibration written to the card (uv = output * gain); choose it on the tune split")
+    ap.add_argument("--hint-spread", type=float, nargs=2, metavar=("REACH", "EDGE"),
+                    help="a hint model: spread the hints' corrections at runtime with these parameters "
+                         "(colorize_core.hints.propagate; choose them on the tune split)")
     ap.add_argument("--temperature", type=float, help="annealed-mean temperature of a classification run "
                                                       "(default 0.38; higher is less saturated)")
     args = ap.parse_args(argv)
@@ -146,8 +172,12 @@ def main(argv: list[str] | None = None) -> int:
         config["annealed_mean_temperature"] = args.temperature
     crops, index = dataset.load(Path(config["cache"]))
     tune = np.asarray(index["splits"]["tune"])[:max(args.check_photos, 1)]
-    size = int(model.input_shape[1])
-    ys = dataset.lumas(np.asarray(crops[np.sort(tune)]), size)
+    size = int(model.inputs[0].shape[1])
+    tune_crops = np.asarray(crops[np.sort(tune)])
+    ys = dataset.lumas(tune_crops, size)
+    # a hint model is checked with the hints it trained on, drawn from the tune photos' chroma
+    hint_grids = (hints_module.simulate_batch(dataset.chroma_targets(tune_crops, config["chroma_size"]),
+                                              np.random.default_rng(0)) if config.get("hints") else None)
     calib = np.asarray(crops[np.asarray(index["splits"]["train"])[:100]])
     calib_y = dataset.lumas(calib, size)
     report = {}
@@ -156,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.time()
         data = to_tflite(model, q, representative=lambda: (y[None] for y in calib_y))
         report[q] = {"size_bytes": len(data), "convert_seconds": round(time.time() - t0, 1),
-                     **fidelity(model, data, ys)}
+                     **fidelity(model, data, ys, hint_grids)}
         print(q, json.dumps(report[q]), file=sys.stderr)
         if q == args.quantization:
             chosen = data
@@ -170,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     extra["quantization_check"] = report
     card = write_model(chosen, args.out, name=args.name, input_size=size,
                        chroma_size=config["chroma_size"], quantization=args.quantization,
-                       output_gain=args.output_gain, extra=extra)
+                       output_gain=args.output_gain, hints=bool(config.get("hints")),
+                       hint_spread=tuple(args.hint_spread) if args.hint_spread else None, extra=extra)
     print(json.dumps({"wrote": str(args.out), "sha256": card["sha256"], "quantizations": report}, indent=2))
     return 0
 

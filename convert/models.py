@@ -23,6 +23,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from colorize_core.hints import HINT_CHANNELS
+
 INPUT_SIZE = 224
 VGG_MEAN_BGR = (103.939, 116.779, 123.68)
 ENCODER_OUTPUTS = {"seed": ("block5_conv3",), "hyper": ("block3_pool", "block5_conv3")}
@@ -200,13 +202,20 @@ def last_activation_of(run_config: dict) -> str:
 
 
 def build_decoder(name: str, chroma_size: int, head: str, bins: np.ndarray | None = None,
-                  last_activation: str = LAST_ACTIVATION, input_size: int = INPUT_SIZE) -> keras.Model:
+                  last_activation: str = LAST_ACTIVATION, input_size: int = INPUT_SIZE,
+                  hints: bool = False) -> keras.Model:
     """Decoder from encoder features to the training output (UV, or logits for classification).
 
     last_activation: of the hyper decoder's last conv, "leaky_relu" (current) or "relu" (runs
     trained before the dead-ReLU fix; their config.json has no "last_activation").
+    hints: a hint decoder (hyper only) also reads colour hints, (chroma_size, chroma_size, 3) in
+    colorize_core.hints' encoding: pooled into the features, spread by two dilated convs so a
+    dot colours its object, and given again at full grid resolution before the last conv.
     """
     feats = [keras.Input(s, name=f"feature_{i}") for i, s in enumerate(encoder_feature_shapes(name, input_size))]
+    if hints and name != "hyper":
+        raise ValueError("colour hints need the hyper decoder")
+    hint_in = keras.Input((chroma_size, chroma_size, HINT_CHANNELS), name="hints") if hints else None
     if name == "seed":
         x = layers.MaxPooling2D(2, name="block5_pool")(feats[0])
         x = layers.Flatten(name="flatten")(x)
@@ -223,11 +232,20 @@ def build_decoder(name: str, chroma_size: int, head: str, bins: np.ndarray | Non
         a = _conv(f3, 128, 1, "dec_f3")
         b = _conv(f5, 256, 1, "dec_f5")
         b = layers.UpSampling2D(2, interpolation="bilinear", name="dec_f5_up")(b)
-        x = layers.Concatenate(name="dec_concat")([a, b])
+        parts = [a, b]
+        if hint_in is not None:  # the hints at the features' grid: pooled sums keep their mask weight
+            h = layers.AveragePooling2D(chroma_size // a.shape[1], name="hint_pool")(hint_in)
+            parts.append(_conv(h, 32, 3, "hint_conv"))
+        x = layers.Concatenate(name="dec_concat")(parts)
         x = _conv(x, 128, 1, "dec_mix")
         x = _conv(x, 128, 3, "dec_conv1")
         x = _conv(x, 128, 3, "dec_conv2")
+        if hint_in is not None:  # reach: a hint spreads about a third of the photo each way
+            x = layers.Add(name="hint_spread_add1")([x, _dilated(x, 128, 2, "hint_spread1")])
+            x = layers.Add(name="hint_spread_add2")([x, _dilated(x, 128, 4, "hint_spread2")])
         x = layers.Resizing(chroma_size, chroma_size, interpolation="bilinear", name="dec_resize")(x)
+        if hint_in is not None:
+            x = layers.Concatenate(name="hint_full")([x, hint_in])
         # no batch norm after the resize: the TFLite converter folds it wrongly there (measured:
         # 3.5 max error on a 7.4 range, float32), so this conv carries its own bias instead.
         # Without batch norm a plain ReLU here died (measured: 31 of 32 channels dead after two
@@ -238,24 +256,38 @@ def build_decoder(name: str, chroma_size: int, head: str, bins: np.ndarray | Non
         out = _head(x, head, bins)
     else:
         raise ValueError(f"unknown model {name!r}: choose from {sorted(ENCODER_OUTPUTS)}")
-    return keras.Model(feats, out, name=f"{name}_{head}_decoder")
+    return keras.Model(feats + ([hint_in] if hints else []), out, name=f"{name}_{head}_decoder")
+
+
+def _dilated(x, filters, rate, name):
+    x = layers.Conv2D(filters, 3, padding="same", dilation_rate=rate, use_bias=False, name=name)(x)
+    x = layers.BatchNormalization(name=name + "_bn")(x)
+    return layers.ReLU(name=name + "_relu")(x)
 
 
 def build_inference_model(encoder: keras.Model, decoder: keras.Model, head: str,
                           bins: np.ndarray | None = None, temperature: float = ANNEAL_T) -> keras.Model:
-    """Encoder + decoder (+ annealed-mean readout at `temperature`) : y (s, s, 1) -> UV (c, c, 2)."""
+    """Encoder + decoder (+ annealed-mean readout at `temperature`) : y (s, s, 1) -> UV (c, c, 2);
+    a hint decoder's model takes [y, hints (c, c, 3)]."""
     y = keras.Input(encoder.input_shape[1:], name="luminance")
-    out = decoder(encoder(y))
+    hint_in = [keras.Input(t.shape[1:], name="hints") for t in decoder.inputs if "hints" in t.name]
+    out = decoder(list(_as_list(encoder(y))) + hint_in)
     if head == "classification":
         out = annealed_mean(out, bins, temperature)
-    return keras.Model(y, out, name="colorizer")
+    return keras.Model([y] + hint_in if hint_in else y, out, name="colorizer")
+
+
+def _as_list(x):
+    return x if isinstance(x, (list, tuple)) else [x]
 
 
 def build(name: str, *, weights: str | None, chroma_size: int = 56, head: str = "regression",
           bins: np.ndarray | None = None, last_activation: str = LAST_ACTIVATION, input_size: int = INPUT_SIZE,
-          widths: dict[str, int] | None = None) -> tuple[keras.Model, keras.Model, keras.Model]:
+          widths: dict[str, int] | None = None, hints: bool = False) -> tuple[keras.Model, keras.Model, keras.Model]:
     """(encoder, decoder, training model) for a named network; the training model is end to end."""
     encoder = build_encoder(name, weights, input_size, widths)
-    decoder = build_decoder(name, chroma_size, head, bins, last_activation, input_size)
+    decoder = build_decoder(name, chroma_size, head, bins, last_activation, input_size, hints)
+    if hints:  # the end-to-end model of a hint decoder reads [y, hints], its output the decoder's
+        return encoder, decoder, build_inference_model(encoder, decoder, "regression")
     y = keras.Input(encoder.input_shape[1:], name="luminance")
     return encoder, decoder, keras.Model(y, decoder(encoder(y)), name=f"{name}_{head}")

@@ -7,6 +7,7 @@ Usage:
   python -m convert.train RUN_DIR ... --finetune-block5 FROZEN_RUN --lr 5e-5
   python -m convert.train RUN_DIR ... --input-size 112  # the encoder sees the photo at 112x112
   python -m convert.train RUN_DIR ... --finetune-all PRUNED_RUN --distill 1 --lr 5e-5
+  python -m convert.train RUN_DIR ... --hints   # a hint model: colour dots steer it (convert.hints)
 
 Modes:
   frozen (default)  the ImageNet encoder is frozen; its features come from the cache made by
@@ -47,6 +48,7 @@ from PIL import Image  # noqa: E402
 from colorize_core.color import luma_to_unit, merge, split_8bit, to_uint8  # noqa: E402
 from convert import dataset, features, losses, models, runs  # noqa: E402
 from convert import distill as distill_module  # noqa: E402  (train() has an argument called distill)
+from convert import hints as hints_module  # noqa: E402  (train() has an argument called hints)
 
 FIGURE_PHOTOS = 4
 
@@ -77,6 +79,16 @@ class Batches(keras.utils.PyDataset):
     def on_epoch_end(self) -> None:
         if self.shuffle:
             self.rng.shuffle(self.order)
+
+
+class HintBatches(Batches):
+    """Batches whose inputs end with simulated colour hints drawn from the targets (convert.hints):
+    fresh hints every epoch when shuffled, the same hints every time for the tune photos."""
+
+    def __getitem__(self, i: int):
+        xs, uv = super().__getitem__(i)
+        rng = self.rng if self.shuffle else np.random.default_rng(i)
+        return tuple(xs if isinstance(xs, tuple) else (xs,)) + (hints_module.simulate_batch(uv, rng),), uv
 
 
 def figure5(crops: np.ndarray, predict_uv, path: Path, input_size: int | None = None) -> None:
@@ -120,7 +132,8 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "mse"
           optimizer: str = "adam", lr: float = 1e-3, cosine: bool = False, minutes: float | None = None,
           max_train: int | None = None, max_tune: int = 500, progress: int = 1,
           finetune_from: Path | None = None, finetune: str = "block5", distill: float = 0.0,
-          distill_from: Path | None = None, distill_mirror: bool = False, input_size: int = 224) -> dict:
+          distill_from: Path | None = None, distill_mirror: bool = False, input_size: int = 224,
+          hints: bool = False) -> dict:
     """Train (or resume) one run; returns its config with the final metrics.
 
     finetune_from: a run whose whole inference model starts a fine-tune; model, chroma size, input
@@ -136,6 +149,7 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "mse"
     colourfulness, a better teacher (its students did not gain: docs/experiments.md, session 9).
     The tune loss stays against the photos' chroma, comparable with every other run.
     input_size: the side the encoder sees the photo at (a fine-tune keeps its frozen run's).
+    hints: train a hint model (frozen encoder only): the decoder also reads simulated colour hints.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -153,6 +167,10 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "mse"
     elif previous and runs.input_size_of(previous) != input_size:
         raise SystemExit(f"{run_dir} holds a run started with --input-size {runs.input_size_of(previous)}; resume it the "
                          "same way, or train into a new folder")
+    hints = hints or bool(previous.get("hints"))
+    if hints and (finetune_from is not None or end_to_end or distill or model != "hyper"):
+        raise SystemExit("--hints trains a hyper decoder on cached frozen features: no fine-tune, --end-to-end or "
+                         "--distill with it")
     crops, index = dataset.load(cache)
     # a fine-tune reads block4's output where the frozen run read block5's
     taps = ((models.ENCODER_OUTPUTS["hyper"][0], models.STAGE_IO["block5"][0]) if init is not None
@@ -168,6 +186,8 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "mse"
                   train_photos=int(len(rows["train"])), tune_photos=int(len(rows["tune"])), cache=str(cache),
                   last_activation=models.last_activation_of(source) if source else models.LAST_ACTIVATION,
                   input_size=input_size)
+    if hints:
+        config["hints"] = True
     if init is not None:
         config.update(finetune=finetune, finetune_from=finetune_from)
         if init_config.get("widths"):
@@ -186,8 +206,9 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "mse"
 
     started = time.time()
     figures = np.asarray(crops[rows["tune"][:FIGURE_PHOTOS]])
-    net.fit(Batches(inputs["train"], targets["train"], batch, shuffle=True),
-            validation_data=Batches(inputs["tune"], targets["tune"], batch, shuffle=False) if len(rows["tune"]) else None,
+    batches = HintBatches if hints else Batches
+    net.fit(batches(inputs["train"], targets["train"], batch, shuffle=True),
+            validation_data=batches(inputs["tune"], targets["tune"], batch, shuffle=False) if len(rows["tune"]) else None,
             epochs=epochs, verbose=progress,
             callbacks=_callbacks(run_dir, save, predict_model, figures, input_size, minutes, started))
     save()
@@ -257,7 +278,7 @@ def _network(config: dict, init, taps: tuple[str, ...], weights: str | None, cen
     else:
         encoder, decoder, full = models.build(model, weights=weights, chroma_size=config["chroma_size"], head=head,
                                               bins=centres, last_activation=config["last_activation"],
-                                              input_size=input_size)
+                                              input_size=input_size, hints=bool(config.get("hints")))
         encoder.trainable = config["end_to_end"]  # until session 10 this read `not end_to_end`: e2e froze VGG16
         net = full if config["end_to_end"] else decoder
         predict_model = models.build_inference_model(encoder, decoder, head, centres)
@@ -275,7 +296,7 @@ def _callbacks(run_dir: Path, save, predict_model, figure_crops: np.ndarray, inp
     class EpochFigures(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             save()
-            figure5(figure_crops, lambda y: np.asarray(predict_model.predict(y, verbose=0)),
+            figure5(figure_crops, lambda y: np.asarray(predict_model.predict(_with_no_hints(predict_model, y), verbose=0)),
                     run_dir / "figures" / f"epoch_{epoch + 1:03d}.png", input_size)
             plot_curves(run_dir / "log.csv", run_dir / "curves.png")
 
@@ -286,6 +307,13 @@ def _callbacks(run_dir: Path, save, predict_model, figure_crops: np.ndarray, inp
 
     return [keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
             keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=True), EpochFigures(), TimeBudget()]
+
+
+def _with_no_hints(model, y: np.ndarray):
+    """A model's inputs for luminance y: a hint model also gets an empty hint grid (its no-hint colours)."""
+    if len(model.inputs) == 1:
+        return y
+    return [y, np.zeros((len(y),) + tuple(model.inputs[1].shape[1:]), np.float32)]
 
 
 def _finetune_problem(frozen_config: dict, loss: str, end_to_end: bool, finetune: str) -> str | None:
@@ -338,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--input-size", type=int, default=224,
                     help="side the encoder sees the photo at (a multiple of 16; default 224; a fine-tune keeps its "
                          "frozen run's)")
+    ap.add_argument("--hints", action="store_true",
+                    help="train a hint model: the decoder also reads colour hints simulated from each photo's chroma "
+                         "(frozen encoder, hyper decoder)")
     ap.add_argument("--minutes", type=float, help="stop after this many minutes (the run stays resumable)")
     ap.add_argument("--max-train", type=int, help="use at most N training photos")
     ap.add_argument("--max-tune", type=int, default=500, help="tune photos scored each epoch (default 500)")
@@ -359,7 +390,8 @@ def main(argv: list[str] | None = None) -> int:
                    end_to_end=args.end_to_end, epochs=args.epochs, batch=args.batch, optimizer=args.optimizer,
                    lr=args.lr, cosine=args.cosine, minutes=args.minutes, max_train=args.max_train, max_tune=args.max_tune,
                    finetune_from=finetune_from, finetune="all" if args.finetune_all else "block5", distill=args.distill,
-                   distill_from=args.distill_from, distill_mirror=args.distill_mirror, input_size=args.input_size)
+                   distill_from=args.distill_from, distill_mirror=args.distill_mirror, input_size=args.input_size,
+                   hints=args.hints)
     print(json.dumps(config))
     return 0
 

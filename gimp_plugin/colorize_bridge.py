@@ -7,8 +7,10 @@ standard library only, and it must stay valid Python 2.7 *and* 3.
 Protocol (the core implements it in colorize_core/bridge.py):
 
     colorize-core bridge IN.npy OUT.npy [--strength S] [--model NAME|PATH] [--threads N] [--progress]
+                         [--hints HINTS.npy]
 
 IN/OUT are .npy 1.0 files, C order, dtype |u1 or <u2, shape (H, W, 3|4) (R'G'B'[A]);
+HINTS is |u1 (H, W, 4) R'G'B'A, a hints layer over the input (alpha above 0 marks a hint);
 ``progress 0.50`` lines on stdout; exit 0, or non-zero with ``colorize-core: error: ...`` on
 stderr and no OUT file.
 
@@ -55,6 +57,15 @@ GROUP_LAYER = ("Auto Colorize works on a single layer, not a layer group. "
 NO_SELECTION = ("The selection does not touch the active layer: nothing to colorize. "
                 "Select some of the layer, or Select > None.")
 ONE_LAYER = "Auto Colorize works on one layer at a time; select a single layer."
+HINTS_LAYER_NAME = "Colour hints"  # the dialog's default hints layer, when the image has one
+HINTS_IS_TARGET = ("The colour hints layer is the layer being colorized: select the photo's layer, "
+                   "and choose the transparent layer you painted dots on as Colour hints.")
+HINTS_NO_ALPHA = ("The colour hints layer has no transparency, so every pixel of it would be a hint. "
+                  "Add an alpha channel (Layer > Transparency > Add Alpha Channel), clear it, and paint "
+                  "dots of colour on it.")
+HINTS_IN_GRAY_IMAGE = ("This image is in grayscale mode, so its colour hints layer can hold only grays. "
+                      "Choose Image > Mode > RGB, paint the dots of colour again, then colorize.")
+NEW_LAYER_SUFFIX = " (colour)"  # "new layer" output: the colour layer's name is the photo layer's + this
 PROGRESS_START, PROGRESS_CORE_END = 0.05, 0.9  # the plug-in's progress bar around the core's work
 
 
@@ -283,9 +294,10 @@ def _kill(proc):
 
 
 def colorize_pixels(core, data, dtype, shape, strength=1.0, model="", threads=0,
-                    timeout=None, progress=None):
+                    timeout=None, progress=None, hints=None):
     """Colorize raw pixels (bytes, C order) via the core; return the new raw bytes.
 
+    hints: None, or (bytes, (h, w)) of R'G'B'A u8 colour hints over the pixels.
     Raises BridgeError (the message is for the user); never returns partial results.
     """
     tmp = _fast_tmpdir()
@@ -294,6 +306,10 @@ def colorize_pixels(core, data, dtype, shape, strength=1.0, model="", threads=0,
         dst = os.path.join(tmp, "out.npy")
         write_npy(src, data, dtype, shape)
         args = ["bridge", src, dst, "--strength", repr(float(strength)), "--progress"]
+        if hints is not None:
+            hints_path = os.path.join(tmp, "hints.npy")
+            write_npy(hints_path, hints[0], "|u1", (hints[1][0], hints[1][1], 4))
+            args += ["--hints", hints_path]
         if model:
             args += ["--model", model]
         if threads:
@@ -308,15 +324,18 @@ def colorize_pixels(core, data, dtype, shape, strength=1.0, model="", threads=0,
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def colorize_layer_pixels(plugin_dir, data, dtype, shape, strength, model, threads, timeout, progress_update):
+def colorize_layer_pixels(plugin_dir, data, dtype, shape, strength, model, threads, timeout, progress_update,
+                          hints=None):
     """A layer's pixels (the whole layer: the model sees all of it) -> colorized pixels, the same
     bytes layout; progress_update(f) moves GIMP's bar from PROGRESS_START to PROGRESS_CORE_END.
+    hints: None or (R'G'B'A u8 bytes, (h, w)) of a hints layer over this layer.
     Raises BridgeError (the layer has not been touched then)."""
     core, _origin = find_core(plugin_dir)
     progress_update(PROGRESS_START)
     span = PROGRESS_CORE_END - PROGRESS_START
     return colorize_pixels(core, data, dtype, shape, strength=strength, model=model, threads=threads,
-                           timeout=timeout, progress=lambda f: progress_update(PROGRESS_START + span * f))
+                           timeout=timeout, progress=lambda f: progress_update(PROGRESS_START + span * f),
+                           hints=hints)
 
 
 def crop(data, width, bytes_per_pixel, x, y, w, h):

@@ -7,11 +7,14 @@ job = {"plugin_dir": ..., "out_dir": ..., "cases": [case, ...]}; each case:
   name, file (image to load), optional: offset [x, y] (enlarge the canvas so the layer sits at
   that offset and is smaller than the canvas), select [x, y, w, h], feather (px),
   core (write this colorize-core path into the plug-in's config for this case; restored after),
-  args {strength, model, threads, timeout}, repeat (run n times, keep timings),
-  no_dump (write no pixel files: benchmarks).
+  args {strength, model, threads, timeout, output}, repeat (run n times, keep timings),
+  no_dump (write no pixel files: benchmarks), hints {"dots": [[x, y, r, g, b, radius], ...]}
+  (a transparent "Colour hints" layer on top, with those dots, passed as hints-layer).
 For each case it writes NAME.before.npy / NAME.after.npy (the layer as R'G'B'A, u8 or u16),
-NAME.mask.npy (the selection over the layer, u8) when there is a selection, and a summary in
-results.json: status, error message, base type, precision, layer offsets, seconds per run.
+NAME.mask.npy (the selection over the layer, u8) when there is a selection, NAME.hints.before.npy /
+NAME.hints.after.npy (the hints layer), NAME.new.npy (a layer the run added), and a summary in
+results.json: status, error message, base type, precision, layer offsets, seconds per run, and
+the image's layers (name, mode) after the run.
 """
 import json
 import os
@@ -52,10 +55,29 @@ def dump_mask(image, layer, path):
     bridge.write_npy(path, data, "|u1", (h, w))
 
 
+def add_hints_layer(image, layer, dots):
+    """A transparent "Colour hints" layer over `layer`, on top of the stack, with round dots."""
+    w, h = layer.get_width(), layer.get_height()
+    kind = Gimp.ImageType.RGBA_IMAGE if image.get_base_type() == Gimp.ImageBaseType.RGB else Gimp.ImageType.GRAYA_IMAGE
+    hints = Gimp.Layer.new(image, bridge.HINTS_LAYER_NAME, w, h, kind, 100.0, Gimp.LayerMode.NORMAL)
+    image.insert_layer(hints, None, 0)
+    hints.set_offsets(*layer.get_offsets()[1:])
+    px = bytearray(w * h * 4)
+    for x, y, r, g, b, radius in dots:
+        for yy in range(max(0, y - radius), min(h, y + radius + 1)):
+            for xx in range(max(0, x - radius), min(w, x + radius + 1)):
+                if (xx - x) ** 2 + (yy - y) ** 2 <= radius * radius:
+                    px[(yy * w + xx) * 4:(yy * w + xx) * 4 + 4] = bytes((r, g, b, 255))
+    hints.get_buffer().set(Gegl.Rectangle.new(0, 0, w, h), "R'G'B'A u8", bytes(px))
+    hints.update(0, 0, w, h)
+    return hints
+
+
 def run_case(case):
     res = {"name": case["name"]}
     image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(case["file"]))
     layer = image.get_layers()[0]
+    layer_id = layer.get_id()
     if case.get("offset"):
         ox, oy = case["offset"]
         image.resize(image.get_width() + ox + 17, image.get_height() + oy + 11, ox, oy)
@@ -69,8 +91,12 @@ def run_case(case):
             c.set_property("radius", float(case["feather"]))
             p.run(c)
         dump_mask(image, layer, os.path.join(OUT, case["name"] + ".mask.npy"))
+    hints = add_hints_layer(image, layer, case["hints"]["dots"]) if case.get("hints") else None
     if not case.get("no_dump"):
         dump_layer(layer, os.path.join(OUT, case["name"] + ".before.npy"), image)
+    if hints is not None:
+        dump_layer(hints, os.path.join(OUT, case["name"] + ".hints.before.npy"), image)
+    layer_ids = [x.get_id() for x in image.get_layers()]
     res["base_type_before"] = image.get_base_type().value_nick
     saved_config = open(CONFIG).read()
     if "core" in case:
@@ -86,6 +112,8 @@ def run_case(case):
             cfg.set_core_object_array("drawables", [layer])
             for k, v in case.get("args", {}).items():
                 cfg.set_property(k, v)
+            if hints is not None:
+                cfg.set_property("hints-layer", hints)
             t0 = time.time()
             result = proc.run(cfg)
             res["seconds"].append(round(time.time() - t0, 3))
@@ -94,13 +122,19 @@ def run_case(case):
     finally:
         with open(CONFIG, "w") as f:
             f.write(saved_config)
-    layer = image.get_layers()[0]
+    layer = Gimp.Layer.get_by_id(layer_id)
+    res["layers"] = [[x.get_name(), x.get_mode().value_nick] for x in image.get_layers()]
     res["base_type_after"] = image.get_base_type().value_nick
     res["precision"] = image.get_precision().value_nick
     res["offsets"] = list(layer.get_offsets()[1:])
     res["size"] = [layer.get_width(), layer.get_height()]
     if not case.get("no_dump"):
         dump_layer(layer, os.path.join(OUT, case["name"] + ".after.npy"), image)
+        for x in image.get_layers():
+            if x.get_id() not in layer_ids:
+                dump_layer(x, os.path.join(OUT, case["name"] + ".new.npy"), image)
+    if hints is not None:
+        dump_layer(hints, os.path.join(OUT, case["name"] + ".hints.after.npy"), image)
     image.delete()
     return res
 

@@ -142,3 +142,22 @@ def test_colour_photo_warning_and_skip(tmp_path, coffee_rgb):
 def test_quiet_prints_nothing_on_success(gray_file):
     proc = run_cli(gray_file, "--quiet", check=True)
     assert proc.stderr == "" and proc.stdout == ""
+
+
+def test_messages_written_while_the_model_loads_are_not_swallowed():
+    """The model loader points fd 2 at a temporary file to catch LiteRT's banner; the CLI's own
+    messages written meanwhile (from the main thread) must wait and reach the real stderr."""
+    import subprocess
+    import sys
+    code = ("import sys, threading, time\n"
+            "from colorize_core.native_stderr import native_stderr_captured, serialized_stderr\n"
+            "sys.stderr = serialized_stderr(sys.stderr)\n"
+            "inside = threading.Event()\n"
+            "def load():\n"
+            "    with native_stderr_captured():\n"
+            "        inside.set(); time.sleep(0.5)\n"
+            "t = threading.Thread(target=load); t.start(); inside.wait()\n"
+            "print('colorize-core: error: reported while loading', file=sys.stderr)\n"
+            "t.join()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "reported while loading" in proc.stderr

@@ -447,3 +447,48 @@ def test_layer_visualizations(frozen_run, photo_dir, tmp_path):
     assert {p.name for p in written} >= {"filters_block1_conv1.png", "activations_block1_conv2.png",
                                          "activations_dec_conv3.png"}
     assert Image.open(tmp_path / "filters_block1_conv1.png").size[0] > 100
+
+
+def test_simulated_hints_reveal_patch_means_in_the_runtime_encoding():
+    from colorize_core.hints import count
+    from convert import hints as sim
+    rng = np.random.default_rng(0)
+    uv = rng.uniform(-0.5, 0.5, (56, 56, 2)).astype(np.float32)
+    grid = sim.simulate(uv, np.random.default_rng(1), n_points=1, half=1)
+    assert count(grid) in (4, 6, 9)  # one 3x3 patch, cut at a border
+    cells = grid[..., 2] > 0
+    np.testing.assert_allclose(grid[cells][:, :2], np.broadcast_to(uv[cells].mean(0), (cells.sum(), 2)), atol=1e-6)
+    assert count(sim.simulate(uv, rng, n_points=0)) == 0
+    drawn = [count(sim.simulate(uv, rng)) for _ in range(400)]
+    assert 0.15 < np.mean([d == 0 for d in drawn]) < 0.35  # P_NONE of the photos get no hint
+    assert max(drawn) > 25
+
+
+def test_hint_model_trains_exports_and_the_runtime_feeds_its_hints(frozen_run, cache, tmp_path):
+    """A hint decoder on the cached features: trained a few steps with simulated hints, exported
+    with a hints section in its card, and the runtime's hint grid gives the Keras model's chroma."""
+    from colorize_core import Colorizer
+    from colorize_core.hints import from_points
+    from colorize_core.model import Model
+    config = train.train(tmp_path / "run", cache=cache, loss="mse", weights=None, epochs=1, batch=4, progress=0,
+                         hints=True)
+    assert config["hints"] is True
+    with pytest.raises(SystemExit, match="--hints"):
+        train.train(tmp_path / "e2e", cache=cache, loss="mse", weights=None, end_to_end=True, hints=True, progress=0)
+    model, _ = runs.load_inference_model(tmp_path / "run")
+    assert [tuple(t.shape[1:]) for t in model.inputs] == [(224, 224, 1), (56, 56, 3)]
+    out = tmp_path / "h.tflite"
+    assert export.main([str(tmp_path / "run"), "--out", str(out), "--name", "hint-test", "--check-photos", "2"]) == 0
+    m = Model(out, threads=1)
+    assert m.card.takes_hints and m.card.hint_grid == (56, 56)
+    crops, index = dataset.load(cache)
+    photo = Image.fromarray(np.asarray(crops[0])).convert("L")
+    grid = from_points([(20, 30, (200, 30, 30)), (180, 150, (30, 60, 220))], photo.size, m.card.hint_grid)
+    y = dataset.lumas(np.asarray(crops[:1]))
+    expected = model.predict([y, grid[None]], verbose=0)[0]
+    got = m.predict(np.asarray(photo, np.float32), grid)
+    assert np.abs(got - expected).max() < 0.05
+    no_hints = model.predict([y, np.zeros_like(grid)[None]], verbose=0)[0]
+    assert np.abs(m.predict(np.asarray(photo, np.float32)) - no_hints).max() < 0.05
+    colored = Colorizer(out, threads=1).colorize(photo, hints=[(20, 30, (200, 30, 30))])
+    assert colored.size == photo.size and colored.mode == "RGB"

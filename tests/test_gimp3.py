@@ -32,6 +32,7 @@ PLUGIN_DIR = f"{HOME}/.config/GIMP/3.0/plug-ins/colorize_gimp"
 VENV_CORE = f"{HOME}/.local/share/colorize-core/venv/bin/colorize-core"
 GIMP_BATCH = ["gimp-console-3.0", "-i", "--no-splash", "--quit", "--batch-interpreter=python-fu-eval"]
 FAKE_MODES = ("error", "hang", "crash", "garbage", "noout")
+HINT_DOT = [250, 205, 220, 20, 20, 7]  # x, y, r, g, b, radius: a red dot on the photo's green grass
 
 
 # ---------------------------------------------------------------- photos the tests make
@@ -151,12 +152,16 @@ def _cases(files):
         c("selection", "gray_rgb", select=[60, 40, 150, 120]),
         c("feather", "gray_rgb", select=[60, 40, 150, 120], feather=30),
         c("strength0", "gray_rgb", args={"strength": 0.0}),
+        c("hint_model", "gray_rgb", args={"model": "hints"}),
+        c("hints", "gray_rgb", hints={"dots": [HINT_DOT]}),
+        c("hints_new_layer", "gray_rgb", hints={"dots": [HINT_DOT]}, args={"output": "new-layer"}),
         c("err_missing", "grayscale", core="/nonexistent/bin/colorize-core"),
         c("err_error", "grayscale", core="/opt/colorize-fake/fake-core-error"),
         c("err_hang", "grayscale", core="/opt/colorize-fake/fake-core-hang", args={"timeout": 3}),
         c("err_crash", "grayscale", core="/opt/colorize-fake/fake-core-crash"),
         c("err_garbage", "grayscale", core="/opt/colorize-fake/fake-core-garbage"),
         c("err_noout", "grayscale", core="/opt/colorize-fake/fake-core-noout"),
+        c("err_hints_gray", "grayscale", hints={"dots": [HINT_DOT]}),
     ]
 
 
@@ -179,7 +184,10 @@ def batch(installed):
     # What the core itself makes of each layer (the plug-in must deliver exactly that).
     ok_cases = [n for n in results if not n.startswith("err_")]
     script = "; ".join(f"{VENV_CORE} bridge {WORK}/out/{n}.before.npy {WORK}/out/{n}.ref.npy"
-                       + (" --strength 0" if n == "strength0" else "") for n in ok_cases)
+                       + (" --strength 0" if n == "strength0" else "")
+                       + (f" --hints {WORK}/out/{n}.hints.before.npy" if n.startswith("hints") else "")
+                       + (" --model hints" if n == "hint_model" else "")
+                       for n in ok_cases)
     rr = gc.run(["sh", "-ec", script], env={"HOME": HOME}, timeout=300)
     assert rr.returncode == 0, rr.stderr[-3000:]
     return {"results": results, "dir": work / "out", "seconds": took, "stderr": r.stderr}
@@ -285,6 +293,50 @@ def test_strength_zero_keeps_it_gray(batch):
     assert _chroma(after).mean() < 1.0
 
 
+def _uv(a):
+    """Mean (u, v) of R'G'B'(A) pixels, BT.601, in [-1, 1]."""
+    from colorize_core.color import rgb_to_yuv
+    return rgb_to_yuv(a[..., :3].reshape(-1, 3).astype(np.float32) / 255.0)[:, 1:].mean(0)
+
+
+def test_a_red_dot_on_the_hints_layer_makes_its_region_red(batch):
+    """The hinted region turns red, a far region keeps the colour it gets without hints, the
+    luminance is the photo's, and the hints layer is only read."""
+    res = batch["results"]["hints"]
+    assert res["status"] == "success", res
+    before, after, ref, _ = _arrays(batch, "hints")
+    assert batch["results"]["hint_model"]["status"] == "success"
+    _, plain, _, _ = _arrays(batch, "hint_model")  # the same photo, the same model, no hints
+    x, y = HINT_DOT[:2]
+    near = (slice(y - 12, y + 13), slice(x - 12, x + 13))
+    red_uv = _uv(np.array([[HINT_DOT[2:5]]], np.uint8))
+    got = _uv(after[near])
+    cos = float(np.dot(got, red_uv) / (np.linalg.norm(got) * np.linalg.norm(red_uv)))
+    assert cos > 0.9 and np.linalg.norm(got) > 0.3 * np.linalg.norm(red_uv), (got, red_uv)
+    assert np.dot(_uv(plain[near]), red_uv) < 0.5 * np.dot(got, red_uv)  # red because of the hint
+    far = (slice(0, 40), slice(0, 60))  # the sky, top left
+    assert np.abs(_uv(after[far]) - _uv(plain[far])).max() < 0.03
+    assert np.abs(_luma(after) - _luma(before)).mean() < 2.0
+    assert np.abs(after.astype(int) - ref.astype(int)).max() <= 2  # what the core computes with the hints
+    d = batch["dir"]
+    np.testing.assert_array_equal(np.load(d / "hints.hints.after.npy"), np.load(d / "hints.hints.before.npy"))
+
+
+def test_new_layer_output_leaves_the_original_untouched(batch):
+    res = batch["results"]["hints_new_layer"]
+    assert res["status"] == "success", res
+    before, after, ref, _ = _arrays(batch, "hints_new_layer")
+    np.testing.assert_array_equal(after, before)  # the original layer, bit for bit
+    names = [n for n, _ in res["layers"]]
+    assert names == ["Colour hints", "Background (colour)", "Background"], res["layers"]
+    assert dict(res["layers"])["Background (colour)"] == "lch-color"
+    new = np.load(batch["dir"] / "hints_new_layer.new.npy")
+    assert np.abs(new.astype(int) - ref.astype(int)).max() <= 2  # the colour is the core's result
+    d = batch["dir"]
+    np.testing.assert_array_equal(np.load(d / "hints_new_layer.hints.after.npy"),
+                                  np.load(d / "hints_new_layer.hints.before.npy"))
+
+
 @pytest.mark.parametrize("case, words", [
     ("err_missing", ["missing", "install.sh"]),
     ("err_error", ["the model file is corrupt"]),
@@ -292,6 +344,7 @@ def test_strength_zero_keeps_it_gray(batch):
     ("err_crash", ["crashed", "SIGSEGV"]),
     ("err_garbage", ["expected"]),
     ("err_noout", ["wrote no output"]),
+    ("err_hints_gray", ["grayscale mode", "Image > Mode > RGB"]),
 ])
 def test_failures_leave_the_layer_untouched_and_say_what_to_do(batch, case, words):
     res = batch["results"][case]
@@ -348,6 +401,17 @@ def _gui_photo(path: Path):
     g.save(path)
 
 
+def _save_pair(left: np.ndarray, right: np.ndarray, target: str | None) -> None:
+    """Two screenshots side by side, for the docs (only when a target path is given)."""
+    if not target:
+        return
+    from PIL import Image
+    sheet = Image.new("RGB", (768 * 2 + 8, 480), (255, 255, 255))
+    for i, shot in enumerate((left, right)):
+        sheet.paste(Image.fromarray(shot).resize((768, 480), Image.LANCZOS), (i * 776, 0))
+    sheet.save(target, optimize=True)
+
+
 def test_gui_menu_run_and_undo(installed):
     """Filters > Colorize > Auto Colorize in the real GIMP window: colour appears, Ctrl+Z restores.
 
@@ -376,11 +440,70 @@ def test_gui_menu_run_and_undo(installed):
     assert diff.mean() < 1.0, f"Ctrl+Z did not restore the photo (mean difference {diff.mean():.2f})"
     # the dialog was shown (the screen changed between the menu and the dialog)
     assert np.abs(shots["dialog"].astype(int) - shots["menu"].astype(int)).mean() > 1
-    target = os.environ.get("COLORIZE_GUI_SCREENSHOT")
-    if target:
-        from PIL import Image
-        panels = [Image.fromarray(shots[n]).resize((768, 480), Image.LANCZOS) for n in ("menu", "after")]
-        sheet = Image.new("RGB", (768 * 2 + 8, 480), (255, 255, 255))
-        sheet.paste(panels[0], (0, 0))
-        sheet.paste(panels[1], (776, 0))
-        sheet.save(target, optimize=True)
+    _save_pair(shots["menu"], shots["after"], os.environ.get("COLORIZE_GUI_SCREENSHOT"))
+
+
+GUI_HINT_DOTS = [[75, 260, 40, 80, 200, 8], [245, 272, 40, 80, 200, 8], [120, 345, 40, 80, 200, 8]]
+LAST_VALUES = f"{HOME}/.config/GIMP/3.0/plug-in-settings/GimpProcedureConfigRun-plug-in-colorize-auto.last"
+
+
+def _hints_xcf(png: str, xcf: str) -> None:
+    """An .xcf of the photo (in RGB mode, so a layer can hold colour) with a "Colour hints" layer of
+    blue dots on top, the photo's layer active (made by GIMP itself, as a user would save it)."""
+    job = gc.host_path("/tmp/colorize-gui-in/xcf-job.json")
+    job.write_text(json.dumps({"plugin_dir": PLUGIN_DIR, "out_dir": "/tmp/colorize-gui-in", "cases": []}))
+    script = (f'exec(open("{SRC}/tests/gimp_batch_runner.py").read()); '
+              f'image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path("{png}")); '
+              'image.convert_rgb(); photo = image.get_layers()[0]; '
+              f'add_hints_layer(image, photo, {GUI_HINT_DOTS}); '
+              'image.set_selected_layers([photo]); '
+              f'Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, image, Gio.File.new_for_path("{xcf}"), None)')
+    r = gc.run(GIMP_BATCH + ["-b", script], env={"HOME": HOME, "COLORIZE_BATCH_JOB": "/tmp/colorize-gui-in/xcf-job.json"},
+               timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+
+
+def test_gui_hints_layer_new_colour_layer_and_one_undo(installed):
+    """In the real GIMP window: a photo with a "Colour hints" layer of blue dots on the suit; the
+    dialog picks that layer by itself, the output is "new colour layer" (the dialog's remembered
+    value); the dotted region turns blue, and one Ctrl+Z brings back the image as it was.
+
+    Set COLORIZE_GUI_SCREENSHOT_HINTS=docs/gimp-hints.png to refresh the docs' screenshot pair.
+    """
+    gui_in = gc.host_path("/tmp/colorize-gui-in")
+    shutil.rmtree(gui_in, ignore_errors=True)
+    gui_in.mkdir(parents=True)
+    _gui_photo(gui_in / "old-photo.png")
+    _hints_xcf("/tmp/colorize-gui-in/old-photo.png", "/tmp/colorize-gui-in/hinted-photo.xcf")
+    last = gc.host_path(LAST_VALUES)
+    last.parent.mkdir(parents=True, exist_ok=True)
+    last.write_text('(strength 1)\n(model "")\n(threads 0)\n(timeout 0)\n(output "new-layer")\n')
+    out = "/tmp/colorize-gui-hints-out"
+    shutil.copy2(gc.REPO / "tests/gimp_gui_runner.sh", gc.host_path(SRC) / "tests/gimp_gui_runner.sh")
+    try:
+        r = gc.run(["sh", f"{SRC}/tests/gimp_gui_runner.sh", "/tmp/colorize-gui-in/hinted-photo.xcf", out],
+                   env={"HOME": HOME}, timeout=240)
+    finally:
+        last.unlink(missing_ok=True)
+    assert r.returncode == 0, r.stdout + r.stderr[-3000:]
+    shots = {n: _read_xwd(gc.host_path(out) / f"{n}.xwd") for n in ("before", "dialog", "after", "undo")}
+    before, after = shots["before"].astype(int), shots["after"].astype(int)
+    changed = np.abs(after - before).sum(-1) > 20
+    ys, xs = np.nonzero(changed)
+    assert len(ys) > 20000, f"no colour appeared on screen\n{r.stdout}"
+    box = (slice(int(np.percentile(ys, 1)), int(np.percentile(ys, 99))),
+           slice(int(np.percentile(xs, 1)), int(np.percentile(xs, 99))))
+    # the canvas shows the photo at some zoom: find the blue dots on it and look around them
+    dots = (before[..., 2] - before[..., 0] > 100) & (before[..., 2] > 150)
+    assert dots[box].sum() > 50, "the hint dots are not on screen"
+    dy, dx = np.nonzero(dots)
+    ring = np.zeros(dots.shape, bool)
+    for y, x in zip(dy[::25], dx[::25]):
+        ring[max(0, y - 30):y + 30, max(0, x - 30):x + 30] = True
+    ring &= ~dots & changed
+    assert ring.sum() > 500
+    blue = (after[ring][:, 2] - after[ring][:, 0]).mean()
+    assert blue > 15, f"the hinted region is not blue (B - R = {blue:.1f})"
+    diff = np.abs(shots["undo"][box].astype(int) - shots["before"][box].astype(int))
+    assert diff.mean() < 1.0, f"Ctrl+Z did not restore the image (mean difference {diff.mean():.2f})"
+    _save_pair(shots["before"], shots["after"], os.environ.get("COLORIZE_GUI_SCREENSHOT_HINTS"))

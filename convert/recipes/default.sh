@@ -7,10 +7,7 @@
 # folder it trains on all of them. Every step resumes where it stopped.
 set -euo pipefail
 RUNS=$1 CACHE=${2:-$1/cache}
-W=$RUNS/weights/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5
-[ -f "$W" ] || python ../shared/tools/vgg16_imagenet_weights.py "$RUNS/weights"
-python -m convert.dataset ../shared/data/train --cache "$CACHE"
-python -m convert.features --cache "$CACHE" --weights "$W"
+source "$(dirname "$0")/prepare.sh"
 python -m convert.train "$RUNS/hyper-mse-56-long" --cache "$CACHE" --weights "$W" --loss mse --epochs 7 --cosine
 python -m convert.features --cache "$CACHE" --weights "$W" --extend block4
 python -m convert.train "$RUNS/ft5-mse-56" --cache "$CACHE" --weights "$W" --finetune-block5 "$RUNS/hyper-mse-56-long" \

@@ -10,8 +10,15 @@ Installed as <GIMP profile>/plug-ins/colorize_gimp/colorize_gimp.py (GIMP 3 need
 name to equal the file name) with colorize_bridge.py beside it.
 
 Procedures:
-  plug-in-colorize-auto   (image, drawables, strength, model, threads, timeout)
+  plug-in-colorize-auto   (image, drawables, strength, model, threads, timeout, hints-layer, output)
   plug-in-colorize-check  shows which colorize-core is used and whether its model loads
+
+Colour hints: a transparent layer with dots of colour painted on it steers the colours (the
+dialog picks a layer called "Colour hints" when the image has one; scripts pass hints-layer,
+None for no hints). It is only read, never changed, and the model sees the photo layer alone.
+output "replace" colorizes the layer in place; "new-layer" puts the colour in a new layer above
+it in LCh colour mode (the original's lightness shows through), leaving the original untouched.
+Either way the whole run is one undo step.
 """
 import os
 import sys
@@ -47,8 +54,36 @@ def _pixel_format(image, drawable):
     return fmt, ("<u2" if high else "|u1"), (4 if drawable.has_alpha() else 3)
 
 
-def colorize_drawable(image, drawable, strength, model, threads, timeout):
-    """Colorize one layer in place. Raises bridge.BridgeError; the layer is untouched then."""
+def _hint_pixels(drawable, hints_layer):
+    """The hints layer's R'G'B'A u8 pixels over `drawable` (transparent where it does not reach):
+    (bytes, (h, w)), or None without a hints layer. Raises bridge.BridgeError."""
+    if hints_layer is None:
+        return None
+    if hints_layer.get_id() == drawable.get_id():
+        raise bridge.BridgeError(bridge.HINTS_IS_TARGET)
+    if not hints_layer.has_alpha():
+        raise bridge.BridgeError(bridge.HINTS_NO_ALPHA)
+    if hints_layer.get_image().get_base_type() != Gimp.ImageBaseType.RGB:
+        raise bridge.BridgeError(bridge.HINTS_IN_GRAY_IMAGE)
+    w, h = drawable.get_width(), drawable.get_height()
+    (_, dx, dy), (_, hx, hy) = drawable.get_offsets(), hints_layer.get_offsets()
+    rect = Gegl.Rectangle.new(dx - hx, dy - hy, w, h)
+    return hints_layer.get_buffer().get(rect, 1.0, "R'G'B'A u8", Gegl.AbyssPolicy.NONE), (h, w)
+
+
+def _colour_layer(image, drawable):
+    """A new transparent layer exactly over `drawable`, in LCh colour mode, inserted above it."""
+    layer = Gimp.Layer.new(image, drawable.get_name() + bridge.NEW_LAYER_SUFFIX, drawable.get_width(),
+                           drawable.get_height(), Gimp.ImageType.RGBA_IMAGE, 100.0, Gimp.LayerMode.LCH_COLOR)
+    image.insert_layer(layer, drawable.get_parent(), image.get_item_position(drawable))
+    _, ox, oy = drawable.get_offsets()
+    layer.set_offsets(ox, oy)
+    return layer
+
+
+def colorize_drawable(image, drawable, strength, model, threads, timeout, hints_layer=None, output="replace"):
+    """Colorize one layer in place, or into a new colour layer above it (output "new-layer").
+    Raises bridge.BridgeError; the image is untouched then."""
     t0 = time.time()
     if not isinstance(drawable, Gimp.Layer) or isinstance(drawable, Gimp.LayerMask):
         raise bridge.BridgeError(bridge.NOT_A_LAYER)
@@ -63,9 +98,10 @@ def colorize_drawable(image, drawable, strength, model, threads, timeout):
     Gimp.progress_init("Colorizing %s" % drawable.get_name())
     # The model sees the whole layer, not only the selection.
     data = drawable.get_buffer().get(Gegl.Rectangle.new(0, 0, w, h), 1.0, fmt, Gegl.AbyssPolicy.CLAMP)
+    hints = _hint_pixels(drawable, hints_layer)
     t_read = time.time()
     out = bridge.colorize_layer_pixels(HERE, data, dtype, (h, w, channels), strength, model, threads, timeout,
-                                       Gimp.progress_update)
+                                       Gimp.progress_update, hints=hints)
     t_core = time.time()
     Gimp.progress_set_text("Writing colorized pixels")
     Gimp.progress_update(0.92)
@@ -74,13 +110,14 @@ def colorize_drawable(image, drawable, strength, model, threads, timeout):
     try:
         if image.get_base_type() != Gimp.ImageBaseType.RGB:
             image.convert_rgb()
+        target = _colour_layer(image, drawable) if output == "new-layer" else drawable
         if (sx, sy, sw, sh) != (0, 0, w, h):
             out = bridge.crop(out, w, channels * (2 if dtype == "<u2" else 1), sx, sy, sw, sh)
-        shadow = drawable.get_shadow_buffer()
+        shadow = target.get_shadow_buffer()
         shadow.set(Gegl.Rectangle.new(sx, sy, sw, sh), fmt, out)
         shadow.flush()
-        drawable.merge_shadow(True)  # applies the selection mask (feathering blends) and pushes undo
-        drawable.update(sx, sy, sw, sh)
+        target.merge_shadow(True)  # applies the selection mask (feathering blends) and pushes undo
+        target.update(sx, sy, sw, sh)
     finally:
         image.undo_group_end()
     Gimp.progress_update(1.0)
@@ -95,6 +132,8 @@ def run_auto(procedure, run_mode, image, drawables, config, data):
         gi.require_version("GimpUi", "3.0")
         from gi.repository import GimpUi
         GimpUi.init("colorize_gimp")
+        if config.get_property("hints-layer") is None:  # the default: the image's "Colour hints" layer
+            config.set_property("hints-layer", image.get_layer_by_name(bridge.HINTS_LAYER_NAME))
         dialog = GimpUi.ProcedureDialog.new(procedure, config, "Auto Colorize (Deep Learning)")
         dialog.fill(None)
         if not dialog.run():
@@ -106,7 +145,8 @@ def run_auto(procedure, run_mode, image, drawables, config, data):
     try:
         colorize_drawable(image, drawables[0], config.get_property("strength"),
                           config.get_property("model") or "", config.get_property("threads"),
-                          config.get_property("timeout"))
+                          config.get_property("timeout"), config.get_property("hints-layer"),
+                          config.get_property("output"))
     except bridge.BridgeError as e:
         return _error(procedure, "Auto Colorize: %s" % e)
     except Exception as e:  # a bug here must still reach the user, not a log
@@ -151,21 +191,32 @@ class ColorizePlugin(Gimp.PlugIn):
             p.add_menu_path(MENU)
             p.set_documentation(
                 "Colorize a black-and-white photo with a neural network",
-                "Colorizes the active layer in place from its luminance (brightness is kept, "
-                "colour is predicted). The network sees the whole layer; only selected pixels "
-                "change, and a feathered selection blends. Grayscale images are converted to "
-                "RGB. Alpha is kept. One Edit > Undo restores the original.", name)
+                "Colorizes the active layer from its luminance (brightness is kept, colour is "
+                "predicted), in place or into a new colour layer above it. The network sees the "
+                "whole layer; only selected pixels change, and a feathered selection blends. "
+                "Dots of colour painted on a transparent 'Colour hints' layer steer the colours "
+                "(that layer is never changed). Grayscale images are converted to RGB. Alpha is "
+                "kept. One Edit > Undo restores the original.", name)
             p.set_attribution("colorize project", "colorize project", "2026")
             p.add_double_argument("strength", "_Strength",
                                   "Colour strength: 0 keeps the photo gray, 1 is the model's colour, "
                                   "up to 2 boosts saturation", 0.0, 2.0, 1.0, rw)
             p.add_string_argument("model", "_Model",
-                                  "fast (about 6x faster), a .tflite file, or empty for the default model", "", rw)
+                                  "fast (about 6x faster), a .tflite file, or empty for the default model "
+                                  "(the hint model when there are colour hints)", "", rw)
             p.add_int_argument("threads", "_Threads", "Inference threads (0: automatic)",
                                0, 64, 0, rw)
             p.add_int_argument("timeout", "T_imeout (s)",
                                "Stop the helper after this many seconds (0: automatic, "
                                "120 s + 10 s per megapixel)", 0, 3600, 0, rw)
+            p.add_layer_argument("hints-layer", "Colour _hints",
+                                 "A transparent layer with dots of colour painted where you know the colour "
+                                 "(only its hue and saturation count); none for automatic colours", True, rw)
+            output = Gimp.Choice.new()
+            output.add("replace", 0, "Replace the layer", "Colorize the layer in place")
+            output.add("new-layer", 1, "New colour layer",
+                       "Put the colour in a new layer above, in LCh colour mode; the original stays untouched")
+            p.add_choice_argument("output", "_Output", "Where the colour goes", output, "replace", rw)
             return p
         if name == PROC_CHECK:
             p = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_check, None)

@@ -1,0 +1,58 @@
+"""LiteRT's C++ writes its banner (and its load errors) straight to file descriptor 2: the model
+loader catches them by pointing fd 2 at a temporary file for the moment of loading. That
+redirection is process-wide, and the CLI loads the model in a helper thread while the main thread
+may already be reporting (a usage error, a skipped photo): `serialized_stderr` makes the CLI's
+own writes wait for the capture to end, so none of them lands in the capture and is lost.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+
+# held while fd 2 is redirected; re-entrant so the loading thread's own writes do not deadlock
+FD2_LOCK = threading.RLock()
+
+
+class native_stderr_captured:
+    """Catch what native code prints on fd 2 inside the block (read() returns it)."""
+
+    def __enter__(self):
+        sys.stderr.flush()
+        FD2_LOCK.acquire()
+        self._buf = tempfile.TemporaryFile(mode="w+")
+        self._saved = os.dup(2)
+        os.dup2(self._buf.fileno(), 2)
+        return self
+
+    def read(self) -> str:
+        self._buf.seek(0)
+        return self._buf.read()
+
+    def __exit__(self, *exc) -> None:
+        try:
+            os.dup2(self._saved, 2)
+            os.close(self._saved)
+        finally:
+            FD2_LOCK.release()
+
+
+class serialized_stderr:
+    """A stand-in for sys.stderr whose writes (each flushed) wait while fd 2 is captured."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        with FD2_LOCK:
+            n = self._stream.write(text)
+            self._stream.flush()
+        return n
+
+    def flush(self) -> None:
+        with FD2_LOCK:
+            self._stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
