@@ -72,8 +72,8 @@ def main(argv: list[str]) -> int:
 
     from .hints import HintError
     from .model import ModelError
-    from .shipped import HINT_MODEL
     from .pipeline import Colorizer
+    from .shipped import HINT_MODEL
     # the model loads in a helper thread while this one maps the pixels
     loader = ThreadPoolExecutor(1, thread_name_prefix="colorize-model")
     model = args.model if args.model or args.hints is None else HINT_MODEL

@@ -117,8 +117,9 @@ def validate(args: argparse.Namespace) -> None:
         raise UsageError("give --hints HINTS.png or --hint X,Y,#RRGGBB, not both")
 
 
-def hint_points(args: argparse.Namespace) -> tuple:
-    """--hint values as points, and --hints checked (readable, with alpha, not empty): UsageError if bad."""
+def checked_hints(args: argparse.Namespace) -> tuple:
+    """--hints checked (readable, with alpha, not empty) and --hint values parsed into points,
+    before any model loads: UsageError naming what is wrong."""
     from .hints import HintError, parse_point, read_file
     try:
         if args.hints is not None:
@@ -135,7 +136,7 @@ def batch_options(args: argparse.Namespace):
         return BatchOptions(output=args.output, recursive=args.recursive, overwrite=args.overwrite,
                             strength=args.strength, skip_color=args.skip_color, format=args.format,
                             quality=args.quality, png_compression=args.png_compression,
-                            max_megapixels=args.max_megapixels, hints=args.hints, hint_points=hint_points(args))
+                            max_megapixels=args.max_megapixels, hints=args.hints, hint_points=checked_hints(args))
     except ValueError as exc:
         raise UsageError(f"--{exc}") from None
 

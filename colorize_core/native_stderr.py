@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import threading
 
 # held while fd 2 is redirected; re-entrant so the loading thread's own writes do not deadlock
@@ -19,6 +18,7 @@ class native_stderr_captured:
     """Catch what native code prints on fd 2 inside the block (read() returns it)."""
 
     def __enter__(self):
+        import tempfile  # only when a model loads: the CLI's start-up stays lean
         sys.stderr.flush()
         FD2_LOCK.acquire()
         self._buf = tempfile.TemporaryFile(mode="w+")
