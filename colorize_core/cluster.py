@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import __version__
 from .atomic import remove_stale_temps
-from .batch import BatchOptions, BatchUsageError, plan, process_one
+from .batch import BatchOptions, BatchUsageError, plan, process_one, uses_hints
 from .cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, Interrupted, UsageError, _raise_interrupted
 from .formats import DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, PHOTO_SUFFIXES
 from .imageio import ImageIOError
@@ -144,6 +144,19 @@ class Progress:
               f"{result['status']} {result['input']}", file=sys.stderr, flush=True)
 
 
+def _check_takes_hints(model: str) -> None:
+    """Photos with a STEM.hints.png need a model that reads hints: a named one is checked on its card
+    here, before any worker starts (unnamed, the workers use the shipped hint model for them)."""
+    from .model import ModelCard, ModelError, resolve_model
+    try:
+        card = ModelCard.read(resolve_model(model))
+    except ModelError as exc:
+        raise UsageError(f"model: {exc}") from None
+    if not card.takes_hints:
+        raise UsageError(f"model: {card.name} takes no colour hints, and some photos have a hint file beside "
+                         "them: leave out --model (the shipped hint model colorizes those), or name a hint model")
+
+
 def run(args: argparse.Namespace, results: list[dict]) -> int:
     try:
         import ray
@@ -167,6 +180,8 @@ def run(args: argparse.Namespace, results: list[dict]) -> int:
         jobs = plan(expand_inputs(args.inputs), opts)
     except BatchUsageError as exc:
         raise UsageError(str(exc)) from None
+    if uses_hints(jobs, opts) and args.model is not None:
+        _check_takes_hints(args.model)
     folders = sorted({dst.parent for _, dst in jobs})
     for folder in folders:
         remove_stale_temps(folder)

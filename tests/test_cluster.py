@@ -133,6 +133,18 @@ def test_list_files_and_usage_errors(archive, tmp_path):
     assert proc.returncode == 2 and "from 0 to 4" in proc.stderr
 
 
+def test_hint_files_with_a_model_that_reads_none_are_refused_before_any_worker(tmp_path, gray_photo):
+    from PIL import Image
+    album = tmp_path / "album"
+    album.mkdir()
+    gray_photo.resize((64, 64)).save(album / "a.png")
+    Image.new("RGBA", (8, 8), (200, 30, 30, 255)).save(album / "a.hints.png")
+    proc = subprocess.run([sys.executable, "-m", "colorize_core", "cluster", str(album), "-o", str(tmp_path / "o"),
+                           "--model", "fast"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "takes no colour hints" in proc.stderr, proc.stderr
+    assert not any((tmp_path / "o").iterdir())
+
+
 def test_the_runtime_never_imports_ray(gray_file):
     code = ("import sys; from colorize_core.cli import main; main([sys.argv[1], '-q', '--overwrite']); "
             "assert 'ray' not in sys.modules, 'ray imported'")
