@@ -8,7 +8,8 @@ For each photo (the 256x256 protocol of convert.evaluate) and each count n in PO
 are drawn at seeded random places on the model's chroma grid, each revealing the truth's mean
 chroma over a 3x3-cell patch (about 12x12 pixels of a 224x224 view: a brush dot), and the model
 colorizes the luminance with them. n = 0 is the same model without hints. Writes hints.md,
-hints.json and hints.png (one curve per photo set).
+hints.json, hints.png (one curve per photo set) and hints_grid.png (photos of the last set: gray,
+no dots, 5 dots, truth).
 """
 from __future__ import annotations
 
@@ -84,6 +85,30 @@ def spread(colorizer: Colorizer, truths: list[np.ndarray], seed: int = 0) -> lis
     return [{"cells": f"{lo}-{hi}", "mean_delta_uv": float(v / len(truths))} for (lo, hi), v in zip(SPREAD_RINGS, sums)]
 
 
+GRID_POINTS = 5
+
+
+def grid_columns(colorizer: Colorizer, truths: list[np.ndarray], seed: int = 0) -> dict[str, list[np.ndarray]]:
+    """A figure's columns: the gray input, the hint model without dots, with GRID_POINTS dots (their
+    patches outlined in white), and the truth."""
+    from PIL import ImageDraw
+    model = colorizer.hint_model()
+    columns = {"gray input": [], "no dots": [], f"{GRID_POINTS} dots (outlined)": [], "truth": []}
+    for k, truth in enumerate(truths):
+        grid = truth_hints(truth, model, GRID_POINTS, (seed, k, GRID_POINTS))
+        marked = Image.fromarray(colorize_with(colorizer, truth, grid))
+        draw = ImageDraw.Draw(marked)
+        gw, gh = model.card.hint_grid
+        sx, sy = marked.width / gw, marked.height / gh
+        for i, j in zip(*np.nonzero(grid[..., 2] > 0)):
+            draw.rectangle([j * sx, i * sy, (j + 1) * sx - 1, (i + 1) * sy - 1], outline=(255, 255, 255))
+        columns["gray input"].append(evaluate.gray(truth))
+        columns["no dots"].append(colorize_with(colorizer, truth, grid * 0))
+        columns[f"{GRID_POINTS} dots (outlined)"].append(np.asarray(marked))
+        columns["truth"].append(truth)
+    return columns
+
+
 def people_photos(cache: Path, split: str, group: str, sample: int | None) -> list[np.ndarray]:
     """A split's photos (a seeded sample) of one group (convert.evaluate.GROUPS), 256x256."""
     names, truths = evaluate.load_eval_photos(cache, split=split, sample=sample)
@@ -147,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="tune", choices=("train", "tune", "test"))
     ap.add_argument("--group", default="people", help="photo group of the split (default people)")
     ap.add_argument("--sample", type=int, help="a seeded sample of N photos of the split, then the group's")
+    ap.add_argument("--grid", type=int, default=6, help="photos in hints_grid.png (evenly spread over the last set: "
+                                                         "the --group's)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     colorizer = Colorizer(args.model)
@@ -165,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
                                                     indent=2))
     (args.out / "hints.md").write_text(markdown(sets, model.card.name, spreads, model.card.hint_spread))
     plot(sets, args.out / "hints.png")
+    name, truths = list(photo_sets.items())[-1]
+    picks = truths[::max(1, len(truths) // args.grid)][:args.grid]  # spread over the set's folders
+    evaluate.save_grid(grid_columns(colorizer, picks), args.out / "hints_grid.png", cell=192)
     print((args.out / "hints.md").read_text())
     return 0
 
