@@ -296,3 +296,21 @@ def test_bridge_carries_hints(tmp_path, gray_photo):
     np.save(tmp_path / "empty.npy", np.zeros((4, 4, 4), np.uint8))
     r = _bridge(tmp_path / "in.npy", tmp_path / "x.npy", "--hints", tmp_path / "empty.npy")
     assert r.returncode == 1 and "every pixel is transparent" in r.stderr and not (tmp_path / "x.npy").exists()
+
+
+def test_hint_curve_reports_the_gain_of_dots_and_draws_its_figures(tmp_path, astronaut_rgb, coffee_rgb):
+    from convert import hint_curve
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    astronaut_rgb.save(photos / "astronaut.png")
+    coffee_rgb.save(photos / "coffee.png")
+    assert hint_curve.main(["--model", str(SHIPPED_DIR / "hints.tflite"), "--photos", str(photos),
+                            "--out", str(tmp_path / "out"), "--grid", "2"]) == 0
+    report = json.loads((tmp_path / "out" / "hints.json").read_text())
+    rows = report["sets"]["photos"]
+    assert [r["points"] for r in rows] == list(hint_curve.POINTS)
+    assert rows[-1]["psnr"] > rows[0]["psnr"] + 1.0  # 20 dots of the true colours help
+    reach = [r["mean_delta_uv"] for r in report["spread"]["photos"]]
+    assert reach[0] > reach[-1]  # a dot acts most near itself
+    assert Image.open(tmp_path / "out" / "hints_grid.png").size == (4 * 192, 18 + 2 * 192)
+    assert (tmp_path / "out" / "hints.png").exists() and "20 points" in (tmp_path / "out" / "hints.md").read_text()
