@@ -155,6 +155,7 @@ def _cases(files):
         c("hint_model", "gray_rgb", args={"model": "hints"}),
         c("hints", "gray_rgb", hints={"dots": [HINT_DOT]}),
         c("hints_new_layer", "gray_rgb", hints={"dots": [HINT_DOT]}, args={"output": "new-layer"}),
+        c("new_layer_grayscale", "grayscale", args={"output": "new-layer"}),
         c("err_missing", "grayscale", core="/nonexistent/bin/colorize-core"),
         c("err_error", "grayscale", core="/opt/colorize-fake/fake-core-error"),
         c("err_hang", "grayscale", core="/opt/colorize-fake/fake-core-hang", args={"timeout": 3}),
@@ -335,6 +336,18 @@ def test_new_layer_output_leaves_the_original_untouched(batch):
     d = batch["dir"]
     np.testing.assert_array_equal(np.load(d / "hints_new_layer.hints.after.npy"),
                                   np.load(d / "hints_new_layer.hints.before.npy"))
+
+
+def test_new_layer_output_on_a_grayscale_image(batch):
+    """A Grayscale-mode image becomes RGB (a colour layer needs it); its photo layer keeps its pixels."""
+    res = batch["results"]["new_layer_grayscale"]
+    assert res["status"] == "success", res
+    assert res["base_type_before"] == "gray" and res["base_type_after"] == "rgb"
+    before, after, ref, _ = _arrays(batch, "new_layer_grayscale")
+    np.testing.assert_array_equal(after, before)
+    assert [m for _, m in res["layers"]] == ["lch-color", "normal"]
+    new = np.load(batch["dir"] / "new_layer_grayscale.new.npy")
+    assert np.abs(new.astype(int) - ref.astype(int)).max() <= 2 and _chroma(new).mean() > 1.0
 
 
 @pytest.mark.parametrize("case, words", [
