@@ -3,7 +3,7 @@
 The model reads hints at its chroma size (56x56 for the shipped hint model) as three planes:
 u * mask, v * mask, mask. A cell is hinted (mask 1) when any hint pixel falls in it, and its
 chroma is the alpha-weighted mean chroma of those pixels; a hint's brightness is ignored (only
-its U, V reach the model), so a hint never changes the photo's luminance. Training simulates
+its U, V reach the model): the result keeps the photo's own luminance, as every colorization does. Training simulates
 hints in this same encoding (convert.hints), so the runtime and the training cannot drift apart.
 
 Hints come as an RGBA image (any size, stretched over the photo as the model's view is: every

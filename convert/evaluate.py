@@ -100,15 +100,21 @@ def _load(path: Path, size: int) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB").resize((size, size), Image.BICUBIC))
 
 
+def compressed_chroma(truth: np.ndarray, chroma_size: tuple[int, int],
+                      model_input: tuple[int, int] = (224, 224)) -> tuple[Image.Image, np.ndarray]:
+    """(the truth's luminance, its chroma at chroma_size) as a model sees it: the chroma of the
+    model_input view of the photo, compressed to the model's chroma (or hint) grid."""
+    y_img, uv = split_8bit(Image.fromarray(truth))
+    return y_img, resize_chroma(resize_chroma(uv, model_input), chroma_size)
+
+
 def oracle(truth: np.ndarray, chroma_size: int, model_input: int = 224) -> np.ndarray:
     """The truth's chroma squeezed through a chroma_size compression, as the model's output would be.
 
     The model predicts chroma_size^2 values for a model_input^2 view of the photo, so the
     compression is applied at that scale and expanded back to the photo's size.
     """
-    y_img, uv = split_8bit(Image.fromarray(truth))
-    at_input = resize_chroma(uv, (model_input, model_input))
-    small = resize_chroma(at_input, (chroma_size, chroma_size))
+    y_img, small = compressed_chroma(truth, (chroma_size, chroma_size), (model_input, model_input))
     return to_uint8(merge(luma_to_unit(np.asarray(y_img)), small))
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from colorize_core.color import luma_to_unit, merge, resize_chroma, split_8bit, to_uint8
+from colorize_core.color import luma_to_unit, merge, resize_chroma, to_uint8
 from colorize_core.model import Model
 from colorize_core.pipeline import Colorizer
 from convert import evaluate, metrics
@@ -31,16 +31,10 @@ POINTS = (0, 1, 2, 5, 10, 20)
 PATCH_HALF = 1  # 3x3 cells of the 56x56 grid
 
 
-def true_grid_chroma(truth: np.ndarray, model: Model) -> np.ndarray:
-    """The truth's chroma at the model's grid, seen as the model sees the photo (its input view)."""
-    _, uv = split_8bit(Image.fromarray(truth))
-    at_input = resize_chroma(uv, model.card.input_size)
-    return resize_chroma(at_input, model.card.hint_grid)
-
-
 def truth_hints(truth: np.ndarray, model: Model, n: int, seed) -> np.ndarray:
     """n simulated dots (3x3-cell patches of the truth's mean chroma) at seeded places: the grid."""
-    return simulate(true_grid_chroma(truth, model), np.random.default_rng(seed), n_points=n, half=PATCH_HALF)
+    _, uv = evaluate.compressed_chroma(truth, model.card.hint_grid, model.card.input_size)
+    return simulate(uv, np.random.default_rng(seed), n_points=n, half=PATCH_HALF)
 
 
 def colorize_with(colorizer: Colorizer, truth: np.ndarray, grid: np.ndarray) -> np.ndarray:
