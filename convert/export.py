@@ -194,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     # machine paths stay out of the card: the cache is dropped, the runs a run started from are named
     training = {k: config[k] for k in config if k != "cache"}
     for key in ("finetune_from", "pruned_from", "distill_from"):
-        if key in training:
+        if isinstance(training.get(key), list):
+            training[key] = [Path(v).name for v in training[key]]
+        elif key in training:
             training[key] = Path(training[key]).name
     extra.setdefault("training", {}).update(training)
     extra["quantization_check"] = report

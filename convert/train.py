@@ -7,6 +7,7 @@ Usage:
   python -m convert.train RUN_DIR ... --finetune-block5 FROZEN_RUN --lr 5e-5
   python -m convert.train RUN_DIR ... --input-size 112  # the encoder sees the photo at 112x112
   python -m convert.train RUN_DIR ... --finetune-all PRUNED_RUN --distill 1 --lr 5e-5
+  python -m convert.train RUN_DIR ... --distill 1 --distill-from default --distill-from hints
   python -m convert.train RUN_DIR ... --hints   # a hint model: colour dots steer it (convert.hints)
 
 Modes:
@@ -18,9 +19,11 @@ Modes:
                     (`convert.features --extend block4`), about 7 photos a second.
   --finetune-all    starts from any run (a pruned one from convert.prune included) and trains its
                     whole inference model from the photos' luminance, 6 to 7 photos a second at 112.
-  --distill A       with --finetune-all of a pruned run: the targets become A x the unpruned run's
-                    chroma (computed once into RUN_DIR/teacher_uv.npy) + (1 - A) x the photos';
-                    --distill-from TEACHER_RUN names another teacher (e.g. the 224x224 default);
+  --distill A       the targets become A x a teacher's chroma (computed once into
+                    RUN_DIR/teacher_uv*.npy) + (1 - A) x the photos'; the teacher of a
+                    --finetune-all of a pruned run is its unpruned run, --distill-from TEACHER
+                    names another (a run folder, a shipped model's name or a .tflite; any mode);
+                    given twice or more, the teachers' mean chroma teaches;
                     --distill-mirror averages the teacher's chroma for each photo and its mirror
                     image (a second teacher pass, kept in RUN_DIR/teacher_uv_mirrored.npy).
   --input-size S    the encoder sees each photo at SxS instead of 224x224: VGG16 costs S^2, so
@@ -132,7 +135,7 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "mse"
           optimizer: str = "adam", lr: float = 1e-3, cosine: bool = False, minutes: float | None = None,
           max_train: int | None = None, max_tune: int = 500, progress: int = 1,
           finetune_from: Path | None = None, finetune: str = "block5", distill: float = 0.0,
-          distill_from: Path | None = None, distill_mirror: bool = False, input_size: int = 224,
+          distill_from: str | Path | list | None = None, distill_mirror: bool = False, input_size: int = 224,
           hints: bool = False) -> dict:
     """Train (or resume) one run; returns its config with the final metrics.
 
@@ -141,9 +144,10 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "mse"
     finetune: what a fine-tune trains: "block5" (VGG16's block5 with the decoder, from cached block4
     features: `convert.features --extend block4`) or "all" (encoder and decoder, from the photos;
     how a pruned encoder from `convert.prune` recovers).
-    distill: for a fine-tune of a pruned run, how much of each training target is the unpruned
-    run's own prediction (1: all, a student copying its teacher; 0: the photo's chroma only).
-    distill_from: another teacher run instead of the unpruned one (any input size, same chroma size).
+    distill: how much of each training target is the teacher's prediction (1: all, a student
+    copying its teacher; 0: the photo's chroma only); a pruned run's teacher is its unpruned run.
+    distill_from: the teacher(s) instead (convert.distill: a run folder, a shipped model's name or a
+    .tflite; any input size, same chroma size; several teach their mean chroma).
     distill_mirror: the teacher's target is the mean of its chroma for the photo and for the photo's
     mirror image (flipped back): on the 224x224 default that mean scores ~0.1 dB higher at the same
     colourfulness, a better teacher (its students did not gain: docs/experiments.md, session 9).
@@ -356,11 +360,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="train this run's whole model (encoder and decoder) further, from the photos; how a pruned "
                          "encoder (convert.prune) recovers")
     ap.add_argument("--distill", type=float, default=0.0, metavar="A",
-                    help="with --finetune-all of a pruned run: train toward A x the unpruned run's chroma + (1-A) x "
-                         "the photo's (default 0)")
-    ap.add_argument("--distill-from", type=Path, metavar="TEACHER_RUN",
-                    help="with --distill: this run is the teacher instead of the unpruned one (same chroma size, "
-                         "any input size)")
+                    help="train toward A x a teacher's chroma + (1-A) x the photo's (default 0); a --finetune-all of "
+                         "a pruned run is taught by its unpruned run unless --distill-from names a teacher")
+    ap.add_argument("--distill-from", action="append", metavar="TEACHER",
+                    help="with --distill: the teacher, a run folder, a shipped model's name (default, fast, hints) "
+                         "or a .tflite (same chroma size, any input size); repeat it for the mean of several")
     ap.add_argument("--distill-mirror", action="store_true",
                     help="with --distill: the teacher's chroma is the mean over each photo and its mirror image")
     ap.add_argument("--input-size", type=int, default=224,

@@ -6,6 +6,7 @@ it needs nothing from ../shared; it does need the `train` extra (TensorFlow), el
 import json
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -244,7 +245,7 @@ def test_pruned_encoder_is_smaller_recovers_exports_and_runs(cache, vgg_weights,
     with pytest.raises(SystemExit, match="use --finetune-all"):
         train.train(tmp_path / "no", cache=cache, loss="mse", weights=vgg_weights, progress=0, finetune_from=pruned)
 
-    with pytest.raises(SystemExit, match="needs --finetune-all of a pruned run"):
+    with pytest.raises(SystemExit, match="needs a teacher"):
         train.train(tmp_path / "no", cache=cache, loss="mse", weights=vgg_weights, progress=0, finetune_from=run,
                     finetune="all", distill=1.0)
     config = train.train(tuned, cache=cache, loss="mse", weights=vgg_weights, epochs=1, batch=4, lr=1e-4,
@@ -298,6 +299,34 @@ def test_pruned_encoder_is_smaller_recovers_exports_and_runs(cache, vgg_weights,
     photo = Image.fromarray(np.asarray(crops[index["splits"]["tune"][0]])).convert("L")
     expected = after.predict(dataset.lumas(np.asarray(crops[index["splits"]["tune"][:1]]), 64), verbose=0)[0]
     assert np.abs(Colorizer(out, threads=1).predict_chroma(photo) - expected).max() < 0.05
+
+
+def test_a_frozen_run_learns_the_mean_chroma_of_shipped_models(cache, frozen_run, tmp_path):
+    """--distill-from names shipped models (twice: their mean teaches); each teacher's chroma is what
+    the runtime predicts for the photo, and it is the run's training target."""
+    from colorize_core import Colorizer
+    with pytest.raises(SystemExit, match="not a training run"):
+        train.train(tmp_path / "no", cache=cache, loss="mse", progress=0, distill=1.0, distill_from=[tmp_path])
+    run = tmp_path / "student"
+    config = train.train(run, cache=cache, loss="mse", epochs=1, batch=4, progress=0, distill=1.0,
+                         distill_from=["fast", "default"])
+    shipped = Path(__file__).resolve().parents[1] / "colorize_core" / "models"
+    assert config["distill_from"] == [str(shipped / "fast.tflite"), str(shipped / "default.tflite")]
+    crops, index = dataset.load(cache)
+    _, order = features.load(cache, models.ENCODER_OUTPUTS["hyper"])  # a frozen run's photos, in its cache's order
+    rows = order[np.isin(order, index["splits"]["train"])]
+    for name, slot in (("fast", ""), ("default", "_2")):
+        colorizer = Colorizer(name, threads=1)
+        expected = [colorizer.predict_chroma(Image.fromarray(np.asarray(crops[r])).convert("L")) for r in rows]
+        assert np.abs(np.load(run / f"teacher_uv{slot}.npy") - np.stack(expected)).max() < 1e-6
+        assert json.loads((run / f"teacher_uv{slot}.json").read_text())["teacher_sha256"] == colorizer.model.card.sha256
+    with pytest.raises(SystemExit, match="holds a run distilled 1.0 from"):
+        train.train(run, cache=cache, loss="mse", progress=0, distill=1.0, distill_from="fast")
+    out = tmp_path / "student.tflite"
+    assert export.main([str(run), "--out", str(out), "--name", "student", "--check-photos", "2"]) == 0
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["training"]["distill_from"] == ["fast.tflite", "default.tflite"]
+    assert Colorizer(out, threads=1).predict_chroma(Image.new("L", (50, 40), 128)).shape == (56, 56, 2)
 
 
 def test_finetune_refuses_a_classification_run(frozen_run, cache, vgg_weights, tmp_path):
