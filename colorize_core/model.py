@@ -3,6 +3,7 @@
 The runtime hard-codes nothing about a model: input size and normalisation, chroma size and
 scaling, colour space and quantization all come from the card, and the file's sha256 is
 checked at load, so a corrupt or mismatched model fails early with a message naming it.
+A card may blend in a second model beside it (the shipped default: two networks' mean chroma).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import hashlib
 import json
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +49,7 @@ class ModelCard:
     raw: dict
     hint_grid: tuple[int, int] | None = None  # (width, height) of a hint model's hint input
     hint_spread: tuple[float, float] | None = None  # (reach, edge) of hints.propagate, None: not spread
+    blend: tuple[str, float] | None = None  # (a model file beside the card, w): uv = own uv + w x its uv
 
     @property
     def takes_hints(self) -> bool:
@@ -73,7 +76,7 @@ class ModelCard:
                        output_scale=float(out["scale"]), output_offset=float(out["offset"]),
                        quantization=raw["quantization"], raw=raw,
                        hint_grid=(int(hints["width"]), int(hints["height"])) if hints is not None else None,
-                       hint_spread=_spread_of(hints))
+                       hint_spread=_spread_of(hints), blend=_blend_of(raw.get("blend")))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{card_path}: malformed model card ({type(exc).__name__}: {exc})") from exc
 
@@ -87,6 +90,18 @@ def _spread_of(hints: dict | None) -> tuple[float, float] | None:
     if not (np.isfinite(reach) and np.isfinite(edge) and reach > 0 and edge > 0):
         raise ValueError(f"hints spread needs finite positive reach and edge, got {spread}")
     return reach, edge
+
+
+def _blend_of(blend: dict | None) -> tuple[str, float] | None:
+    """A card's blended model (a file name beside the card) and its finite weight; None if absent."""
+    if blend is None:
+        return None
+    name, weight = str(blend["model"]), float(blend["weight"])
+    if Path(name).name != name or not name.endswith(".tflite"):
+        raise ValueError(f"blend names a .tflite beside the card, got {name!r}")
+    if not np.isfinite(weight):
+        raise ValueError(f"blend weight must be finite, got {weight}")
+    return name, weight
 
 
 def sha256_of(path: Path) -> str:
@@ -124,7 +139,8 @@ class Model:
     def __init__(self, path: str | os.PathLike | None = None, *, threads: int | None = None):
         """path: a .tflite with its card, a shipped model's name ("default", "fast"), or None (default).
 
-        threads: None for all cores, else 1 or more (ValueError otherwise)."""
+        threads: None for all cores, else 1 or more (ValueError otherwise). A blended card's two
+        models run side by side, each on half of them."""
         threads = check_threads(threads)
         path = resolve_model(path)
         if not path.is_file():
@@ -134,9 +150,11 @@ class Model:
         if actual != self.card.sha256:
             raise ModelError(f"{path}: checksum mismatch (file {actual[:12]}..., card {self.card.sha256[:12]}...): "
                              "the model file is corrupt or does not belong to this card")
+        cores = threads or os.cpu_count() or 1
+        own_threads = max(1, cores // 2) if self.card.blend else threads
         try:
             with native_stderr_captured() as captured:
-                self._interp = make_interpreter(path, threads)
+                self._interp = make_interpreter(path, own_threads)
         except (ValueError, RuntimeError) as exc:
             detail = " ".join(captured.read().split())
             raise ModelError(f"{path}: LiteRT cannot load this model ({' '.join(filter(None, [str(exc), detail]))})") from exc
@@ -154,6 +172,23 @@ class Model:
             got.append(tuple(self._hints["shape"]))
         if got != want:
             raise ModelError(f"{path}: tensor shapes {got} do not match the card's {want} (input, output, hints)")
+        self._blended = self._load_blend(path, own_threads)
+        # the two networks run side by side (loading them so gains nothing: LiteRT holds the GIL then)
+        self._helper = (ThreadPoolExecutor(1, thread_name_prefix="colorize-blend")
+                        if self._blended is not None and cores > 1 else None)
+
+    def _load_blend(self, path: Path, threads: int | None) -> "Model | None":
+        """The card's blended model (None if it blends nothing), checked to see the photo as this one does."""
+        if self.card.blend is None:
+            return None
+        if self.card.takes_hints:
+            raise ModelError(f"{path}: a hint model cannot blend in another model")
+        other = Model(path.parent / self.card.blend[0], threads=threads)
+        if other.card.blend is not None or other.card.input_size != self.card.input_size or \
+                other.card.chroma_size != self.card.chroma_size:
+            raise ModelError(f"{path}: the blended {other.card.path.name} must see the photo at the same size, predict "
+                             "the same chroma size and blend in nothing itself")
+        return other
 
     def predict(self, luma: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
         """Luminance codes (H, W) at the card's input size, float 0..255 -> UV (h, w, 2) in [-1, 1].
@@ -161,10 +196,18 @@ class Model:
         hints: a hint model's hint grid (colorize_core.hints; None: no hints); ModelError if given
         to a model without a hint input.
         """
-        x = np.asarray(luma, np.float32) * self.card.input_scale + self.card.input_offset
-        x = np.repeat(x[None, :, :, None], self.card.input_channels, axis=-1)
         if hints is not None and self._hints is None:
             raise ModelError(f"{self.card.path}: this model takes no colour hints")
+        if self._blended is None:
+            return np.clip(self._own(luma, hints), -1.0, 1.0)
+        other = self._helper.submit(self._blended.predict, luma) if self._helper else None
+        uv = self._own(luma, None)
+        return np.clip(uv + self.card.blend[1] * (other.result() if other else self._blended.predict(luma)), -1.0, 1.0)
+
+    def _own(self, luma: np.ndarray, hints: np.ndarray | None) -> np.ndarray:
+        """This file's network alone: its output scaled as the card says (not clipped)."""
+        x = np.asarray(luma, np.float32) * self.card.input_scale + self.card.input_offset
+        x = np.repeat(x[None, :, :, None], self.card.input_channels, axis=-1)
         with self._lock:  # one interpreter, many batch threads: LiteRT runs one invoke at a time
             self._interp.set_tensor(self._in["index"], _quantize(x, self._in))
             if self._hints is not None:
@@ -172,7 +215,7 @@ class Model:
                 self._interp.set_tensor(self._hints["index"], _quantize(grid[None], self._hints))
             self._interp.invoke()
             out = _dequantize(self._interp.get_tensor(self._out["index"])[0], self._out)
-        return np.clip(out * self.card.output_scale + self.card.output_offset, -1.0, 1.0)
+        return out * self.card.output_scale + self.card.output_offset
 
 
 def hint_input_of(details: list[dict]) -> tuple[dict, dict | None]:

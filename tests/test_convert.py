@@ -329,6 +329,34 @@ def test_a_frozen_run_learns_the_mean_chroma_of_shipped_models(cache, frozen_run
     assert Colorizer(out, threads=1).predict_chroma(Image.new("L", (50, 40), 128)).shape == (56, 56, 2)
 
 
+def test_blend_rewrites_a_card_into_the_mean_of_two_models(tmp_path):
+    """convert.blend: the shipped default's members re-blended from their exported cards give the shipped
+    card's scale and weight; a second blend, a bad gain or a pair that cannot run together is refused,
+    the card left as it was."""
+    from colorize_core.model import DEFAULT_MODEL, SHIPPED_DIR, ModelCard
+    from convert import blend
+    shipped = ModelCard.read(DEFAULT_MODEL)
+    base = tmp_path / "v4.tflite"
+    shutil.copy(DEFAULT_MODEL, base)
+    v4 = {k: v for k, v in shipped.raw.items() if k != "blend"}
+    v4.update(name="v4", output=dict(v4["output"], scale=v4["members"][0]["output_scale"]))
+    base.with_suffix(".json").write_text(json.dumps(v4))
+    for f in ("hints.tflite", "hints.json", "fast.tflite", "fast.json"):
+        shutil.copy(SHIPPED_DIR / f, tmp_path / f)
+    for other, gain, problem in (("fast.tflite", 1.1, "must see the photo at the same size"),
+                                 ("hints.tflite", float("nan"), "--gain must be a finite number"),
+                                 ("gone.tflite", 1.1, "no model card")):
+        with pytest.raises(SystemExit, match=problem):
+            blend.blend_card(base, other, gain, "mean")
+        assert json.loads(base.with_suffix(".json").read_text()) == v4
+    assert blend.main([str(base), "--with", "hints.tflite", "--gain", "1.1", "--name", "mean"]) == 0
+    card = ModelCard.read(base)
+    assert (card.name, card.blend, card.output_scale) == ("mean", shipped.blend, shipped.output_scale)
+    assert [m["file"] for m in card.raw["members"]] == ["v4.tflite", "hints.tflite"]
+    with pytest.raises(SystemExit, match="blends in hints.tflite already"):
+        blend.blend_card(base, "hints.tflite", 1.1, "again")
+
+
 def test_finetune_refuses_a_classification_run(frozen_run, cache, vgg_weights, tmp_path):
     with pytest.raises(SystemExit, match="regression loss"):
         train.train(tmp_path, cache=cache, loss=None, weights=vgg_weights, finetune_from=frozen_run, progress=0)

@@ -1,17 +1,13 @@
 #!/usr/bin/env bash
-# The recipe of the shipped default model, vgg16-ft5-hyper-mse-56-v4 (colorize_core/models/default.*).
+# The recipe of the shipped default, vgg16-mean-v4-hints-v5 (colorize_core/models/default.*): 1.1 x the mean of
+# two networks' chroma, run side by side. Its members: vgg16-ft5-hyper-mse-56-v4 (default-v4.sh; the file
+# default.tflite) and the hint model vgg16-hyper-hints-mse-56-v1 given no hints (hints.sh; hints.tflite).
+# convert.blend then rewrites default.tflite's card into the blend (the gain by session 10's rule: the smallest
+# reaching the previous default's colourfulness on the clean tune photos; docs/experiments.md, session 12).
 # Usage: bash convert/recipes/default.sh RUNS_DIR [CACHE]   (run from the repository root, train extra installed)
-# Steps: the cache of 224x224 crops (convert.dataset), ImageNet VGG16 features, the decoder on the frozen
-# encoder (7 epochs), VGG16's block5 fine-tuned with it (3 epochs), dynamic-range export at gain 0.9.
-# Made on the first 13,400 photos of ../shared/data/train (before the 2026-12 additions); on today's
-# folder it trains on all of them. Every step resumes where it stopped.
 set -euo pipefail
-RUNS=$1 CACHE=${2:-$1/cache}
-source "$(dirname "$0")/prepare.sh"
-python -m convert.train "$RUNS/hyper-mse-56-long" --cache "$CACHE" --weights "$W" --loss mse --epochs 7 --cosine
-python -m convert.features --cache "$CACHE" --weights "$W" --extend block4
-python -m convert.train "$RUNS/ft5-mse-56" --cache "$CACHE" --weights "$W" --finetune-block5 "$RUNS/hyper-mse-56-long" \
-       --epochs 3 --lr 5e-5 --cosine
-python -m convert.export "$RUNS/ft5-mse-56" --weights "$W" --out colorize_core/models/default.tflite \
-       --name vgg16-ft5-hyper-mse-56-v4 --quantization dynamic --compare float32 float16 int8 int16x8 \
-       --output-gain 0.9 --card-extra convert/card_default.json
+here=$(dirname "$0")
+bash "$here/default-v4.sh" "$@"
+bash "$here/hints.sh" "$@"
+python -m convert.blend colorize_core/models/default.tflite --with hints.tflite --gain 1.1 \
+       --name vgg16-mean-v4-hints-v5 --card-extra convert/card_default.json

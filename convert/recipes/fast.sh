@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The recipe of the shipped speed model, vgg16p50-distill224x2-hyper-mse-56-in112-fast-v4 (colorize_core/models/fast.*).
-# Usage: bash convert/recipes/fast.sh RUNS_DIR [CACHE]   (after convert/recipes/default.sh RUNS_DIR [CACHE]:
-# the default model's run, ft5-mse-56, is the teacher of the last two steps)
+# Usage: bash convert/recipes/fast.sh RUNS_DIR [CACHE]   (after convert/recipes/default-v4.sh RUNS_DIR [CACHE]:
+# that model's run, ft5-mse-56, is the teacher of the last two steps)
 # Steps: the default's recipe with VGG16 seeing the photo at 112x112 (fast-v1), pruned to half of its inner
-# channels by least squares, distilled one epoch from fast-v1, then twice from the 224x224 default;
+# channels by least squares, distilled one epoch from fast-v1, then twice from the 224x224 v4 (the default's first member);
 # dynamic-range export at gain 1.1. Every step resumes where it stopped.
 set -euo pipefail
 RUNS=$1 CACHE=${2:-$1/cache}
