@@ -3,6 +3,7 @@
 Runs on photos the test makes itself and with no ImageNet weights (the encoder is random), so
 it needs nothing from ../shared; it does need the `train` extra (TensorFlow), else it skips.
 """
+import hashlib
 import json
 import os
 import shutil
@@ -319,7 +320,10 @@ def test_a_frozen_run_learns_the_mean_chroma_of_shipped_models(cache, frozen_run
         colorizer = Colorizer(name, threads=1)
         expected = [colorizer.predict_chroma(Image.fromarray(np.asarray(crops[r])).convert("L")) for r in rows]
         assert np.abs(np.load(run / f"teacher_uv{slot}.npy") - np.stack(expected)).max() < 1e-6
-        assert json.loads((run / f"teacher_uv{slot}.json").read_text())["teacher_sha256"] == colorizer.model.card.sha256
+        made_by = json.loads((run / f"teacher_uv{slot}.json").read_text())
+        assert made_by["teacher_sha256"] == colorizer.model.card.sha256
+        card_bytes = colorizer.model.card.path.with_suffix(".json").read_bytes()  # a gain or blend changes it
+        assert made_by["teacher_card_sha256"] == hashlib.sha256(card_bytes).hexdigest()
     with pytest.raises(SystemExit, match="holds a run distilled 1.0 from"):
         train.train(run, cache=cache, loss="mse", progress=0, distill=1.0, distill_from="fast")
     out = tmp_path / "student.tflite"
