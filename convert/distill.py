@@ -53,7 +53,7 @@ def configure(config: dict, previous: dict, run_dir: Path, distill: float,
 def resolve_teacher(teacher: str | Path) -> str:
     """A --distill-from value -> what the config records: a run folder's or a model file's absolute path."""
     text = str(teacher)
-    if text in SHIPPED_MODELS or looks_like_path(text) and text.lower().endswith(".tflite"):
+    if text in SHIPPED_MODELS or (looks_like_path(text) and text.lower().endswith(".tflite")):
         try:
             return str(resolve_model(text).resolve())
         except ModelError as exc:
