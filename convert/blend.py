@@ -17,6 +17,7 @@ import json
 import math
 from pathlib import Path
 
+from colorize_core.atomic import write_atomic
 from colorize_core.model import Model, ModelCard, ModelError
 
 
@@ -46,14 +47,19 @@ def blend_card(base: Path, other: str, gain: float, name: str, extra: dict | Non
     raw.update(extra or {})
     raw["name"] = name
     card_path = base.with_suffix(".json")
-    before = card_path.read_text()
-    card_path.write_text(json.dumps(raw, indent=2) + "\n")
+    before = card_path.read_bytes()
+    _replace(card_path, (json.dumps(raw, indent=2) + "\n").encode())
     try:
         Model(base, threads=1)
     except ModelError as exc:
-        card_path.write_text(before)
+        _replace(card_path, before)
         raise SystemExit(f"the blend does not load, card restored: {exc}") from exc
     return raw
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """An existing card rewritten whole or not at all (the shipped default's card is rewritten in place)."""
+    write_atomic(path, lambda f: f.write(data), overwrite=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 pytest.importorskip("tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from conftest import unblended_default  # noqa: E402
 from convert import dataset, evaluate, export, features, losses, metrics, models, prune, runs, train  # noqa: E402
 
 
@@ -340,11 +341,8 @@ def test_blend_rewrites_a_card_into_the_mean_of_two_models(tmp_path):
     from colorize_core.model import DEFAULT_MODEL, SHIPPED_DIR, ModelCard
     from convert import blend
     shipped = ModelCard.read(DEFAULT_MODEL)
-    base = tmp_path / "v4.tflite"
-    shutil.copy(DEFAULT_MODEL, base)
-    v4 = {k: v for k, v in shipped.raw.items() if k != "blend"}
-    v4.update(name="v4", output=dict(v4["output"], scale=v4["members"][0]["output_scale"]))
-    base.with_suffix(".json").write_text(json.dumps(v4))
+    base = unblended_default(tmp_path, "v4")
+    v4 = json.loads(base.with_suffix(".json").read_text())
     for f in ("hints.tflite", "hints.json", "fast.tflite", "fast.json"):
         shutil.copy(SHIPPED_DIR / f, tmp_path / f)
     for other, gain, problem in (("fast.tflite", 1.1, "must see the photo at the same size"),

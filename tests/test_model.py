@@ -1,10 +1,10 @@
 """The model contract: the shipped .tflite, its card, the checksum, the shapes."""
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import unblended_default
 
 from colorize_core.model import DEFAULT_MODEL, SHIPPED_DIR, SHIPPED_MODELS, Model, ModelCard, ModelError
 
@@ -108,16 +108,6 @@ def _luma_view(size: tuple[int, int]) -> np.ndarray:
     return np.asarray(model_view(photo, size), np.float32)
 
 
-def _unblended(card: ModelCard, folder: Path) -> Path:
-    """The blended card's own network alone: its file with the card it was exported with."""
-    alone = folder / "alone.tflite"
-    shutil.copy(card.path, alone)
-    raw = {k: v for k, v in card.raw.items() if k != "blend"}
-    raw["output"] = dict(raw["output"], scale=raw["members"][0]["output_scale"])
-    alone.with_suffix(".json").write_text(json.dumps(raw))
-    return alone
-
-
 def test_the_default_is_the_mean_of_two_networks_side_by_side(tmp_path):
     """The shipped default's card blends in the hint model (no hints): uv = 1.1 x (v4's + hints'
     uv) / 2, the same run in turn (one thread) as side by side (two)."""
@@ -125,7 +115,7 @@ def test_the_default_is_the_mean_of_two_networks_side_by_side(tmp_path):
     assert card.blend == ("hints.tflite", pytest.approx(0.55)) and card.output_scale == pytest.approx(0.495)
     assert [m["name"] for m in card.raw["members"]] == ["vgg16-ft5-hyper-mse-56-v4", Model("hints").card.name]
     x = _luma_view(card.input_size)
-    expected = np.clip(1.1 * (Model(_unblended(card, tmp_path)).predict(x) + Model("hints").predict(x)) / 2, -1, 1)
+    expected = np.clip(1.1 * (Model(unblended_default(tmp_path)).predict(x) + Model("hints").predict(x)) / 2, -1, 1)
     for threads in (1, 2):
         assert np.abs(Model(threads=threads).predict(x) - expected).max() < 1e-5
     with pytest.raises(ModelError, match="takes no colour hints"):
@@ -139,7 +129,7 @@ def test_the_default_is_the_mean_of_two_networks_side_by_side(tmp_path):
     ({"model": "fast.tflite", "weight": 0.5}, "must see the photo at the same size"),
 ])
 def test_a_blend_that_cannot_work_is_refused(tmp_path, blend, problem):
-    path = _unblended(ModelCard.read(DEFAULT_MODEL), tmp_path)
+    path = unblended_default(tmp_path)
     for f in ("hints.tflite", "hints.json", "fast.tflite", "fast.json"):
         shutil.copy(SHIPPED_DIR / f, tmp_path / f)
     card = json.loads(path.with_suffix(".json").read_text())
