@@ -105,11 +105,13 @@ def _output_name(src: Path, rel: Path, opts: BatchOptions) -> Path:
     return opts.output / name if opts.output is not None else src.with_name(name.name)
 
 
-def process_one(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst: Path, opts: BatchOptions) -> dict:
+def process_one(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst: Path, opts: BatchOptions, *,
+                before_decode: Callable[[], object] | None = None) -> dict:
     """Colorize `src` into `dst`; returns {"status": "ok"|"skipped", "warnings": [...], ...}.
 
     colorizer: a Colorizer, or a function that returns one when the photo is decoded (so that a
     model still loading in another thread loads while the photo decodes).
+    before_decode: called just before the photo's pixels decode (imageio.load).
     Raises ImageIOError (with a message naming the file) on any failure; nothing is written then.
     An existing `dst` (without overwrite) is skipped, also when another process writes it first.
     """
@@ -121,7 +123,7 @@ def process_one(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst
         fmt = output_format(dst)
     except ImageIOError as exc:
         raise ImageIOError(f"{src}: {exc}") from None
-    photo = load(src, max_megapixels=opts.max_megapixels)
+    photo = load(src, max_megapixels=opts.max_megapixels, before_decode=before_decode)
     from .preprocess import is_grayscale  # numpy: imported only now, so it imports while the photo decodes
     warnings = list(photo.warnings)
     if not is_grayscale(photo.image):
@@ -175,8 +177,9 @@ def _colorize(colorizer: "Colorizer", photo, fmt: str, strength: float, hints, w
         warnings.append(f"only the first of its {photo.frames} frames was colorized "
                         f"({fmt} holds one image; write .tif to keep every page)")
     if fmt == "JPEG" and not has_alpha(photo.image):
-        # JPEG stores YCbCr: hand it over as such (no RGB in between; tests bound the difference)
-        return [colorizer.colorize_ycbcr(photo.image, strength=strength, hints=hints)]
+        # JPEG stores YCbCr with half-size chroma: hand it over as such (tests bound the difference)
+        return [colorizer.colorize_planes(photo.gray if photo.gray is not None else photo.image, strength=strength,
+                                          hints=hints)]
     return [colorizer.colorize(photo.image, strength=strength, hints=hints)]
 
 

@@ -14,10 +14,13 @@ the two to within one 8-bit level.
 from __future__ import annotations
 
 import functools
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable, TypeVar
 
 import numpy as np
 from PIL import Image
+
+T = TypeVar("T")
 
 KR, KG, KB = 0.299, 0.587, 0.114
 U_DIV = 1.0 - KB  # (B - Y) / 0.886 spans [-1, 1]
@@ -108,15 +111,21 @@ def expand_chroma_codes(uv_small: np.ndarray, size: tuple[int, int]) -> tuple[Im
     """
     codes = chroma_to_codes(uv_small)
     cb_small, cr_small = (Image.fromarray(np.ascontiguousarray(codes[..., c]), "L") for c in range(2))
-    cb = _helper().submit(cb_small.resize, size, Image.BICUBIC)
+    cb = in_background(cb_small.resize, size, Image.BICUBIC)
     cr = cr_small.resize(size, Image.BICUBIC)
     return cb.result(), cr
 
 
+def in_background(fn: Callable[..., T], *args) -> "Future[T]":
+    """fn(*args) in the pixel path's one helper thread (Pillow and numpy release the GIL for big
+    images, so a second plane or a copy runs beside the main thread's work)."""
+    return _helper().submit(fn, *args)
+
+
 @functools.lru_cache(maxsize=1)
 def _helper() -> ThreadPoolExecutor:
-    """One helper thread for the second chroma plane, made on first use."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="colorize-chroma")
+    """One helper thread for the pixel path, made on first use."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="colorize-pixels")
 
 
 def merge_ycbcr(y: Image.Image, cb: Image.Image, cr: Image.Image) -> Image.Image:

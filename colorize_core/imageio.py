@@ -9,13 +9,21 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from . import jpeg
 from .atomic import write_atomic
 from .formats import DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, FORMATS, MULTI_PAGE_FORMATS
 from .limits import DEFAULT_MAX_MEGAPIXELS, available_memory, decoded_bytes, human_bytes
+
+if TYPE_CHECKING:  # numpy loads in the model's thread, after this module
+    import numpy as np
+
+
+TURNED = range(2, 9)  # EXIF orientations that need turning upright
+DECODE_BLOCK_MAX = 64 << 20  # bytes of a file handed to its decoder at once (larger files: in such blocks)
 
 
 class ImageIOError(Exception):
@@ -51,10 +59,15 @@ class Photo:
     warnings: list[str] = field(default_factory=list)
     frames: int = 1  # pages of a multi-page TIFF, frames of an animated GIF
     max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
+    gray: "np.ndarray | None" = None  # a grayscale JPEG's pixels, shared with `image` (see _decode)
 
 
-def load(path: str | os.PathLike, *, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Photo:
-    """Decode a photo's first page fully, or raise ImageIOError naming the file and the reason."""
+def load(path: str | os.PathLike, *, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
+         before_decode: Callable[[], object] | None = None) -> Photo:
+    """Decode a photo's first page fully, or raise ImageIOError naming the file and the reason.
+
+    before_decode: called once the photo is checked, just before its pixels decode (outside the
+    GIL): the CLI starts loading the model then, so that the two overlap."""
     path = Path(path)
     if not path.exists():
         raise ImageIOError(f"{path}: no such file")
@@ -67,11 +80,12 @@ def load(path: str | os.PathLike, *, max_megapixels: float = DEFAULT_MAX_MEGAPIX
     except OSError as exc:
         raise ImageIOError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     try:
-        im = _open_checked(fp, path, max_megapixels)
+        opened = _open_checked(fp, path, max_megapixels, before_decode)
+        im, gray = _decode(opened, fp, path)
     except BaseException:
         fp.close()
         raise
-    frames = getattr(im, "n_frames", 1)
+    frames = getattr(opened, "n_frames", 1)
     photo = Photo(image=im, path=path, frames=frames, max_megapixels=max_megapixels)
     icc = im.info.get("icc_profile")
     # a grayscale or CMYK profile does not describe an RGB result
@@ -79,7 +93,12 @@ def load(path: str | os.PathLike, *, max_megapixels: float = DEFAULT_MAX_MEGAPIX
         photo.icc_profile = icc
     elif icc:
         photo.warnings.append(f"{icc[16:20].decode('ascii', 'replace').strip()} ICC profile not carried to the RGB output")
-    photo.image = ImageOps.exif_transpose(im) or im
+    if gray is not None and im.getexif().get(ExifTags.Base.Orientation, 1) not in TURNED:
+        photo.image, photo.gray = im, gray  # upright, a plain image over the decoded array: no copy
+    else:
+        # upright and detached from the file, a copy if upright already: a multi-frame file would
+        # be read again by a later load(), and a TIFF's getexif() lists its own tags, not EXIF
+        photo.image = ImageOps.exif_transpose(im)
     exif = photo.image.getexif()
     photo.exif = exif.tobytes() if len(exif) else None
     fp.close()  # the first page is decoded; `pages` opens the file again for the others
@@ -104,8 +123,10 @@ def pages(photo: Photo) -> Iterator[Image.Image]:
             yield ImageOps.exif_transpose(im.copy())
 
 
-def _open_checked(fp, path: Path, max_megapixels: float) -> Image.Image:
-    """Image.open + the size, pixel-limit and memory checks + a full decode of the first page."""
+def _open_checked(fp, path: Path, max_megapixels: float,
+                  before_decode: Callable[[], object] | None = None) -> Image.Image:
+    """Image.open + the size, pixel-limit and memory checks (no pixels decoded yet), then
+    before_decode()."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -114,17 +135,47 @@ def _open_checked(fp, path: Path, max_megapixels: float) -> Image.Image:
                 im = Image.open(fp)
             finally:
                 Image.MAX_IMAGE_PIXELS = saved_limit
-        _check_size(im, path, max_megapixels)
-        im.load()
-    except ImageIOError:
-        raise
     except UnidentifiedImageError:
         raise ImageIOError(f"{path}: not an image, or a format this tool cannot read") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageIOError(f"{path}: truncated or corrupt image ({exc})") from None
+    _check_size(im, path, max_megapixels)
+    if before_decode is not None:
+        before_decode()
+    return im
+
+
+def _decode(im: Image.Image, fp, path: Path) -> tuple[Image.Image, "np.ndarray | None"]:
+    """The first page decoded: (image, None), or for a grayscale JPEG (image, its pixels as an
+    array the image shares), decoded by libjpeg-turbo straight into numpy so that the JPEG
+    writer takes the photo's own pixels as its Y plane (no 13 MP copy out of Pillow). A JPEG
+    libjpeg-turbo refuses (a missing end marker, say) goes to Pillow, which decides."""
+    try:
+        if im.format == "JPEG" and im.mode == "L":
+            gray = _gray_jpeg(fp)
+            if gray is not None:
+                shared = Image.frombuffer("L", im.size, gray, "raw", "L", 0, 1)
+                shared.info = dict(im.info)  # ICC, EXIF, DPI as Pillow read them
+                return shared, gray
+        # the whole file in one decoder call: Pillow lets go of the GIL for it, so the model
+        # loading in another thread cannot stall it between blocks
+        im.decodermaxblock = max(im.decodermaxblock, min(os.fstat(fp.fileno()).st_size, DECODE_BLOCK_MAX))
+        im.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageIOError(f"{path}: truncated or corrupt image ({exc})") from None
     except MemoryError:
         raise ImageIOError(f"{path}: not enough memory to decode this image") from None
-    return im
+    return im, None
+
+
+def _gray_jpeg(fp) -> "np.ndarray | None":
+    """A grayscale JPEG's pixels (H, W) by libjpeg-turbo (outside the GIL), or None if it refuses."""
+    import simplejpeg  # numpy's dependants load after numpy, which the model's thread imports
+    fp.seek(0)
+    try:
+        return simplejpeg.decode_jpeg(fp.read(), colorspace="GRAY")[..., 0]
+    except ValueError:
+        return None
 
 
 def _check_size(im: Image.Image, path: Path, max_megapixels: float, where: str = "") -> None:
@@ -141,11 +192,11 @@ def _check_size(im: Image.Image, path: Path, max_megapixels: float, where: str =
                            f"and only {human_bytes(free)} is available")
 
 
-def save(image: Image.Image | list[Image.Image], path: str | os.PathLike, *, quality: int = DEFAULT_QUALITY,
+def save(image: Image.Image | jpeg.Planes | list[Image.Image], path: str | os.PathLike, *, quality: int = DEFAULT_QUALITY,
          png_compression: int = DEFAULT_PNG_COMPRESSION, icc_profile: bytes | None = None, exif: bytes | None = None,
          overwrite: bool = False) -> Path:
-    """Write `image` (or a list of pages, for TIFF) atomically: into a temporary file beside
-    `path`, then published under its name (exclusively, unless overwrite).
+    """Write `image` (or a list of pages, for TIFF; or JPEG planes, for JPEG) atomically: into a
+    temporary file beside `path`, then published under its name (exclusively, unless overwrite).
 
     A failure (full disk, no permission) leaves no partial file and never touches an existing one;
     an existing `path` without overwrite raises OutputExistsError, even if another process
@@ -180,9 +231,22 @@ def save(image: Image.Image | list[Image.Image], path: str | os.PathLike, *, qua
     if len(images) > 1:
         options.update(save_all=True, append_images=images[1:])
     try:
-        write_atomic(path, lambda f: images[0].save(f, format=fmt, **options), overwrite=overwrite)
+        write_atomic(path, _writer(images[0], fmt, options), overwrite=overwrite)
     except FileExistsError:
         raise OutputExistsError(f"{path}: already exists (use --overwrite to replace it)") from None
     except OSError as exc:
         raise ImageIOError(f"{path}: could not write ({exc.strerror or exc}); nothing was written") from None
+    except ValueError as exc:  # metadata the format cannot hold (EXIF over 64 KB in JPEG)
+        raise ImageIOError(f"{path}: could not write ({exc}); nothing was written") from None
     return path
+
+
+def _writer(image: Image.Image | jpeg.Planes, fmt: str, options: dict) -> Callable[[BinaryIO], object]:
+    """What writes the photo into an open file: Pillow, or libjpeg-turbo for JPEG planes."""
+    if not isinstance(image, jpeg.Planes):
+        return lambda f: image.save(f, format=fmt, **options)
+    if fmt != "JPEG":
+        raise ImageIOError(f"JPEG planes cannot be written as {fmt}")
+    data = jpeg.encode(image, quality=options["quality"], icc_profile=options.get("icc_profile"),
+                       exif=options.get("exif"))
+    return lambda f: f.write(data)

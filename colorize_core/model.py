@@ -7,11 +7,13 @@ A card may blend in a second model beside it (the shipped default: two networks'
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import mmap
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,11 +107,38 @@ def _blend_of(blend: dict | None) -> tuple[str, float] | None:
 
 
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
+    """The file's sha256, hashed from a memory map in one call (outside the GIL throughout)."""
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        if os.fstat(f.fileno()).st_size == 0:
+            return hashlib.sha256().hexdigest()
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return hashlib.sha256(data).hexdigest()
+
+
+def checksum(path: Path) -> "Future[str]":
+    """The sha256 of a model file, hashed once per process and file version in a helper thread.
+
+    A model's hash runs beside LiteRT's interpreter build, which holds the GIL for its ~40 ms: a
+    blended card asks for both files' hashes before its first build, so both are ready when the
+    second build ends. Keyed by the file's identity and modification, so a replaced file is hashed
+    again.
+    """
+    st = os.stat(path)
+    key = (os.fspath(Path(path).resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    with _CHECKSUMS_LOCK:
+        if key not in _CHECKSUMS:
+            _CHECKSUMS[key] = _hasher().submit(sha256_of, path)
+        return _CHECKSUMS[key]
+
+
+_CHECKSUMS: dict[tuple, "Future[str]"] = {}
+_CHECKSUMS_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _hasher() -> ThreadPoolExecutor:
+    """One helper thread for model checksums, made on first use."""
+    return ThreadPoolExecutor(1, thread_name_prefix="colorize-sha256")
 
 
 def looks_like_path(model: str | os.PathLike) -> bool:
@@ -146,18 +175,21 @@ class Model:
         if not path.is_file():
             raise ModelError(f"{path}: model file not found")
         self.card = ModelCard.read(path)
-        actual = sha256_of(path)
-        if actual != self.card.sha256:
-            raise ModelError(f"{path}: checksum mismatch (file {actual[:12]}..., card {self.card.sha256[:12]}...): "
-                             "the model file is corrupt or does not belong to this card")
         cores = threads or os.cpu_count() or 1
         own_threads = max(1, cores // 2) if self.card.blend else threads
+        # hashed while LiteRT builds the interpreter, checked before the model is used; a mismatch
+        # is also the first word when LiteRT refuses the file
+        partner = path.parent / self.card.blend[0] if self.card.blend else None
+        sums = [checksum(path)] + ([checksum(partner)] if partner is not None and partner.is_file() else [])
         try:
             with native_stderr_captured() as captured:
                 self._interp = make_interpreter(path, own_threads)
         except (ValueError, RuntimeError) as exc:
+            self._check_sum(sums[0].result())
             detail = " ".join(captured.read().split())
-            raise ModelError(f"{path}: LiteRT cannot load this model ({' '.join(filter(None, [str(exc), detail]))})") from exc
+            raise ModelError(f"{path}: LiteRT cannot load this model "
+                             f"({' '.join(filter(None, [str(exc), detail]))})") from exc
+        self._check_sum(sums[0].result())
         self._lock = threading.Lock()
         self._in, self._hints = hint_input_of(self._interp.get_input_details())
         self._out = self._interp.get_output_details()[0]
@@ -176,6 +208,11 @@ class Model:
         # the two networks run side by side (loading them so gains nothing: LiteRT holds the GIL then)
         self._helper = (ThreadPoolExecutor(1, thread_name_prefix="colorize-blend")
                         if self._blended is not None and cores > 1 else None)
+
+    def _check_sum(self, actual: str) -> None:
+        if actual != self.card.sha256:
+            raise ModelError(f"{self.card.path}: checksum mismatch (file {actual[:12]}..., card "
+                             f"{self.card.sha256[:12]}...): the model file is corrupt or does not belong to this card")
 
     def _load_blend(self, path: Path, threads: int | None) -> "Model | None":
         """The card's blended model (None if it blends nothing), checked to see the photo as this one does."""

@@ -14,7 +14,7 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps
 
-from . import color
+from . import color, jpeg
 from . import hints as hints_module
 from .hints import HintsLike
 from .imageio import has_alpha
@@ -101,11 +101,27 @@ class Colorizer:
             return self._colorize_pil(_straight_alpha(image), strength, hints)
         raise TypeError(f"expected a PIL image or a numpy array, got {type(image).__name__}")
 
-    def colorize_ycbcr(self, image: Image.Image, *, strength: float = 1.0,
-                       hints: HintsLike | None = None) -> Image.Image:
-        """The colorized photo as a YCbCr image, for writers of JPEG (which stores YCbCr): it
-        skips the conversion to RGB and the encoder's conversion back. Alpha is dropped."""
-        return self._merge_codes(*self._luma_and_chroma(_straight_alpha(image), check_strength(strength), hints))
+    def colorize_planes(self, image: Image.Image | np.ndarray, *, strength: float = 1.0,
+                        hints: HintsLike | None = None) -> jpeg.Planes:
+        """The colorized photo as the planes a JPEG stores (full-size Y, half-size Cb and Cr), for
+        jpeg.encode: no full-size chroma, no RGB and no encoder conversions. Alpha is dropped.
+
+        image: a PIL image, or a grayscale photo's uint8 (H, W) array, which becomes the Y plane
+        as it is (no copy)."""
+        strength = check_strength(strength)
+        if isinstance(image, np.ndarray):
+            y = np.ascontiguousarray(_check_gray_codes(image))
+            luma = Image.frombuffer("L", (y.shape[1], y.shape[0]), y, "raw", "L", 0, 1)
+        else:
+            luma = self._luma(_straight_alpha(image))
+            y = color.in_background(np.asarray, luma)  # Pillow copies 13 MP in ~25 ms: beside the model's pass
+        uv = self.predict_chroma(luma, hints) * strength
+        half = jpeg.chroma_size(luma.size)
+        if half[0] >= uv.shape[1] and half[1] >= uv.shape[0]:  # grown: straight to half size
+            cb, cr = color.expand_chroma_codes(uv, half)
+        else:  # a small photo: shrinking would low-pass the model's chroma; average 2x2 as libjpeg does
+            cb, cr = (plane.reduce(2) for plane in color.expand_chroma_codes(uv, luma.size))
+        return jpeg.Planes(y if isinstance(y, np.ndarray) else y.result(), np.asarray(cb), np.asarray(cr))
 
     # -- 8-bit path: Pillow's C code for every full-resolution step ----------------------
     def _colorize_pil(self, image: Image.Image, strength: float, hints: HintsLike | None) -> Image.Image:
@@ -118,11 +134,16 @@ class Colorizer:
     def _luma_and_chroma(self, image: Image.Image, strength: float,
                          hints: HintsLike | None) -> tuple[Image.Image, np.ndarray]:
         """An image -> its 8-bit luminance at full size and the predicted chroma at the model's size."""
-        if image.mode in HIGH_BIT_MODES:
-            luma = _high_bit_luma(image)
-        else:
-            luma = image.convert("L") if image.mode in ("L", "RGB") else _to_rgb(image).convert("L")
+        luma = self._luma(image)
         return luma, self.predict_chroma(luma, hints) * strength
+
+    @staticmethod
+    def _luma(image: Image.Image) -> Image.Image:
+        """An image's 8-bit luminance at full size ("L"; the image itself when it is one)."""
+        if image.mode in HIGH_BIT_MODES:
+            return _high_bit_luma(image)
+        return image if image.mode == "L" else image.convert("L") if image.mode == "RGB" else \
+            _to_rgb(image).convert("L")
 
     @staticmethod
     def _merge_codes(luma: Image.Image, uv: np.ndarray) -> Image.Image:
@@ -183,6 +204,13 @@ def _high_bit_luma(image: Image.Image) -> Image.Image:
     if image.mode == "F":
         peak = 1.0 if a.max() <= 1.0 else 255.0
     return Image.fromarray(np.clip(np.rint(a * (255.0 / peak)), 0, 255).astype(np.uint8), "L")
+
+
+def _check_gray_codes(array: np.ndarray) -> np.ndarray:
+    """A grayscale photo's 8-bit codes, (H, W) uint8 with H, W >= 1; ValueError naming anything else."""
+    if array.dtype != np.uint8 or array.ndim != 2 or min(array.shape) < 1:
+        raise ValueError(f"expected a uint8 array of shape (H, W) with H, W >= 1, got {array.dtype} {array.shape}")
+    return array
 
 
 def _check_array(array: np.ndarray) -> np.ndarray:

@@ -72,6 +72,18 @@ def test_corrupt_model_is_refused_by_checksum(model_copy):
         Model(model_copy)
 
 
+def test_a_model_file_changed_after_loading_is_hashed_again(tmp_path):
+    model = tmp_path / "f.tflite"
+    for suffix in (".tflite", ".json"):
+        shutil.copy((SHIPPED_DIR / "fast").with_suffix(suffix), model.with_suffix(suffix))
+    Model(model)  # hashed once and remembered for this version of the file
+    data = bytearray(model.read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    model.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match=r"f\.tflite: checksum mismatch"):
+        Model(model)
+
+
 def test_missing_card_and_missing_file(model_copy, tmp_path):
     with pytest.raises(ModelError, match="model file not found"):
         Model(tmp_path / "nope.tflite")
