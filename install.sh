@@ -173,7 +173,7 @@ mkdir_tracked "$PREFIX"
 record venv "$VENV"
 write_manifest  # record the venv at once, so an interrupted install can still be uninstalled
 
-say "Installing colorize-core and its dependencies from $SRC (numpy, Pillow, ai-edge-litert)"
+say "Installing colorize-core and its dependencies from $SRC (numpy, Pillow, ai-edge-litert, simplejpeg)"
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 # A local directory is rebuilt each time; --upgrade brings changed dependencies along.
 "${PIP[@]}" install --upgrade --quiet "$SRC" || die "pip could not install colorize-core from $SRC (see the messages above). Check your internet connection / proxy, then run install.sh again."

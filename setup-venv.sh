@@ -1,7 +1,7 @@
 #!/bin/sh
 # Make .venv (a Python virtual environment) in this checkout and install colorize-core into it.
 #
-#   ./setup-venv.sh              the runtime: numpy, Pillow, ai-edge-litert (then .venv/bin/colorize-core)
+#   ./setup-venv.sh              the runtime: numpy, Pillow, ai-edge-litert, simplejpeg (then .venv/bin/colorize-core)
 #   ./setup-venv.sh test,train   with the extras for the tests and the training code
 #
 # Works where the system Python refuses `pip install` (Debian and Ubuntu's "externally managed"

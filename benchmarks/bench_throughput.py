@@ -21,14 +21,16 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_core import make_photo  # noqa: E402
 
-PEAK = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)")
+# runs the command, then prints its wall time (spawn to exit, timed here so that this wrapper's own
+# start-up is not counted), its peak RSS and its exit code
+PEAK = ("import resource, subprocess, sys, time; t = time.perf_counter(); r = subprocess.run(sys.argv[1:]); "
+        "t = time.perf_counter() - t; "
+        "print(t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)")
 FLOOR_ONE = "import sys; from PIL import Image; Image.open(sys.argv[1]).convert('RGB').save(sys.argv[2], quality=95)"
 FLOOR_LOOP = ("import sys, time; from pathlib import Path; from PIL import Image\n"
               "t = time.perf_counter()\n"
@@ -38,14 +40,12 @@ FLOOR_LOOP = ("import sys, time; from pathlib import Path; from PIL import Image
 
 
 def timed(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB) of a command run as a process."""
-    t = time.perf_counter()
+    """(wall seconds from the process's spawn to its exit, peak RSS MB) of a command."""
     out = subprocess.run([sys.executable, "-c", PEAK, *cmd], capture_output=True, text=True, check=True).stdout
-    wall = time.perf_counter() - t
-    rss_kb, code = out.split()[-2:]
+    wall, rss_kb, code = out.split()[-3:]
     if code != "0":
         raise SystemExit(f"failed: {' '.join(cmd)}")
-    return wall, int(rss_kb) / 1024
+    return float(wall), int(rss_kb) / 1024
 
 
 def cli(src: Path, dst: Path, model: str | None, *extra: str) -> list[str]:

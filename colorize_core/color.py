@@ -103,16 +103,18 @@ def to_uint8(rgb: np.ndarray) -> np.ndarray:
     return np.rint(np.asarray(rgb) * 255.0).astype(np.uint8)
 
 
-def expand_chroma_codes(uv_small: np.ndarray, size: tuple[int, int]) -> tuple[Image.Image, Image.Image]:
-    """Fast chroma expansion for 8-bit output: UV (h, w, 2) -> full-size Cb, Cr "L" images.
+def expand_chroma_codes(uv_small: np.ndarray, size: tuple[int, int],
+                        finish: Callable[[Image.Image], T] = lambda plane: plane) -> tuple[T, T]:
+    """Fast chroma expansion for 8-bit output: UV (h, w, 2) -> Cb, Cr "L" images of `size`,
+    each passed through finish() (the JPEG writer's halving and copy into numpy).
 
     The two planes are resized at once, Cb in a helper thread (Pillow releases the GIL while it
     resizes), so a large photo's chroma costs one plane's time on two cores.
     """
     codes = chroma_to_codes(uv_small)
     cb_small, cr_small = (Image.fromarray(np.ascontiguousarray(codes[..., c]), "L") for c in range(2))
-    cb = in_background(cb_small.resize, size, Image.BICUBIC)
-    cr = cr_small.resize(size, Image.BICUBIC)
+    cb = in_background(lambda: finish(cb_small.resize(size, Image.BICUBIC)))
+    cr = finish(cr_small.resize(size, Image.BICUBIC))
     return cb.result(), cr
 
 

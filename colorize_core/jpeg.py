@@ -40,13 +40,26 @@ def chroma_size(size: tuple[int, int]) -> tuple[int, int]:
 
 def encode(planes: Planes, *, quality: int, icc_profile: bytes | None = None, exif: bytes | None = None) -> bytes:
     """The JPEG file's bytes; ValueError for EXIF too long for its one segment."""
-    import simplejpeg  # numpy's dependants load after numpy, which the model's thread imports
-    data = simplejpeg.encode_jpeg_yuv_planes(planes.y, planes.cb, planes.cr, quality=quality)
+    import simplejpeg  # loads numpy: imported when a JPEG is written, long after the CLI started
+    data = simplejpeg.encode_jpeg_yuv_planes(_even_rows_and_columns(planes.y), planes.cb, planes.cr,
+                                             quality=quality)
     extra = _segments(icc_profile, exif)
     if not extra:
         return data
     at = _after_jfif(data)
     return data[:at] + extra + data[at:]
+
+
+def _even_rows_and_columns(y: "np.ndarray") -> "np.ndarray":
+    """The Y plane as libjpeg-turbo reads it for 4:2:0: tjCompressFromYUVPlanes takes a Y plane
+    of odd width or height to be padded to even ones and reads the row and column past its end
+    (garbage in the photo's last MCU row, or a crash). An odd plane is copied with its edge
+    repeated into an even buffer, which is handed over as a view of the photo's own size."""
+    import numpy as np
+    h, w = y.shape
+    if h % 2 == 0 and w % 2 == 0:
+        return y
+    return np.pad(y, ((0, h % 2), (0, w % 2)), mode="edge")[:h, :w]
 
 
 def _segments(icc_profile: bytes | None, exif: bytes | None) -> bytes:

@@ -118,10 +118,10 @@ class Colorizer:
         uv = self.predict_chroma(luma, hints) * strength
         half = jpeg.chroma_size(luma.size)
         if half[0] >= uv.shape[1] and half[1] >= uv.shape[0]:  # grown: straight to half size
-            cb, cr = color.expand_chroma_codes(uv, half)
+            cb, cr = color.expand_chroma_codes(uv, half, np.asarray)
         else:  # a small photo: shrinking would low-pass the model's chroma; average 2x2 as libjpeg does
-            cb, cr = (plane.reduce(2) for plane in color.expand_chroma_codes(uv, luma.size))
-        return jpeg.Planes(y if isinstance(y, np.ndarray) else y.result(), np.asarray(cb), np.asarray(cr))
+            cb, cr = color.expand_chroma_codes(uv, luma.size, lambda plane: np.asarray(plane.reduce(2)))
+        return jpeg.Planes(y if isinstance(y, np.ndarray) else y.result(), cb, cr)
 
     # -- 8-bit path: Pillow's C code for every full-resolution step ----------------------
     def _colorize_pil(self, image: Image.Image, strength: float, hints: HintsLike | None) -> Image.Image:

@@ -2,6 +2,7 @@
 JPEGs decoded straight into numpy), threaded chroma, --jobs."""
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -195,3 +196,23 @@ def test_exif_too_long_for_jpeg_is_an_error_that_writes_nothing(tmp_path, gray_p
     result = json.loads(proc.stdout)["results"][0]
     assert proc.returncode == 1 and "EXIF data is too long for JPEG" in result["error"], result
     assert list(tmp_path.iterdir()) == [src]
+
+
+@pytest.mark.parametrize("size", [(101, 63), (100, 63), (101, 64), (1, 1)])
+def test_jpeg_planes_of_odd_size_read_nothing_past_the_photo(size):
+    """libjpeg-turbo reads a 4:2:0 Y plane of odd width or height as if padded to even ones: what
+    lies past the photo's last row and column (here, noise in the same buffer) must not reach the
+    file, so the file is the same whatever is there."""
+    from colorize_core import jpeg
+    w, h = size
+    rng = np.random.default_rng(0)
+    y = rng.integers(60, 200, (h, w), dtype=np.uint8)
+    cw, ch = jpeg.chroma_size((w, h))
+    cb, cr = (rng.integers(100, 160, (ch, cw), dtype=np.uint8) for _ in range(2))
+    noisy = rng.integers(0, 256, (h + 1, w + 1), dtype=np.uint8)  # the photo, then noise beyond it
+    noisy[:h, :w] = y
+    alone = jpeg.encode(jpeg.Planes(y.copy(), cb, cr), quality=95)
+    assert jpeg.encode(jpeg.Planes(noisy[:h, :w], cb, cr), quality=95) == alone
+    decoded = Image.open(io.BytesIO(alone))
+    assert decoded.size == (w, h)
+    assert np.abs(np.asarray(decoded.convert("L"), np.int16) - y).mean() < 3
