@@ -118,6 +118,43 @@ def expand_chroma_codes(uv_small: np.ndarray, size: tuple[int, int],
     return cb.result(), cr
 
 
+def rgb_bands(y: Image.Image, cb: Image.Image, cr: Image.Image,
+              finish: Callable[[Image.Image], T] = lambda band: band) -> list[T]:
+    """Full-resolution Y, Cb, Cr "L" images -> the RGB photo as bands of rows, top first (see
+    by_halves), each passed through finish() (a copy into numpy, say). The conversion is per
+    pixel, so the bands stacked are the one-piece conversion, bit for bit."""
+    w = y.width
+
+    def band(top: int, bottom: int) -> T:
+        box = (0, top, w, bottom)
+        return finish(merge_8bit(*(p if (top, bottom) == (0, y.height) else p.crop(box) for p in (y, cb, cr))))
+    return by_halves(y.height, band)
+
+
+def stack_rows(bands: list[Image.Image]) -> Image.Image:
+    """Bands of rows (same width and mode, top first) -> one image."""
+    if len(bands) == 1:
+        return bands[0]
+    out = Image.new(bands[0].mode, (bands[0].width, sum(b.height for b in bands)))
+    top = 0
+    for b in bands:
+        out.paste(b, (0, top))
+        top += b.height
+    return out
+
+
+def by_halves(height: int, fn: Callable[[int, int], T]) -> list[T]:
+    """[fn(0, cut), fn(cut, height)], the top half in the helper thread ([fn(0, height)] under
+    2 rows): Pillow lets go of the GIL to convert, so a large photo's full-size steps take one
+    half's time on two cores."""
+    if height < 2:
+        return [fn(0, height)]
+    cut = height // 2
+    top = in_background(fn, 0, cut)
+    bottom = fn(cut, height)
+    return [top.result(), bottom]
+
+
 def in_background(fn: Callable[..., T], *args) -> "Future[T]":
     """fn(*args) in the pixel path's one helper thread (Pillow and numpy release the GIL for big
     images, so a second plane or a copy runs beside the main thread's work)."""
@@ -130,14 +167,9 @@ def _helper() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="colorize-pixels")
 
 
-def merge_ycbcr(y: Image.Image, cb: Image.Image, cr: Image.Image) -> Image.Image:
-    """Full-resolution Y with full-size Cb, Cr "L" images -> one YCbCr image (what JPEG stores)."""
-    return Image.merge("YCbCr", (y, cb, cr))
-
-
 def merge_8bit(y: Image.Image, cb: Image.Image, cr: Image.Image) -> Image.Image:
     """Full-resolution Y with full-size Cb, Cr "L" images -> RGB image (Pillow's BT.601)."""
-    return merge_ycbcr(y, cb, cr).convert("RGB")
+    return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
 
 
 def chroma_magnitude(uv: np.ndarray) -> np.ndarray:

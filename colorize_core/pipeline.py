@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Union
+from typing import Callable, Union
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -126,16 +126,16 @@ class Colorizer:
     # -- 8-bit path: Pillow's C code for every full-resolution step ----------------------
     def _colorize_pil(self, image: Image.Image, strength: float, hints: HintsLike | None) -> Image.Image:
         alpha = _alpha_of(image)
-        out = self._merge_codes(*self._luma_and_chroma(image, strength, hints)).convert("RGB")
+        out = color.stack_rows(self._rgb_bands(self._luma(image), strength, hints))
         if alpha is not None:
             out.putalpha(alpha)
         return out
 
-    def _luma_and_chroma(self, image: Image.Image, strength: float,
-                         hints: HintsLike | None) -> tuple[Image.Image, np.ndarray]:
-        """An image -> its 8-bit luminance at full size and the predicted chroma at the model's size."""
-        luma = self._luma(image)
-        return luma, self.predict_chroma(luma, hints) * strength
+    def _rgb_bands(self, luma: Image.Image, strength: float, hints: HintsLike | None,
+                   finish: Callable[[Image.Image], object] = lambda band: band) -> list:
+        """The colorized photo in RGB as bands of rows (color.rgb_bands), each through finish()."""
+        uv = self.predict_chroma(luma, hints) * strength
+        return color.rgb_bands(luma, *color.expand_chroma_codes(uv, luma.size), finish)
 
     @staticmethod
     def _luma(image: Image.Image) -> Image.Image:
@@ -145,17 +145,16 @@ class Colorizer:
         return image if image.mode == "L" else image.convert("L") if image.mode == "RGB" else \
             _to_rgb(image).convert("L")
 
-    @staticmethod
-    def _merge_codes(luma: Image.Image, uv: np.ndarray) -> Image.Image:
-        cb, cr = color.expand_chroma_codes(uv, luma.size)
-        return color.merge_ycbcr(luma, cb, cr)
-
     # -- array path: float math, keeps 16-bit precision ----------------------------------
     def _colorize_array(self, array: np.ndarray, strength: float, hints: HintsLike | None) -> np.ndarray:
         array = _check_array(array)
         if array.dtype == np.uint8:  # the fast 8-bit path, through Pillow and back
             c = array.shape[-1]
-            pil = Image.fromarray(np.ascontiguousarray(array[..., 0] if c == 1 else array), ARRAY_MODES[c])
+            if c in (1, 3):  # no alpha: luminance, RGB and the copy back into numpy in two bands
+                luma = color.stack_rows(color.by_halves(array.shape[0], lambda top, bottom: _luma_of_codes(
+                    array[top:bottom])))
+                return np.concatenate(self._rgb_bands(luma, strength, hints, np.asarray))
+            pil = Image.fromarray(np.ascontiguousarray(array), ARRAY_MODES[c])
             return np.asarray(self._colorize_pil(pil, strength, hints))
         rgb, alpha, dtype = _split_array(array)
         y = color.rgb_to_yuv(rgb)[..., 0] if rgb.ndim == 3 else rgb * 2.0 - 1.0
@@ -189,6 +188,13 @@ def _alpha_of(image: Image.Image) -> Image.Image | None:
     if not has_alpha(image):
         return None
     return (image.convert("RGBA") if image.mode == "P" else image).getchannel("A")
+
+
+def _luma_of_codes(rows: np.ndarray) -> Image.Image:
+    """uint8 rows (h, W, 1 or 3) -> their 8-bit luminance ("L"), as Pillow computes it."""
+    if rows.shape[-1] == 1:
+        return Image.fromarray(np.ascontiguousarray(rows[..., 0]), "L")
+    return Image.fromarray(np.ascontiguousarray(rows), "RGB").convert("L")
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
