@@ -118,8 +118,7 @@ def expand_chroma_codes(uv_small: np.ndarray, size: tuple[int, int],
     return cb.result(), cr
 
 
-def rgb_bands(y: Image.Image, cb: Image.Image, cr: Image.Image,
-              finish: Callable[[Image.Image], T] = lambda band: band) -> list[T]:
+def rgb_bands(y: Image.Image, cb: Image.Image, cr: Image.Image, finish: Callable[[Image.Image], T]) -> list[T]:
     """Full-resolution Y, Cb, Cr "L" images -> the RGB photo as bands of rows, top first (see
     by_halves), each passed through finish() (a copy into numpy, say). The conversion is per
     pixel, so the bands stacked are the one-piece conversion, bit for bit."""

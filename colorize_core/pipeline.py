@@ -126,13 +126,17 @@ class Colorizer:
     # -- 8-bit path: Pillow's C code for every full-resolution step ----------------------
     def _colorize_pil(self, image: Image.Image, strength: float, hints: HintsLike | None) -> Image.Image:
         alpha = _alpha_of(image)
-        out = color.stack_rows(self._rgb_bands(self._luma(image), strength, hints))
+        luma = self._luma(image)
+        uv = self.predict_chroma(luma, hints) * strength
+        # one piece: bands (as the array path makes) and their join would hold the photo twice
+        # (+60 MB at 13 MP, measured) to save ~20 ms of a PNG's 1.6 s
+        out = color.merge_8bit(luma, *color.expand_chroma_codes(uv, luma.size))
         if alpha is not None:
             out.putalpha(alpha)
         return out
 
     def _rgb_bands(self, luma: Image.Image, strength: float, hints: HintsLike | None,
-                   finish: Callable[[Image.Image], object] = lambda band: band) -> list:
+                   finish: Callable[[Image.Image], object]) -> list:
         """The colorized photo in RGB as bands of rows (color.rgb_bands), each through finish()."""
         uv = self.predict_chroma(luma, hints) * strength
         return color.rgb_bands(luma, *color.expand_chroma_codes(uv, luma.size), finish)
