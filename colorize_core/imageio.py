@@ -18,7 +18,7 @@ from .atomic import write_atomic
 from .formats import DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, FORMATS, MULTI_PAGE_FORMATS
 from .limits import DEFAULT_MAX_MEGAPIXELS, available_memory, decoded_bytes, human_bytes
 
-if TYPE_CHECKING:  # numpy loads in the model's thread, after this module
+if TYPE_CHECKING:  # numpy is imported where pixels are handled (the CLI's --help never needs it)
     import numpy as np
 
 
@@ -170,7 +170,7 @@ def _decode(im: Image.Image, fp, path: Path) -> tuple[Image.Image, "np.ndarray |
 
 def _gray_jpeg(fp) -> "np.ndarray | None":
     """A grayscale JPEG's pixels (H, W) by libjpeg-turbo (outside the GIL), or None if it refuses."""
-    import simplejpeg  # numpy's dependants load after numpy, which the model's thread imports
+    import simplejpeg  # loads numpy: imported when a grayscale JPEG is decoded, not at start-up
     fp.seek(0)
     try:
         return simplejpeg.decode_jpeg(fp.read(), colorspace="GRAY")[..., 0]
@@ -192,9 +192,9 @@ def _check_size(im: Image.Image, path: Path, max_megapixels: float, where: str =
                            f"and only {human_bytes(free)} is available")
 
 
-def save(image: Image.Image | jpeg.Planes | list[Image.Image], path: str | os.PathLike, *, quality: int = DEFAULT_QUALITY,
-         png_compression: int = DEFAULT_PNG_COMPRESSION, icc_profile: bytes | None = None, exif: bytes | None = None,
-         overwrite: bool = False) -> Path:
+def save(image: Image.Image | jpeg.Planes | list[Image.Image], path: str | os.PathLike, *,
+         quality: int = DEFAULT_QUALITY, png_compression: int = DEFAULT_PNG_COMPRESSION,
+         icc_profile: bytes | None = None, exif: bytes | None = None, overwrite: bool = False) -> Path:
     """Write `image` (or a list of pages, for TIFF; or JPEG planes, for JPEG) atomically: into a
     temporary file beside `path`, then published under its name (exclusively, unless overwrite).
 

@@ -12,7 +12,7 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # numpy is loaded by the model's thread; this module is imported before it is
+if TYPE_CHECKING:  # numpy is imported where pixels are handled; this module loads before it is
     import numpy as np
 
 MAX_SEGMENT = 65533  # bytes of payload one JPEG marker segment holds (its length field counts itself)
