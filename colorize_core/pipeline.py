@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Callable, Union
+from typing import Union
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -135,12 +135,6 @@ class Colorizer:
             out.putalpha(alpha)
         return out
 
-    def _rgb_bands(self, luma: Image.Image, strength: float, hints: HintsLike | None,
-                   finish: Callable[[Image.Image], object]) -> list:
-        """The colorized photo in RGB as bands of rows (color.rgb_bands), each through finish()."""
-        uv = self.predict_chroma(luma, hints) * strength
-        return color.rgb_bands(luma, *color.expand_chroma_codes(uv, luma.size), finish)
-
     @staticmethod
     def _luma(image: Image.Image) -> Image.Image:
         """An image's 8-bit luminance at full size ("L"; the image itself when it is one)."""
@@ -157,7 +151,8 @@ class Colorizer:
             if c in (1, 3):  # no alpha: luminance, RGB and the copy back into numpy in two bands
                 luma = color.stack_rows(color.by_halves(array.shape[0], lambda top, bottom: _luma_of_codes(
                     array[top:bottom])))
-                return np.concatenate(self._rgb_bands(luma, strength, hints, np.asarray))
+                uv = self.predict_chroma(luma, hints) * strength
+                return np.concatenate(color.rgb_bands(luma, *color.expand_chroma_codes(uv, luma.size), np.asarray))
             pil = Image.fromarray(np.ascontiguousarray(array), ARRAY_MODES[c])
             return np.asarray(self._colorize_pil(pil, strength, hints))
         rgb, alpha, dtype = _split_array(array)
