@@ -159,11 +159,14 @@ def test_planes_from_the_array_equal_planes_from_the_image(gray_photo):
         c.colorize_planes(np.zeros((4, 4, 3), np.uint8))
 
 
-def test_a_jpeg_libjpeg_turbo_refuses_goes_to_pillow(tmp_path, gray_photo):
-    """A cut grayscale JPEG: both decoders refuse it, and the error is Pillow's, as for any format."""
+def test_a_cut_grayscale_jpeg_goes_to_pillow_and_is_an_error_that_writes_nothing(tmp_path, gray_photo):
+    """libjpeg-turbo refuses a cut file (no end marker); Pillow, which then decides, refuses it too."""
+    from colorize_core.imageio import _gray_jpeg
     src = tmp_path / "cut.jpg"
     gray_photo.save(src)
     src.write_bytes(src.read_bytes()[:-2])  # no end marker
+    with open(src, "rb") as f:
+        assert _gray_jpeg(f) is None  # refused: the decode falls back to Pillow
     proc = run_cli(src, "--json")
     result = json.loads(proc.stdout)["results"][0]
     assert proc.returncode == 1 and "truncated or corrupt" in result["error"], result
