@@ -3,13 +3,17 @@
 Usage: python -m convert.dataset PHOTO_DIR --cache CACHE_DIR
 
 The cache holds the 224x224 RGB crops as one uint8 array (`photos.npy`, memory-mapped later)
-plus `index.json` (source paths, split of every photo, the seed). Inputs (luminance) and targets
-(compressed chroma) are derived from the crops through colorize_core's colour math, so that
-any chroma size can be trained from one cache.
+plus `index.json` (source paths, split of every photo, the folder's fingerprint). A photo's split
+comes from a hash of its path inside the folder without its extension, so adding photos never
+moves another photo between splits, and re-encoding one (JPEG to WebP) keeps it where it was.
+A cache whose folder changed since it was made is rebuilt by `prepare` and refused by `load`.
+Inputs (luminance) and targets (compressed chroma) are derived from the crops through
+colorize_core's colour math, so that any chroma size can be trained from one cache.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -23,8 +27,12 @@ from colorize_core.color import compress_chroma, luma_to_unit, split_8bit
 from colorize_core.formats import PHOTO_SUFFIXES
 from colorize_core.preprocess import center_crop_square, is_grayscale, model_view
 
-SPLITS = ("train", "tune", "test")
-SPLIT_FRACTIONS = (0.7, 0.2, 0.1)
+SPLIT_FRACTIONS = {"train": 0.7, "tune": 0.2, "test": 0.1}
+SPLIT_RULE = "sha256 of the path inside the folder, without extension: 70/20/10"
+
+
+class StaleCacheError(RuntimeError):
+    """The photo folder changed after the cache was made: its rows no longer match the photos."""
 
 
 def list_photos(folder: Path) -> list[Path]:
@@ -41,28 +49,95 @@ def _prepare_one(path: Path, size: int) -> np.ndarray | None:
         return np.asarray(center_crop_square(im, size))
 
 
-def split_indices(n: int, seed: int = 838) -> dict[str, np.ndarray]:
-    """Seeded 70/20/10 split of n items into train/tune/test index arrays."""
+def split_of(relative: str | Path) -> str:
+    """The split of a photo, from its path inside the photo folder without the extension: stable
+    when photos are added or re-encoded, the same on every machine."""
+    key = Path(relative).with_suffix("").as_posix().encode()
+    u = int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2.0 ** 64
+    edge = 0.0
+    for split, fraction in SPLIT_FRACTIONS.items():
+        edge += fraction
+        if u < edge:
+            return split
+    return split
+
+
+def split_rows(relatives: list[str]) -> dict[str, np.ndarray]:
+    """Row indices of each split for photos listed by their paths inside the folder."""
+    names = [split_of(r) for r in relatives]
+    return {k: np.array([i for i, n in enumerate(names) if n == k], dtype=np.int64) for k in SPLIT_FRACTIONS}
+
+
+def legacy_split_indices(n: int, seed: int = 838) -> dict[str, np.ndarray]:
+    """The split before the hash rule: a seeded permutation of the sorted list (the models shipped
+    before it trained on it; `clean_rows` uses it to find the photos they never saw)."""
     order = np.random.default_rng(seed).permutation(n)
-    n_train = int(round(n * SPLIT_FRACTIONS[0]))
-    n_tune = int(round(n * SPLIT_FRACTIONS[1]))
+    n_train = int(round(n * SPLIT_FRACTIONS["train"]))
+    n_tune = int(round(n * SPLIT_FRACTIONS["tune"]))
     return {"train": np.sort(order[:n_train]), "tune": np.sort(order[n_train:n_train + n_tune]),
             "test": np.sort(order[n_train + n_tune:])}
 
 
-def prepare(folder: Path, cache: Path, *, size: int = 224, seed: int = 838, workers: int | None = None,
+# the photo sets earlier models trained on, by folder: each was split by legacy_split_indices over
+# its sorted list (vgg16-ft5-hyper-mse-56-v4 and fast on the first, the hint model on the second)
+LEGACY_SETS = {
+    "13400": ("bsds", "imagenette", "scenes"),
+    "24740": ("bsds", "imagenette", "scenes", "webfaces", "streetfashion", "utkfaces", "webfaces2", "filmfaces",
+              "houses", "pacs", "pets", "caltech101"),
+}
+
+
+def legacy_train_photos(folder: Path) -> set[str]:
+    """Paths inside `folder`, without extension, that any earlier model's training split held."""
+    folder = Path(folder)
+    seen: set[str] = set()
+    for folders in LEGACY_SETS.values():
+        paths = sorted(p for p in list_photos(folder) if p.relative_to(folder).parts[0] in folders)
+        train = legacy_split_indices(len(paths))["train"]
+        seen.update(paths[i].relative_to(folder).with_suffix("").as_posix() for i in train)
+    return seen
+
+
+def clean_rows(index: dict, split: str = "tune") -> list[int]:
+    """The rows of `split` that no earlier shipped model trained on: candidates are compared on these."""
+    folder = Path(index["source"])
+    seen = legacy_train_photos(folder)
+    return [i for i in index["splits"][split]
+            if Path(index["photos"][i]).relative_to(folder).with_suffix("").as_posix() not in seen]
+
+
+def fingerprint(paths: list[Path]) -> str:
+    """A digest of the photo files (path, size, modification time): changes when any is added,
+    removed or rewritten."""
+    h = hashlib.sha256()
+    for p in paths:
+        st = p.stat()
+        h.update(f"{p}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def prepare(folder: Path, cache: Path, *, size: int = 224, workers: int | None = None,
             limit: int | None = None, progress: bool = True) -> dict:
-    """Build (or reuse) the cache for `folder`; returns the index."""
+    """Build the cache for `folder`, or reuse it when the folder is unchanged; returns the index.
+
+    A cache made from another folder, size or limit, or before the folder changed, is rebuilt
+    (its feature caches then restart: convert.features checks the fingerprint too).
+    """
     cache = Path(cache)
     index_path = cache / "index.json"
-    if index_path.exists():
-        index = json.loads(index_path.read_text())
-        if index["source"] == str(Path(folder).resolve()) and index["size"] == size and index["seed"] == seed \
-                and index.get("limit") == limit:
-            return index
+    folder = Path(folder).resolve()
     paths = list_photos(folder)[:limit]
     if not paths:
-        raise SystemExit(f"no photos found under {folder}")
+        raise ValueError(f"no photos found under {folder}")
+    digest = fingerprint(paths)
+    if index_path.exists():
+        index = json.loads(index_path.read_text())
+        if (index["source"], index["size"], index.get("limit"), index.get("fingerprint")) == \
+                (str(folder), size, limit, digest):
+            return index
+        if progress:
+            print(f"{cache}: made from another folder, size or version of the photos; rebuilding it",
+                  file=sys.stderr)
     cache.mkdir(parents=True, exist_ok=True)
     crops, kept, dropped = [], [], []
     with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
@@ -75,18 +150,30 @@ def prepare(folder: Path, cache: Path, *, size: int = 224, seed: int = 838, work
     if progress:
         print(file=sys.stderr)
     np.save(cache / "photos.npy", np.stack(crops))
-    splits = split_indices(len(kept), seed)
-    index = {"source": str(Path(folder).resolve()), "size": size, "seed": seed, "limit": limit,
+    splits = split_rows([os.path.relpath(p, folder) for p in kept])
+    index = {"source": str(folder), "size": size, "limit": limit, "fingerprint": digest, "split_rule": SPLIT_RULE,
              "photos": kept, "dropped_grayscale": dropped,
              "splits": {k: v.tolist() for k, v in splits.items()}}
     index_path.write_text(json.dumps(index))
     return index
 
 
-def load(cache: Path) -> tuple[np.ndarray, dict]:
-    """The cached crops (memory-mapped, N x size x size x 3 uint8) and the index."""
+def load(cache: Path, *, check: bool = True) -> tuple[np.ndarray, dict]:
+    """The cached crops (memory-mapped, N x size x size x 3 uint8) and the index.
+
+    check: refuse (StaleCacheError) a cache whose photo folder changed since it was made, or one
+    made before splits came from path hashes; False reads it anyway (inspecting an old cache).
+    """
     cache = Path(cache)
-    return np.load(cache / "photos.npy", mmap_mode="r"), json.loads((cache / "index.json").read_text())
+    index = json.loads((cache / "index.json").read_text())
+    if check:
+        stale = index.get("split_rule") != SPLIT_RULE
+        if not stale and Path(index["source"]).is_dir():
+            stale = fingerprint(list_photos(Path(index["source"]))[:index.get("limit")]) != index["fingerprint"]
+        if stale:
+            raise StaleCacheError(f"{cache}: made from an older version of {index['source']} or an older split rule; "
+                                  f"run `python -m convert.dataset {index['source']} --cache {cache}` to rebuild it")
+    return np.load(cache / "photos.npy", mmap_mode="r"), index
 
 
 def original_path(index: dict, i: int) -> Path:
@@ -133,10 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("folder", type=Path, help="folder of colour photos (searched recursively)")
     ap.add_argument("--cache", type=Path, required=True, help="where to write the prepared arrays")
     ap.add_argument("--size", type=int, default=224, help="crop size (default 224)")
-    ap.add_argument("--seed", type=int, default=838, help="split seed (default 838)")
     ap.add_argument("--limit", type=int, default=None, help="use only the first N photos")
     args = ap.parse_args(argv)
-    index = prepare(args.folder, args.cache, size=args.size, seed=args.seed, limit=args.limit)
+    try:
+        index = prepare(args.folder, args.cache, size=args.size, limit=args.limit)
+    except ValueError as e:
+        ap.error(str(e))
     counts = {k: len(v) for k, v in index["splits"].items()}
     print(f"{len(index['photos'])} colour photos kept, {len(index['dropped_grayscale'])} grayscale dropped; "
           f"split {counts}; cache {args.cache}")

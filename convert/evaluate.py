@@ -46,11 +46,13 @@ def photo_group(source: str) -> str:
 
 
 def _split_rows(folder: Path, split: str, limit: int | None, match: str | None,
-                sample: int | None = None) -> tuple[list[int], dict, np.ndarray]:
-    """The cache rows of a split (those whose source path contains match; a seeded random sample
-    of them, since a split is sorted by folder), the cache index and its crops."""
+                sample: int | None = None, clean: bool = False) -> tuple[list[int], dict, np.ndarray]:
+    """The cache rows of a split (those whose source path contains match; with clean, only those
+    no earlier shipped model trained on; a seeded random sample of them, since a split is sorted
+    by folder), the cache index and its crops."""
     crops, index = dataset.load(folder)
-    rows = [i for i in index["splits"][split] if match is None or match in index["photos"][i]]
+    candidates = dataset.clean_rows(index, split) if clean else index["splits"][split]
+    rows = [i for i in candidates if match is None or match in index["photos"][i]]
     if sample is not None and sample < len(rows):
         rows = sorted(np.random.default_rng(0).choice(rows, sample, replace=False).tolist())
     rows = rows[:limit]
@@ -60,9 +62,9 @@ def _split_rows(folder: Path, split: str, limit: int | None, match: str | None,
 
 
 def split_sources(folder: Path, split: str, limit: int | None = None, match: str | None = None,
-                  sample: int | None = None) -> list[str]:
+                  sample: int | None = None, clean: bool = False) -> list[str]:
     """The source path of every photo load_eval_photos returns for the same split, in its order."""
-    rows, index, _ = _split_rows(folder, split, limit, match, sample)
+    rows, index, _ = _split_rows(folder, split, limit, match, sample, clean)
     return [index["photos"][i] for i in rows]
 
 
@@ -73,8 +75,8 @@ def split_groups(folder: Path, split: str, limit: int | None = None, match: str 
 
 
 def load_eval_photos(folder: Path, size: int = EVAL_SIZE, split: str | None = None, limit: int | None = None,
-                     match: str | None = None, originals: bool = False, sample: int | None = None
-                     ) -> tuple[list[str], list[np.ndarray]]:
+                     match: str | None = None, originals: bool = False, sample: int | None = None,
+                     clean: bool = False) -> tuple[list[str], list[np.ndarray]]:
     """Photos resized straight to size x size: a folder's, or a prepared cache's split (folder = cache).
 
     With a split, match keeps the photos whose source path contains it (e.g. "/bsds/", the
@@ -82,14 +84,14 @@ def load_eval_photos(folder: Path, size: int = EVAL_SIZE, split: str | None = No
     the Kodak protocol sees them) instead of the cached square crops.
     """
     if split is not None:
-        rows, index, crops = _split_rows(folder, split, limit, match, sample)
+        rows, index, crops = _split_rows(folder, split, limit, match, sample, clean)
         if originals:
             paths = [dataset.original_path(index, i) for i in rows]
             return [f"{split}/{p.name}" for p in paths], [_load(p, size) for p in paths]
         return ([f"{split}/{i}" for i in rows],
                 [np.asarray(Image.fromarray(np.asarray(crops[i])).resize((size, size), Image.BICUBIC)) for i in rows])
-    if match is not None or originals or sample is not None:
-        raise SystemExit("--match, --originals and --sample select within a --split of a cache")
+    if match is not None or originals or sample is not None or clean:
+        raise SystemExit("--match, --originals, --sample and --clean select within a --split of a cache")
     paths = dataset.list_photos(folder)[:limit]
     if not paths:
         raise SystemExit(f"no photos under {folder}")
@@ -150,15 +152,15 @@ def _group_order(group: str) -> int:
 def evaluate(folder: Path, model_paths: list[Path], out: Path, *, strength: float = 1.0, grid_photos: int = 6,
              threads: int | None = None, split: str | None = None, limit: int | None = None,
              match: str | None = None, originals: bool = False, sample: int | None = None,
-             semantic: bool = False) -> list[dict]:
+             semantic: bool = False, clean: bool = False) -> list[dict]:
     """Score every model beside gray, oracle and truth; a split is also reported per photo group.
 
     semantic: also the top-1 accuracy of an ImageNet classifier (convert.semantic) on the split's
     photos of known ImageNet class, for the gray inputs, each model's outputs and the truth.
     """
     names, truths = load_eval_photos(folder, split=split, limit=limit, match=match, originals=originals,
-                                     sample=sample)
-    sources = split_sources(folder, split, limit, match, sample) if split else None
+                                     sample=sample, clean=clean)
+    sources = split_sources(folder, split, limit, match, sample, clean) if split else None
     groups = [photo_group(s) for s in sources] if split else None
     check = _semantic_check(sources) if semantic else None
     out.mkdir(parents=True, exist_ok=True)
@@ -186,7 +188,9 @@ def evaluate(folder: Path, model_paths: list[Path], out: Path, *, strength: floa
                                                   "rows": rows}, indent=2))
     source = folder.name
     if split:
-        source = (f"the {split} split of {folder}" + (f", source paths containing {match!r}" if match else "")
+        clean_note = " (clean: no earlier shipped model trained on them)" if clean else ""
+        source = (f"the {split} split of {folder}{clean_note}"
+                  + (f", source paths containing {match!r}" if match else "")
                   + (f", a seeded sample of {sample}" if sample else "")
                   + (", whole original frames" if originals else ""))
     text = markdown_table(rows, f"{len(truths)} photos from {source}, {EVAL_SIZE}x{EVAL_SIZE}, strength {strength}")
@@ -284,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--originals", action="store_true",
                     help="with --split: read the photos' source files (whole frames) instead of the cached crops")
     ap.add_argument("--sample", type=int, help="with --split: a seeded random sample of N of its photos (every group)")
+    ap.add_argument("--clean", action="store_true",
+                    help="with --split: only the photos no earlier shipped model trained on (dataset.clean_rows)")
     ap.add_argument("--semantic", action="store_true",
                     help="with --split: ImageNet top-1 of EfficientNet-Lite0 on the outputs against the gray inputs "
                          "(the semantic extra)")
@@ -296,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.model:
         ap.error("give at least one --model (or --compression-study)")
     evaluate(args.folder, args.model, args.out, strength=args.strength, split=args.split, limit=args.limit,
-             match=args.match, originals=args.originals, sample=args.sample, semantic=args.semantic)
+             match=args.match, originals=args.originals, sample=args.sample, semantic=args.semantic,
+             clean=args.clean)
     print((args.out / "results.md").read_text())
     return 0
 

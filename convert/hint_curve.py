@@ -79,6 +79,29 @@ def spread(colorizer: Colorizer, truths: list[np.ndarray], seed: int = 0) -> lis
     return [{"cells": f"{lo}-{hi}", "mean_delta_uv": float(v / len(truths))} for (lo, hi), v in zip(SPREAD_RINGS, sums)]
 
 
+FAR = 1 / 3  # "far from a dot": beyond this share of the photo's long side
+
+
+def far_change(colorizer: Colorizer, truths: list[np.ndarray], seed: int = 0) -> dict:
+    """What one dot does far from itself: the mean |RGB change| in 8-bit levels (against no hint)
+    over the pixels farther than FAR x the long side from the dot, averaged over the photos; and
+    the largest photo's mean. A hint should recolour its object, not the whole photo."""
+    model = colorizer.hint_model()
+    means = []
+    for k, truth in enumerate(truths):
+        grid = truth_hints(truth, model, 1, (seed, k, "far"))
+        delta = np.abs(colorize_with(colorizer, truth, grid).astype(np.float32)
+                       - colorize_with(colorizer, truth, grid * 0)).mean(-1)
+        gh, gw = grid.shape[:2]
+        ys, xs = np.nonzero(grid[..., 2] > 0)
+        cy, cx = (ys.mean() + 0.5) * truth.shape[0] / gh, (xs.mean() + 0.5) * truth.shape[1] / gw
+        yy, xx = np.mgrid[0:truth.shape[0], 0:truth.shape[1]]
+        far = np.hypot(yy - cy, xx - cx) > FAR * max(truth.shape[:2])
+        if far.any():
+            means.append(float(delta[far].mean()))
+    return {"mean_levels": float(np.mean(means)), "max_photo_levels": float(np.max(means)), "photos": len(means)}
+
+
 GRID_POINTS = 5
 
 
@@ -134,7 +157,7 @@ def plot(sets: dict[str, list[dict]], path: Path) -> None:
 
 
 def markdown(sets: dict[str, list[dict]], model_name: str, spreads: dict[str, list[dict]] | None = None,
-             spread_params: tuple[float, float] | None = None) -> str:
+             spread_params: tuple[float, float] | None = None, fars: dict[str, dict] | None = None) -> str:
     how = (f"corrections spread by hints.propagate (reach {spread_params[0]:g}, edge {spread_params[1]:g})"
            if spread_params else "the network alone (no spreading)")
     lines = [f"Model {model_name}, {how}: each point reveals the truth's mean chroma over a 3x3-cell patch "
@@ -154,6 +177,10 @@ def markdown(sets: dict[str, list[dict]], model_name: str, spreads: dict[str, li
                   "| photos | " + " | ".join(f"{c} cells" for c in rings) + " |", "|---|" + "---|" * len(rings)]
         lines += [f"| {name} | " + " | ".join(f"{r['mean_delta_uv']:.3f}" for r in rows) + " |"
                   for name, rows in spreads.items()]
+    if fars:
+        lines += ["", f"Far from one dot (beyond {FAR:.2g} of the long side): mean |RGB change| against no hint, "
+                  "8-bit levels:\n", "| photos | mean | largest photo |", "|---|---|---|"]
+        lines += [f"| {name} | {f['mean_levels']:.2f} | {f['max_photo_levels']:.2f} |" for name, f in fars.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -177,14 +204,15 @@ def main(argv: list[str] | None = None) -> int:
     photo_sets = {folder.name: evaluate.load_eval_photos(folder)[1] for folder in args.photos}
     if args.cache:
         photo_sets[f"{args.split} {args.group}"] = people_photos(args.cache, args.split, args.group, args.sample)
-    sets, spreads = {}, {}
+    sets, spreads, fars = {}, {}, {}
     for name, truths in photo_sets.items():
         sets[name], spreads[name] = curve(colorizer, truths), spread(colorizer, truths)
-        print(name, json.dumps(sets[name]), json.dumps(spreads[name]), file=sys.stderr)
+        fars[name] = far_change(colorizer, truths)
+        print(name, json.dumps(sets[name]), json.dumps(spreads[name]), json.dumps(fars[name]), file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "hints.json").write_text(json.dumps({"model": model.card.name, "sets": sets, "spread": spreads},
-                                                    indent=2))
-    (args.out / "hints.md").write_text(markdown(sets, model.card.name, spreads, model.card.hint_spread))
+    (args.out / "hints.json").write_text(json.dumps({"model": model.card.name, "sets": sets, "spread": spreads,
+                                                     "far": fars}, indent=2))
+    (args.out / "hints.md").write_text(markdown(sets, model.card.name, spreads, model.card.hint_spread, fars))
     plot(sets, args.out / "hints.png")
     name, truths = list(photo_sets.items())[-1]
     picks = truths[::max(1, len(truths) // args.grid)][:args.grid]  # spread over the set's folders

@@ -20,12 +20,11 @@ REBALANCE_LAMBDA = 0.5
 LOG_MSE_FLOOR = 1e-4       # a photo predicted to within about 1 8-bit chroma level stops pulling
 
 
-def chroma_bins(uv: np.ndarray, step: float = BIN_STEP, smooth: float = 1.0,
-                lam: float = REBALANCE_LAMBDA) -> tuple[np.ndarray, np.ndarray]:
-    """Bin centres that occur in the training chroma, and their rebalancing weights.
+def chroma_prior(uv: np.ndarray, step: float = BIN_STEP, smooth: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """The bins that occur in the training chroma: centres (Q, 2) and their prior (Q,), summing to 1.
 
-    uv: training targets (..., 2) in [-1, 1]. Returns centres (Q, 2) and weights (Q,) with
-    E_prior[w] = 1, w proportional to 1 / ((1 - lam) * smoothed_prior + lam / Q).
+    uv: training targets (..., 2) in [-1, 1]; the prior is the bins' frequency smoothed by a
+    Gaussian of `smooth` bins (Zhang et al. 2016), so a rare colour's neighbours count for it too.
     """
     k = int(np.ceil(1.0 / step))
     idx = np.clip(np.rint(uv.reshape(-1, 2) / step).astype(int) + k, 0, 2 * k)
@@ -42,10 +41,21 @@ def chroma_bins(uv: np.ndarray, step: float = BIN_STEP, smooth: float = 1.0,
     iu, iv = np.nonzero(keep)
     centres = np.stack([(iu - k) * step, (iv - k) * step], axis=-1).astype(np.float32)
     p = prior[iu, iv]
-    p = p / p.sum()
-    w = 1.0 / ((1 - lam) * p + lam / len(p))
-    w = w / np.sum(p * w)
-    return centres, w.astype(np.float32)
+    return centres, p / p.sum()
+
+
+def rebalancing_weights(prior: np.ndarray, lam: float = REBALANCE_LAMBDA) -> np.ndarray:
+    """Class weights proportional to 1 / ((1 - lam) prior + lam / Q), scaled so E_prior[w] = 1:
+    rare colours weigh more, and a photo's loss keeps its scale on average."""
+    w = 1.0 / ((1 - lam) * prior + lam / len(prior))
+    return (w / np.sum(prior * w)).astype(np.float32)
+
+
+def chroma_bins(uv: np.ndarray, step: float = BIN_STEP, smooth: float = 1.0,
+                lam: float = REBALANCE_LAMBDA) -> tuple[np.ndarray, np.ndarray]:
+    """Bin centres that occur in the training chroma, and their rebalancing weights."""
+    centres, prior = chroma_prior(uv, step, smooth)
+    return centres, rebalancing_weights(prior, lam)
 
 
 def mse(y_true, y_pred):

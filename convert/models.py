@@ -19,6 +19,8 @@ features can be cached once and decoders trained from the cache in minutes on a 
 """
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import numpy as np
 from keras import layers
@@ -30,6 +32,9 @@ VGG_MEAN_BGR = (103.939, 116.779, 123.68)
 ENCODER_OUTPUTS = {"seed": ("block5_conv3",), "hyper": ("block3_pool", "block5_conv3")}
 ANNEAL_T = 0.38
 LAST_ACTIVATION = "leaky_relu"
+# channels of the hyper decoder's last conv, which the head reads: 32 carry two numbers (U, V), but
+# logits over a few hundred chroma bins need a wider base (Zhang et al. read 313 bins from 256)
+HEAD_WIDTH = {"regression": 32, "classification": 128}
 
 
 def luma_to_vgg(y):
@@ -42,6 +47,17 @@ def luma_to_vgg(y):
     gray = layers.Rescaling(scale=127.5, offset=127.5, name="luma_to_255")(y)
     bgr = layers.Concatenate(name="gray_to_bgr")([gray, gray, gray])
     return layers.Rescaling(scale=1.0, offset=[-m for m in VGG_MEAN_BGR], name="vgg_preprocess")(bgr)
+
+
+@contextlib.contextmanager
+def precision_policy(name: str):
+    """Keras' global dtype policy set to `name` inside the block, the previous one restored after."""
+    before = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(before)
 
 
 def check_input_size(input_size: int) -> int:
@@ -184,7 +200,8 @@ def _head(x, head: str, bins: np.ndarray | None):
         return layers.Conv2D(2, 1, activation="tanh", name="uv")(x)
     if bins is None:
         raise ValueError("a classification head needs the chroma bin centres")
-    return layers.Conv2D(len(bins), 1, name="logits")(x)
+    # float32 logits under a bfloat16 training policy: a softmax over hundreds of bins needs them
+    return layers.Conv2D(len(bins), 1, name="logits", dtype="float32")(x)
 
 
 def annealed_mean(logits, bins: np.ndarray, temperature: float = ANNEAL_T):
@@ -201,9 +218,14 @@ def last_activation_of(run_config: dict) -> str:
     return run_config.get("last_activation", "relu")
 
 
+def head_width_of(run_config: dict) -> int:
+    """The width of a run's last decoder conv: runs from before the key was recorded used 32."""
+    return int(run_config.get("head_width", HEAD_WIDTH["regression"]))
+
+
 def build_decoder(name: str, chroma_size: int, head: str, bins: np.ndarray | None = None,
                   last_activation: str = LAST_ACTIVATION, input_size: int = INPUT_SIZE,
-                  hints: bool = False) -> keras.Model:
+                  hints: bool = False, head_width: int = HEAD_WIDTH["regression"]) -> keras.Model:
     """Decoder from encoder features to the training output (UV, or logits for classification).
 
     last_activation: of the hyper decoder's last conv, "leaky_relu" (current) or "relu" (runs
@@ -211,6 +233,7 @@ def build_decoder(name: str, chroma_size: int, head: str, bins: np.ndarray | Non
     hints: a hint decoder (hyper only) also reads colour hints, (chroma_size, chroma_size, 3) in
     colorize_core.hints' encoding: pooled into the features, spread by two dilated convs so a
     dot colours its object, and given again at full grid resolution before the last conv.
+    head_width: channels of the hyper decoder's last conv (HEAD_WIDTH; head_width_of a run).
     """
     feats = [keras.Input(s, name=f"feature_{i}") for i, s in enumerate(encoder_feature_shapes(name, input_size))]
     if hints and name != "hyper":
@@ -250,7 +273,7 @@ def build_decoder(name: str, chroma_size: int, head: str, bins: np.ndarray | Non
         # 3.5 max error on a 7.4 range, float32), so this conv carries its own bias instead.
         # Without batch norm a plain ReLU here died (measured: 31 of 32 channels dead after two
         # epochs, the output stuck at gray); a leaky ReLU cannot die.
-        x = layers.Conv2D(32, 3, padding="same", name="dec_conv3")(x)
+        x = layers.Conv2D(head_width, 3, padding="same", name="dec_conv3")(x)
         x = (layers.LeakyReLU(0.1, name="dec_conv3_leaky") if last_activation == "leaky_relu"
              else layers.ReLU(name="dec_conv3_relu"))(x)
         out = _head(x, head, bins)
@@ -283,10 +306,11 @@ def _as_list(x):
 
 def build(name: str, *, weights: str | None, chroma_size: int = 56, head: str = "regression",
           bins: np.ndarray | None = None, last_activation: str = LAST_ACTIVATION, input_size: int = INPUT_SIZE,
-          widths: dict[str, int] | None = None, hints: bool = False) -> tuple[keras.Model, keras.Model, keras.Model]:
+          widths: dict[str, int] | None = None, hints: bool = False,
+          head_width: int = HEAD_WIDTH["regression"]) -> tuple[keras.Model, keras.Model, keras.Model]:
     """(encoder, decoder, training model) for a named network; the training model is end to end."""
     encoder = build_encoder(name, weights, input_size, widths)
-    decoder = build_decoder(name, chroma_size, head, bins, last_activation, input_size, hints)
+    decoder = build_decoder(name, chroma_size, head, bins, last_activation, input_size, hints, head_width)
     if hints:  # the end-to-end model of a hint decoder reads [y, hints], its output the decoder's
         return encoder, decoder, build_inference_model(encoder, decoder, "regression")
     y = keras.Input(encoder.input_shape[1:], name="luminance")

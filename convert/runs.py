@@ -46,7 +46,7 @@ def load_inference_model(run_dir: Path, weights: str | None = None, temperature:
     encoder, decoder, _ = models.build(config["model"], weights=weights, chroma_size=config["chroma_size"],
                                        head=head, bins=centres, last_activation=models.last_activation_of(config),
                                        input_size=input_size_of(config), widths=config.get("widths"),
-                                       hints=bool(config.get("hints")))
+                                       hints=bool(config.get("hints")), head_width=models.head_width_of(config))
     model = models.build_inference_model(encoder, decoder, head, centres, temperature or models.ANNEAL_T)
     model.load_weights(run_dir / "model.weights.h5")
     return model, config

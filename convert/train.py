@@ -9,6 +9,7 @@ Usage:
   python -m convert.train RUN_DIR ... --finetune-all PRUNED_RUN --distill 1 --lr 5e-5
   python -m convert.train RUN_DIR ... --distill 1 --distill-from default --distill-from hints
   python -m convert.train RUN_DIR ... --hints   # a hint model: colour dots steer it (convert.hints)
+  python -m convert.train RUN_DIR ... --loss classify --hints --precision mixed_bfloat16  # the default's
 
 Modes:
   frozen (default)  the ImageNet encoder is frozen; its features come from the cache made by
@@ -26,6 +27,9 @@ Modes:
                     given twice or more, the teachers' mean chroma teaches;
                     --distill-mirror averages the teacher's chroma for each photo and its mirror
                     image (a second teacher pass, kept in RUN_DIR/teacher_uv_mirrored.npy).
+  --loss classify   Zhang et al. 2016's colour-distribution head: logits over the chroma bins of
+                    the training photos, rebalanced by their prior, read out by the annealed mean
+                    (the temperature is an export choice: convert.export --temperature).
   --input-size S    the encoder sees each photo at SxS instead of 224x224: VGG16 costs S^2, so
                     112 runs in about a quarter of the time; frozen runs read the features
                     cached by `convert.features --input-size S`.
@@ -54,6 +58,7 @@ from convert import distill as distill_module  # noqa: E402  (train() has an arg
 from convert import hints as hints_module  # noqa: E402  (train() has an argument called hints)
 
 FIGURE_PHOTOS = 4
+PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 def targets_for(crops: np.ndarray, rows: np.ndarray, chroma_size: int) -> np.ndarray:
@@ -130,14 +135,29 @@ def plot_curves(log_csv: Path, out_png: Path) -> None:
     plt.close(fig)
 
 
-def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "mse", weights: str | None = None,
+def train(run_dir: Path, *, precision: str = "float32", **options) -> dict:
+    """Train (or resume) one run under its arithmetic precision; returns its config (see _train).
+
+    precision: "float32", or "mixed_bfloat16" (float32 weights, bfloat16 arithmetic: 1.6x the
+    decoder's training speed on a CPU with bfloat16 matrix units); a resumed run keeps its own.
+    The process's Keras policy is restored afterwards, so models built later (an export) are float32.
+    """
+    previous = runs.read_config(Path(run_dir))
+    precision = previous.get("precision", precision) if previous else precision
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r}: choose from {PRECISIONS}")
+    with models.precision_policy(precision):
+        return _train(Path(run_dir), precision=precision, **options)
+
+
+def _train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "mse", weights: str | None = None,
           chroma_size: int = 56, end_to_end: bool = False, epochs: int = 10, batch: int = 16,
           optimizer: str = "adam", lr: float = 1e-3, cosine: bool = False, minutes: float | None = None,
           max_train: int | None = None, max_tune: int = 500, progress: int = 1,
           finetune_from: Path | None = None, finetune: str = "block5", distill: float = 0.0,
           distill_from: str | Path | list | None = None, distill_mirror: bool = False, input_size: int = 224,
-          hints: bool = False) -> dict:
-    """Train (or resume) one run; returns its config with the final metrics.
+          hints: bool = False, precision: str = "float32") -> dict:
+    """One run's training under the precision train() set; returns its config with the final metrics.
 
     finetune_from: a run whose whole inference model starts a fine-tune; model, chroma size, input
     size, encoder widths and (if `loss` is None) the loss come from that run.
@@ -153,9 +173,10 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "mse"
     colourfulness, a better teacher (its students did not gain: docs/experiments.md, session 9).
     The tune loss stays against the photos' chroma, comparable with every other run.
     input_size: the side the encoder sees the photo at (a fine-tune keeps its frozen run's).
-    hints: train a hint model (frozen encoder only): the decoder also reads simulated colour hints.
+    hints: train a hint model (a frozen encoder; a block5 fine-tune of a hint run stays one): the
+    decoder also reads simulated colour hints.
+    precision: the Keras policy train() set for this run.
     """
-    run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     previous = runs.read_config(run_dir)
     init = init_config = None
@@ -171,10 +192,10 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "mse"
     elif previous and runs.input_size_of(previous) != input_size:
         raise SystemExit(f"{run_dir} holds a run started with --input-size {runs.input_size_of(previous)}; resume it the "
                          "same way, or train into a new folder")
-    hints = hints or bool(previous.get("hints"))
-    if hints and (finetune_from is not None or end_to_end or distill or model != "hyper"):
-        raise SystemExit("--hints trains a hyper decoder on cached frozen features: no fine-tune, --end-to-end or "
-                         "--distill with it")
+    hints = hints or bool(previous.get("hints")) or bool(init_config and init_config.get("hints"))
+    if hints and (end_to_end or distill or model != "hyper"):
+        raise SystemExit("--hints trains a hyper decoder on cached features (frozen, or block5 fine-tuned): no "
+                         "--end-to-end or --distill with it")
     crops, index = dataset.load(cache)
     # a fine-tune reads block4's output where the frozen run read block5's
     taps = ((models.ENCODER_OUTPUTS["hyper"][0], models.STAGE_IO["block5"][0]) if init is not None
@@ -185,19 +206,22 @@ def train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "mse"
     # a resumed run keeps the decoder it started with (runs from before the leaky fix have no key)
     # a fine-tune keeps its frozen run's decoder too
     source = previous or init_config
+    head_width = models.head_width_of(source) if source else models.HEAD_WIDTH[runs.head_of({"loss": loss})]
     config = dict(model=model, loss=loss, chroma_size=chroma_size, end_to_end=end_to_end,
                   transfer=weights is not None, optimizer=optimizer, lr=lr, cosine=cosine, epochs=epochs, batch=batch,
                   train_photos=int(len(rows["train"])), tune_photos=int(len(rows["tune"])), cache=str(cache),
                   last_activation=models.last_activation_of(source) if source else models.LAST_ACTIVATION,
-                  input_size=input_size)
+                  input_size=input_size, head_width=head_width)
     if hints:
         config["hints"] = True
+    if precision != "float32":
+        config["precision"] = precision
     if init is not None:
         config.update(finetune=finetune, finetune_from=finetune_from)
         if init_config.get("widths"):
             config.update(widths=init_config["widths"], pruned_from=init_config["pruned_from"])
     distill_module.configure(config, previous, run_dir, distill, distill_from, distill_mirror)
-    loss_fn, centres = _loss(run_dir, config, targets["train"])
+    loss_fn, centres = _loss(run_dir, config, targets["train"], finetune_from)
     runs.write_config(run_dir, config)
 
     net, predict_model, save = _network(config, init, taps, weights, centres, run_dir)
@@ -252,12 +276,16 @@ def _photos(cache: Path, crops: np.ndarray, index: dict, taps: tuple[str, ...], 
     return rows, inputs
 
 
-def _loss(run_dir: Path, config: dict, train_targets: np.ndarray):
-    """The loss function, and the chroma bins of a classification run (made once, kept in bins.npz)."""
+def _loss(run_dir: Path, config: dict, train_targets: np.ndarray, finetune_from: str | None = None):
+    """The loss function, and the chroma bins of a classification run (made once, kept in bins.npz;
+    a fine-tune keeps its starting run's bins, which its head's logits are over)."""
     if runs.head_of(config) == "regression":
         return losses.REGRESSION[config["loss"]], None
     bins_path = run_dir / "bins.npz"
-    if not bins_path.exists():
+    if not bins_path.exists() and finetune_from is not None:
+        b = np.load(Path(finetune_from) / "bins.npz")
+        np.savez(bins_path, centres=b["centres"], weights=b["weights"])
+    elif not bins_path.exists():
         c, w = losses.chroma_bins(train_targets)
         np.savez(bins_path, centres=c, weights=w)
     b = np.load(bins_path)
@@ -278,11 +306,13 @@ def _network(config: dict, init, taps: tuple[str, ...], weights: str | None, cen
         upper = models.build_vgg_stage("block5", None, input_size)
         models.copy_stage_weights(init, upper, "block5")
         f3, f4 = (keras.Input(models.feature_shape(t, input_size), name=t) for t in taps)
-        net = keras.Model([f3, f4], decoder([f3, upper(f4)]), name="block5_finetune")
+        hint_in = [keras.Input(t.shape[1:], name="hints") for t in decoder.inputs if "hints" in t.name]
+        net = keras.Model([f3, f4] + hint_in, decoder([f3, upper(f4)] + hint_in), name="block5_finetune")
     else:
         encoder, decoder, full = models.build(model, weights=weights, chroma_size=config["chroma_size"], head=head,
                                               bins=centres, last_activation=config["last_activation"],
-                                              input_size=input_size, hints=bool(config.get("hints")))
+                                              input_size=input_size, hints=bool(config.get("hints")),
+                                              head_width=config["head_width"])
         encoder.trainable = config["end_to_end"]  # until session 10 this read `not end_to_end`: e2e froze VGG16
         net = full if config["end_to_end"] else decoder
         predict_model = models.build_inference_model(encoder, decoder, head, centres)
@@ -332,7 +362,10 @@ def _finetune_problem(frozen_config: dict, loss: str, end_to_end: bool, finetune
         return "its encoder is pruned and the cache holds full VGG16 features: use --finetune-all"
     if frozen_config["model"] != "hyper":
         return f"its model is {frozen_config['model']!r}: only 'hyper' reads block5 and block3 features"
-    if loss not in losses.REGRESSION or frozen_config["loss"] not in losses.REGRESSION:
+    if loss == "classify" or frozen_config["loss"] == "classify":
+        if loss != frozen_config["loss"] or finetune != "block5":
+            return "a classification run is fine-tuned (block5) with its own loss, classify"
+    elif loss not in losses.REGRESSION or frozen_config["loss"] not in losses.REGRESSION:
         return f"fine-tuning needs a regression loss ({', '.join(losses.REGRESSION)}), and a run trained with one"
     return None
 
@@ -373,6 +406,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hints", action="store_true",
                     help="train a hint model: the decoder also reads colour hints simulated from each photo's chroma "
                          "(frozen encoder, hyper decoder)")
+    ap.add_argument("--precision", choices=PRECISIONS, default="float32",
+                    help="mixed_bfloat16: bfloat16 arithmetic, float32 weights (faster on CPUs with bfloat16 "
+                         "matrix units; the exported model is float as ever)")
     ap.add_argument("--minutes", type=float, help="stop after this many minutes (the run stays resumable)")
     ap.add_argument("--max-train", type=int, help="use at most N training photos")
     ap.add_argument("--max-tune", type=int, default=500, help="tune photos scored each epoch (default 500)")
@@ -395,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
                    lr=args.lr, cosine=args.cosine, minutes=args.minutes, max_train=args.max_train, max_tune=args.max_tune,
                    finetune_from=finetune_from, finetune="all" if args.finetune_all else "block5", distill=args.distill,
                    distill_from=args.distill_from, distill_mirror=args.distill_mirror, input_size=args.input_size,
-                   hints=args.hints)
+                   hints=args.hints, precision=args.precision)
     print(json.dumps(config))
     return 0
 

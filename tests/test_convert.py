@@ -53,11 +53,40 @@ def test_dataset_drops_gray_crops_and_splits(cache, photo_dir):
     crops, index = dataset.load(cache)
     assert crops.shape == (10, 224, 224, 3) and crops.dtype == np.uint8
     assert sorted(os.path.basename(p) for p in index["dropped_grayscale"]) == ["gray.png", "gray_rgb.jpg"]
-    sizes = {k: len(v) for k, v in index["splits"].items()}
-    assert sizes == {"train": 7, "tune": 2, "test": 1}
     assert sorted(sum(index["splits"].values(), [])) == list(range(10))
+    for split, rows in index["splits"].items():  # each photo's split comes from its own path
+        assert all(dataset.split_of(os.path.relpath(index["photos"][i], photo_dir)) == split for i in rows)
     again = dataset.prepare(photo_dir, cache, workers=1, progress=False)  # cached: same split, no rework
     assert again["splits"] == index["splits"]
+
+
+def test_split_is_stable_under_additions_and_re_encoding():
+    names = [f"set{i % 3}/photo{i}.jpg" for i in range(3000)]
+    before = {n: dataset.split_of(n) for n in names}
+    counts = {k: sum(v == k for v in before.values()) / len(names) for k in dataset.SPLIT_FRACTIONS}
+    assert all(abs(counts[k] - f) < 0.03 for k, f in dataset.SPLIT_FRACTIONS.items())
+    assert all(dataset.split_of(n.replace(".jpg", ".webp")) == s for n, s in before.items())
+    # adding photos to the folder leaves every existing photo's split as it was
+    more = names + [f"new/extra{i}.webp" for i in range(500)]
+    rows = dataset.split_rows(more)
+    assert all(before[names[i]] == k for k, idx in rows.items() for i in idx if i < len(names))
+
+
+def test_a_cache_of_a_changed_folder_is_refused_then_rebuilt(photo_dir, tmp_path):
+    folder = tmp_path / "photos"
+    shutil.copytree(photo_dir, folder)
+    cache = tmp_path / "cache"
+    first = dataset.prepare(folder, cache, workers=1, progress=False)
+    rng = np.random.default_rng(5)
+    _photo(rng, 240, 260).save(folder / "added.jpg")
+    with pytest.raises(dataset.StaleCacheError, match="convert.dataset"):
+        dataset.load(cache)
+    second = dataset.prepare(folder, cache, workers=1, progress=False)
+    crops, index = dataset.load(cache)
+    assert len(crops) == len(first["photos"]) + 1 == len(index["photos"])
+    old = {p: k for k, rows in first["splits"].items() for p in (first["photos"][i] for i in rows)}
+    new = {p: k for k, rows in second["splits"].items() for p in (second["photos"][i] for i in rows)}
+    assert all(new[p] == k for p, k in old.items())
 
 
 def test_inputs_and_targets_use_the_runtime_colour_math(cache):
@@ -78,6 +107,43 @@ def test_chroma_bins_and_rebalancing():
     centres, weights = losses.chroma_bins(uv)
     assert centres.shape[1] == 2 and len(weights) == len(centres)
     assert weights.min() > 0 and weights.max() / weights.min() > 1.5  # rare colours weigh more
+
+
+def test_soft_encoding_is_a_distribution_peaked_at_the_nearest_bin():
+    rng = np.random.default_rng(1)
+    centres, _ = losses.chroma_bins(rng.normal(0, 0.2, (20000, 2)).clip(-1, 1))
+    uv = rng.normal(0, 0.2, (64, 2)).clip(-0.5, 0.5).astype(np.float32)
+    soft = np.asarray(losses.soft_encode(uv, centres))
+    assert soft.shape == (64, len(centres)) and soft.min() >= 0
+    np.testing.assert_allclose(soft.sum(-1), 1.0, rtol=1e-5)
+    nearest = np.argmin(((uv[:, None] - centres[None]) ** 2).sum(-1), axis=1)
+    assert (soft.argmax(-1) == nearest).all()
+
+
+def test_rebalancing_weights_average_one_over_the_prior():
+    uv = np.random.default_rng(2).normal(0, 0.15, (20000, 2)).clip(-1, 1)
+    centres, prior = losses.chroma_prior(uv)
+    weights = losses.rebalancing_weights(prior)
+    assert prior.sum() == pytest.approx(1.0) and len(weights) == len(centres)
+    assert float(np.sum(prior * weights)) == pytest.approx(1.0, rel=1e-5)
+    assert weights[np.argmin(prior)] > weights[np.argmax(prior)]  # the rare colour weighs more
+    np.testing.assert_allclose(losses.chroma_bins(uv)[1], weights)
+
+
+def test_annealed_mean_is_the_mode_when_cold_and_the_mean_at_one():
+    rng = np.random.default_rng(3)
+    centres = rng.uniform(-0.5, 0.5, (40, 2)).astype(np.float32)
+    logits = rng.normal(0, 2, (5, 7, 40)).astype(np.float32)
+    p = np.exp(logits - logits.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    np.testing.assert_allclose(np.asarray(losses.annealed_uv(logits, centres, 1.0)), p @ centres, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(losses.annealed_uv(logits, centres, 1e-3)), centres[logits.argmax(-1)],
+                               atol=1e-4)
+    # the read-out layers inside the exported model give the same as the training ops
+    inp = models.keras.Input((7, 40))
+    layer_model = models.keras.Model(inp, models.annealed_mean(inp, centres, 0.38))
+    np.testing.assert_allclose(layer_model.predict(logits, verbose=0),
+                               np.asarray(losses.annealed_uv(logits, centres, 0.38)), atol=1e-5)
 
 
 def test_log_mse_is_the_mean_per_photo_log_error():
@@ -170,6 +236,28 @@ def test_block5_finetune_on_cached_block4_features(photo_dir, vgg_weights, tmp_p
 
     with pytest.raises(SystemExit, match="resume it the same way"):  # a fine-tune resumes only as one
         train.train(tuned, cache=cache, loss="mse", weights=vgg_weights, epochs=2, progress=0)
+
+
+def test_a_classification_hint_run_fine_tunes_block5_with_its_own_bins(photo_dir, vgg_weights, tmp_path):
+    """The colour-distribution head with hints, trained in bfloat16, then block5 fine-tuned with it:
+    the fine-tune keeps the frozen run's bins (its logits are over them), loss, hints and precision."""
+    cache = tmp_path / "cache"
+    dataset.prepare(photo_dir, cache, workers=1, progress=False)
+    features.extract(cache, vgg_weights, quantization="dynamic", progress=False)
+    features.extend(cache, vgg_weights, "block4", progress=False)
+    frozen, tuned = tmp_path / "frozen", tmp_path / "tuned"
+    first = train.train(frozen, cache=cache, loss="classify", weights=vgg_weights, epochs=1, batch=4, progress=0,
+                        hints=True, precision="mixed_bfloat16")
+    assert first["head_width"] == models.HEAD_WIDTH["classification"] and first["precision"] == "mixed_bfloat16"
+    config = train.train(tuned, cache=cache, loss=None, weights=vgg_weights, epochs=1, batch=4, progress=0,
+                         finetune_from=frozen, precision="mixed_bfloat16")
+    assert (config["loss"], config["hints"], config["precision"], config["finetune"]) == \
+        ("classify", True, "mixed_bfloat16", "block5")
+    for key in ("centres", "weights"):
+        np.testing.assert_array_equal(np.load(frozen / "bins.npz")[key], np.load(tuned / "bins.npz")[key])
+    model, _ = runs.load_inference_model(tuned, vgg_weights)
+    assert [tuple(t.shape[1:]) for t in model.inputs] == [(224, 224, 1), (56, 56, 3)]
+    assert model.outputs[0].dtype == "float32"  # built for export: float, whatever the training precision
 
 
 def test_a_smaller_encoder_view_trains_exports_and_runs(cache, vgg_weights, tmp_path):
@@ -359,9 +447,9 @@ def test_blend_rewrites_a_card_into_the_mean_of_two_models(tmp_path):
         blend.blend_card(base, "hints.tflite", 1.1, "again")
 
 
-def test_finetune_refuses_a_classification_run(frozen_run, cache, vgg_weights, tmp_path):
-    with pytest.raises(SystemExit, match="regression loss"):
-        train.train(tmp_path, cache=cache, loss=None, weights=vgg_weights, finetune_from=frozen_run, progress=0)
+def test_finetune_keeps_a_classification_runs_loss(frozen_run, cache, vgg_weights, tmp_path):
+    with pytest.raises(SystemExit, match="its own loss, classify"):
+        train.train(tmp_path, cache=cache, loss="mse", weights=vgg_weights, finetune_from=frozen_run, progress=0)
 
 
 def test_end_to_end_training_steps(cache, tmp_path):
