@@ -204,9 +204,16 @@ def _head(x, head: str, bins: np.ndarray | None):
     return layers.Conv2D(len(bins), 1, name="logits", dtype="float32")(x)
 
 
-def annealed_mean(logits, bins: np.ndarray, temperature: float = ANNEAL_T):
-    """Logits over UV bins -> expected UV under the sharpened distribution (Zhang's annealed mean)."""
-    p = layers.Softmax(name="bin_probabilities")(layers.Rescaling(1.0 / temperature, name="anneal")(logits))
+def annealed_mean(logits, bins: np.ndarray, temperature: float = ANNEAL_T, weights: np.ndarray | None = None):
+    """Logits over UV bins -> expected UV under the sharpened distribution (Zhang's annealed mean).
+
+    weights: the rebalancing weights the head trained with, to divide out first. A head trained
+    with class weights w(c) predicts about w(c) p(c | photo), so dividing by w gives back the
+    posterior itself: at temperature 1 its mean is the least-squares colour, colder its mode.
+    """
+    shift = 0.0 if weights is None else (-np.log(np.asarray(weights, np.float64)) / temperature).tolist()
+    scaled = layers.Rescaling(1.0 / temperature, offset=shift, name="anneal")(logits)
+    p = layers.Softmax(name="bin_probabilities")(scaled)
     readout = layers.Dense(2, use_bias=False, trainable=False, name="uv")
     uv = readout(p)
     readout.set_weights([np.asarray(bins, np.float32)])
@@ -289,14 +296,15 @@ def _dilated(x, filters, rate, name):
 
 
 def build_inference_model(encoder: keras.Model, decoder: keras.Model, head: str,
-                          bins: np.ndarray | None = None, temperature: float = ANNEAL_T) -> keras.Model:
-    """Encoder + decoder (+ annealed-mean readout at `temperature`) : y (s, s, 1) -> UV (c, c, 2);
-    a hint decoder's model takes [y, hints (c, c, 3)]."""
+                          bins: np.ndarray | None = None, temperature: float = ANNEAL_T,
+                          bin_weights: np.ndarray | None = None) -> keras.Model:
+    """Encoder + decoder (+ annealed-mean readout at `temperature`, the rebalancing bin_weights
+    divided out when given) : y (s, s, 1) -> UV (c, c, 2); a hint decoder's model takes [y, hints (c, c, 3)]."""
     y = keras.Input(encoder.input_shape[1:], name="luminance")
     hint_in = [keras.Input(t.shape[1:], name="hints") for t in decoder.inputs if "hints" in t.name]
     out = decoder(list(_as_list(encoder(y))) + hint_in)
     if head == "classification":
-        out = annealed_mean(out, bins, temperature)
+        out = annealed_mean(out, bins, temperature, bin_weights)
     return keras.Model([y] + hint_in if hint_in else y, out, name="colorizer")
 
 

@@ -30,23 +30,30 @@ def head_of(run_config: dict) -> str:
     return "classification" if run_config["loss"] == "classify" else "regression"
 
 
-def load_inference_model(run_dir: Path, weights: str | None = None, temperature: float | None = None):
+def load_inference_model(run_dir: Path, weights: str | None = None, temperature: float | None = None,
+                         prior_corrected: bool = False):
     """Rebuild a run's inference model (y -> UV) from its config and saved weights; returns (model, config).
 
     temperature: the annealed-mean read-out's (classification runs; default models.ANNEAL_T).
+    prior_corrected: the read-out divides the rebalancing weights out of the predicted distribution
+    (models.annealed_mean).
     """
     run_dir = Path(run_dir)
     config = read_config(run_dir)
     if not config:
         raise SystemExit(f"{run_dir}: no run here (no config.json)")
     head = head_of(config)
-    centres = np.load(run_dir / "bins.npz")["centres"] if head == "classification" else None
+    bins = np.load(run_dir / "bins.npz") if head == "classification" else None
+    centres = bins["centres"] if bins is not None else None
+    if prior_corrected and bins is None:
+        raise ValueError(f"{run_dir}: a prior-corrected read-out needs a classification run")
     # a pruned encoder's weights are all in the run's file; VGG16's ImageNet file does not fit it
     weights = None if config.get("widths") else weights
     encoder, decoder, _ = models.build(config["model"], weights=weights, chroma_size=config["chroma_size"],
                                        head=head, bins=centres, last_activation=models.last_activation_of(config),
                                        input_size=input_size_of(config), widths=config.get("widths"),
                                        hints=bool(config.get("hints")), head_width=models.head_width_of(config))
-    model = models.build_inference_model(encoder, decoder, head, centres, temperature or models.ANNEAL_T)
+    model = models.build_inference_model(encoder, decoder, head, centres, temperature or models.ANNEAL_T,
+                                         bins["weights"] if prior_corrected else None)
     model.load_weights(run_dir / "model.weights.h5")
     return model, config

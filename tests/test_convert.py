@@ -144,6 +144,11 @@ def test_annealed_mean_is_the_mode_when_cold_and_the_mean_at_one():
     layer_model = models.keras.Model(inp, models.annealed_mean(inp, centres, 0.38))
     np.testing.assert_allclose(layer_model.predict(logits, verbose=0),
                                np.asarray(losses.annealed_uv(logits, centres, 0.38)), atol=1e-5)
+    # corrected for the rebalancing: the weights divided out of the distribution, then annealed
+    weights = rng.uniform(0.2, 5.0, 40).astype(np.float32)
+    corrected = models.keras.Model(inp, models.annealed_mean(inp, centres, 0.5, weights))
+    np.testing.assert_allclose(corrected.predict(logits, verbose=0),
+                               np.asarray(losses.annealed_uv(logits - np.log(weights), centres, 0.5)), atol=1e-5)
 
 
 def test_log_mse_is_the_mean_per_photo_log_error():
