@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from .formats import (DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, FORMATS, HINTS_SUFFIX, MULTI_PAGE_FORMATS,
-                      PHOTO_SUFFIXES, hint_sidecar)
-from .imageio import ImageIOError, OutputExistsError, has_alpha, load, output_format, pages, save
+from .formats import (DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, FORMAT_NAMES, FORMATS, HINTS_SUFFIX,
+                      MULTI_PAGE_FORMATS, PHOTO_SUFFIXES, format_suffix, hint_sidecar)
+from .imageio import (ImageIOError, OutputExistsError, has_alpha, load, output_format, pages, save, unreadable_format,
+                      unwritable)
 from .limits import DEFAULT_MAX_MEGAPIXELS, check_max_megapixels, check_strength
 
 if TYPE_CHECKING:  # numpy and the model load in the CLI's helper thread while the first photo decodes
@@ -24,23 +25,31 @@ EXISTS_REASON = "output exists (use --overwrite to replace it)"
 
 
 class BatchUsageError(ValueError):
-    """The inputs and options contradict each other: nothing was attempted."""
+    """The inputs and options contradict each other: nothing was attempted.
+
+    inputs: the photos at fault, where some are (two that would be written to one file)."""
+
+    def __init__(self, message: str, inputs: tuple[Path, ...] = ()):
+        super().__init__(message)
+        self.inputs = inputs
 
 
 @dataclass
 class BatchOptions:
     """How a batch colorizes and writes; the defaults are the CLI's."""
     output: Path | None = None       # a file (one input) or a folder
+    output_folder: bool = False      # `output` is a folder even if it has an extension (-o NAME/)
     recursive: bool = False
     overwrite: bool = False
     strength: float = 1.0
     skip_color: bool = False
-    format: str | None = None        # output extension without the dot; None: the input's
+    format: str | None = None        # output extension ("jpg"; any case, a dot allowed); None: the input's
     quality: int = DEFAULT_QUALITY
     png_compression: int = DEFAULT_PNG_COMPRESSION
     max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
     hints: Path | None = None        # one photo's hint image (RGBA); folder photos use STEM.hints.png
     hint_points: "tuple[Point, ...]" = ()  # one photo's hints as (x, y, (r, g, b)) in its pixels
+    strip_metadata: bool = False     # write no EXIF and no ICC profile (EXIF over 64 KB cannot go into a JPEG)
 
     def __post_init__(self) -> None:
         check_strength(self.strength)
@@ -51,9 +60,11 @@ class BatchOptions:
             raise ValueError(f"quality must be 1-100, got {self.quality}")
         if not 0 <= self.png_compression <= 9:
             raise ValueError(f"png-compression must be 0-9, got {self.png_compression}")
-        if self.format is not None and "." + self.format.lower().lstrip(".") not in PHOTO_SUFFIXES:
-            raise ValueError(f"format must be one of {', '.join(s.lstrip('.') for s in PHOTO_SUFFIXES)}, "
-                             f"got {self.format!r}")
+        if self.format is not None:
+            suffix = format_suffix(self.format)
+            if suffix is None:
+                raise ValueError(f"format must be one of {FORMAT_NAMES}, got {self.format!r}")
+            self.format = suffix[1:]  # one spelling from here on: "JPG", ".jpg" -> "jpg"
 
 
 def collect(inputs: list[Path], recursive: bool) -> list[tuple[Path, Path]]:
@@ -87,20 +98,53 @@ def plan(inputs: list[Path], opts: BatchOptions) -> list[tuple[Path, Path]]:
     if (opts.hints is not None or opts.hint_points) and not single:
         raise BatchUsageError(f"--hints and --hint steer one photo, and {len(jobs)} were given; in folders, put "
                               f"each photo's hints beside it (scan.jpg: scan{HINTS_SUFFIX})")
-    to_file = out is not None and single and not out.is_dir() and bool(out.suffix)
-    if out is not None and not single and not out.is_dir():
+    if opts.output_folder and out is not None and out.exists() and not out.is_dir():
+        raise BatchUsageError(f"-o {out}{os.sep}: names a folder, and {out} is a file")
+    to_file = out is not None and single and not opts.output_folder and not out.is_dir() and bool(out.suffix)
+    if out is not None and not single and not opts.output_folder and not out.is_dir():
         if out.exists():
             raise BatchUsageError(f"-o {out}: several inputs need an output folder, and this is a file")
         if out.suffix.lower() in PHOTO_SUFFIXES + (".gif",):
             raise BatchUsageError(f"-o {out}: {len(jobs)} photos cannot go into one file; name an output folder")
-    if to_file and opts.format and FORMATS.get(out.suffix.lower()) != FORMATS["." + opts.format.lower().lstrip(".")]:
+    if to_file and format_suffix(out.suffix) is None:
+        raise BatchUsageError(f"-o {out}: {unwritable(out.suffix)}; name it .png (or one of {FORMAT_NAMES}), "
+                              "or end it with / for a folder")
+    if to_file and opts.format and FORMATS.get(out.suffix.lower()) != FORMATS["." + opts.format]:
         raise BatchUsageError(f"-o {out} and --format {opts.format} contradict each other; give one of them")
-    return [(src, out if to_file else _output_name(src, rel, opts)) for src, rel in jobs]
+    return _one_claim_per_output([(src, out if to_file else _output_name(src, rel, opts)) for src, rel in jobs])
+
+
+def _file_in_the_way(folder: Path) -> Path | None:
+    """The file that stands where `folder` or one of its parents should be, or None when the
+    folder exists or can be made (its nearest existing ancestor is a folder)."""
+    for place in (folder, *folder.parents):
+        if place.is_dir():
+            return None
+        if os.path.lexists(place):
+            return place
+    return None
+
+
+def _one_claim_per_output(jobs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
+    """The jobs with a photo given twice kept once; BatchUsageError naming both photos when two
+    different ones would be written to one file (one would be lost, and which one would vary)."""
+    claimed: dict[str, Path] = {}
+    kept = []
+    for src, dst in jobs:
+        key = os.path.normcase(os.path.abspath(dst))
+        first = claimed.get(key)
+        if first is None:
+            claimed[key] = src
+            kept.append((src, dst))
+        elif os.path.realpath(first) != os.path.realpath(src):
+            raise BatchUsageError(f"{first} and {src} would both be written to {dst}: rename one of them, or "
+                                  "colorize them into different -o folders", inputs=(first, src))
+    return kept
 
 
 def _output_name(src: Path, rel: Path, opts: BatchOptions) -> Path:
     """PHOTO_colorized.EXT beside the photo, or at its relative place inside the output folder."""
-    ext = "." + opts.format.lower().lstrip(".") if opts.format else src.suffix.lower()
+    ext = "." + opts.format if opts.format else src.suffix.lower()
     name = rel.with_name(rel.stem + OUTPUT_TAG + ext)
     return opts.output / name if opts.output is not None else src.with_name(name.name)
 
@@ -122,15 +166,16 @@ def process_one(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst
     try:
         fmt = output_format(dst)
     except ImageIOError as exc:
-        raise ImageIOError(f"{src}: {exc}") from None
+        # a photo no format would help (HEIC here): what is wrong with it comes first
+        raise ImageIOError(f"{src}: {unreadable_format(src) or exc}") from None
     photo = load(src, max_megapixels=opts.max_megapixels, before_decode=before_decode)
-    from .preprocess import is_grayscale  # numpy: imported only now, so it imports while the photo decodes
-    warnings = list(photo.warnings)
-    if not is_grayscale(photo.image):
+    from .preprocess import is_monochrome  # numpy: imported only now, so it imports while the photo decodes
+    warnings = photo.warnings  # the same list: warnings about a TIFF's later pages join it as they decode
+    if not is_monochrome(photo.image):
         if opts.skip_color:
             return _skipped("already in colour (--skip-color)", warnings)
         warnings.append("already in colour: colorized from its luminance (use --skip-color to leave it)")
-    from .hints import HintError  # numpy, like is_grayscale
+    from .hints import HintError  # numpy, like is_monochrome
     hints, hint_source = hints_for(src, opts)
     if not hasattr(colorizer, "colorize"):
         colorizer = colorizer()
@@ -141,7 +186,8 @@ def process_one(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst
     _make_parent(dst)
     try:
         save(result, dst, quality=opts.quality, png_compression=opts.png_compression,
-             icc_profile=photo.icc_profile, exif=photo.exif, overwrite=opts.overwrite)
+             icc_profile=None if opts.strip_metadata else photo.icc_profile,
+             exif=None if opts.strip_metadata else photo.exif, overwrite=opts.overwrite)
     except OutputExistsError:
         return _skipped(EXISTS_REASON + "; another process wrote it first", warnings)
     mode = "RGB" if result[0].mode == "YCbCr" else result[0].mode
@@ -190,6 +236,9 @@ def _skipped(reason: str, warnings: list[str] | None = None) -> dict:
 def _make_parent(dst: Path) -> None:
     """Create the output's folder (and its parents), as `-o FOLDER` promises."""
     if str(dst.parent) and not dst.parent.is_dir():
+        blocker = _file_in_the_way(dst.parent)
+        if blocker is not None:  # mkdir would say "File exists" or "Not a directory"
+            raise ImageIOError(f"{dst}: cannot create output folder {dst.parent}: {blocker} is a file, not a folder")
         try:
             dst.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import __version__
-from .formats import DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, PHOTO_SUFFIXES
-from .limits import DEFAULT_MAX_MEGAPIXELS, MAX_STRENGTH, check_max_megapixels, check_strength
-from .native_stderr import serialized_stderr
-from .shipped import HINT_MODEL
+from .formats import DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, FORMAT_NAMES, format_suffix
+from .limits import DEFAULT_MAX_MEGAPIXELS, MAX_STRENGTH, batch_workers, check_max_megapixels, check_strength
+from .native_stderr import discard_stream, serialized_stderr
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 # subcommands: the first argument names one (a photo called like one is ./NAME); each module has main(argv)
@@ -30,7 +29,13 @@ DASH_HINT = "a file name that starts with '-' goes after --, e.g. colorize-core 
 
 
 class UsageError(Exception):
-    """Bad arguments or an unusable model: nothing was attempted."""
+    """Bad arguments or an unusable model: nothing was attempted.
+
+    inputs: the photos at fault, where some are (for the --json report)."""
+
+    def __init__(self, message: str, inputs: tuple[Path, ...] = ()):
+        super().__init__(message)
+        self.inputs = inputs
 
 
 class ArgumentsError(UsageError):
@@ -66,19 +71,22 @@ def build_parser() -> argparse.ArgumentParser:
                "starting with '-' goes after --. Exit codes: 0 ok (or skipped), 1 some inputs failed, "
                "2 usage or model error, 130/143/129 interrupted (Ctrl-C/SIGTERM/SIGHUP).")
     ap.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photo files and/or folders")
-    ap.add_argument("-o", "--output", type=Path, metavar="PATH",
-                    help="output file (one input) or folder (created if missing)")
+    ap.add_argument("-o", "--output", metavar="PATH",
+                    help="output file (one input) or folder (created if missing; a trailing / always means a folder)")
     ap.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders of folder inputs")
     ap.add_argument("--overwrite", action="store_true", help="allow replacing existing files, inputs included")
     ap.add_argument("--strength", type=float, default=1.0,
                     help=f"colour strength from 0 to {MAX_STRENGTH:g}: 0 gray, 1 as predicted (default), "
                          ">1 more saturated")
     ap.add_argument("--skip-color", action="store_true", help="leave photos that are already in colour alone")
-    ap.add_argument("--format", choices=[s.lstrip(".") for s in PHOTO_SUFFIXES],
-                    help="output format (default: the input's, or -o FILE's extension; a multi-page TIFF "
-                         "keeps every page only as tif)")
+    ap.add_argument("--format", type=format_arg, metavar="EXT",
+                    help=f"output format: {FORMAT_NAMES} (any case, a dot allowed; default: the input's, or -o "
+                         "FILE's extension; a multi-page TIFF keeps every page only as tif)")
     ap.add_argument("--quality", type=int, default=DEFAULT_QUALITY,
                     help=f"JPEG/WebP quality 1-100 (default {DEFAULT_QUALITY})")
+    ap.add_argument("--strip-metadata", action="store_true",
+                    help="write no EXIF and no ICC profile (by default they are carried where the format holds "
+                         "them; JPEG holds at most 64 KB of EXIF)")
     ap.add_argument("--png-compression", type=int, default=DEFAULT_PNG_COMPRESSION,
                     help=f"PNG zlib level 0-9 (default {DEFAULT_PNG_COMPRESSION}: level 6's size at a third of its "
                          "time; 9 is a few percent smaller and many times slower)")
@@ -103,6 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--json", action="store_true", help="print a JSON report of every input on stdout")
     ap.add_argument("--version", action="version", version=f"colorize-core {__version__}")
     return ap
+
+
+def format_arg(text: str) -> str:
+    """--format's value as the extension it names ("JPG", ".jpg" -> "jpg"): the names -o FILE
+    accepts, so that `--format JPG` works where `-o X.JPG` does."""
+    suffix = format_suffix(text)
+    if suffix is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a format this tool writes (one of {FORMAT_NAMES})")
+    return suffix[1:]
 
 
 def validate(args: argparse.Namespace) -> None:
@@ -135,10 +152,13 @@ def batch_options(args: argparse.Namespace):
     """The parsed arguments as the batch module's options (which check them: UsageError if bad)."""
     from .batch import BatchOptions
     try:
-        return BatchOptions(output=args.output, recursive=args.recursive, overwrite=args.overwrite,
+        output = Path(args.output) if args.output is not None else None
+        folder = args.output is not None and args.output.endswith(("/", os.sep))
+        return BatchOptions(output=output, output_folder=folder, recursive=args.recursive, overwrite=args.overwrite,
                             strength=args.strength, skip_color=args.skip_color, format=args.format,
                             quality=args.quality, png_compression=args.png_compression,
-                            max_megapixels=args.max_megapixels, hints=args.hints, hint_points=checked_hints(args))
+                            max_megapixels=args.max_megapixels, hints=args.hints, hint_points=checked_hints(args),
+                            strip_metadata=args.strip_metadata)
     except ValueError as exc:
         raise UsageError(f"--{exc}") from None
 
@@ -165,9 +185,7 @@ class Progress:
 
 def run_batch(args: argparse.Namespace, results: list[dict]) -> int:
     """Colorize every input, appending one result per photo to `results` as it finishes."""
-    # hints for the one photo: the hint model does the work, so it is the one loaded
-    loading = ModelLoad(args.model if args.model is not None or not (args.hints or args.hint) else HINT_MODEL,
-                        args.threads)
+    loading = ModelLoad(args.model, args.threads)
     from .atomic import remove_stale_temps
     from .batch import BatchUsageError, plan, process_one, uses_hints
     from .imageio import ImageIOError
@@ -176,7 +194,7 @@ def run_batch(args: argparse.Namespace, results: list[dict]) -> int:
     try:
         jobs = plan(args.inputs, opts)
     except BatchUsageError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(str(exc), exc.inputs) from None
     with_hints = uses_hints(jobs, opts)
 
     def colorizer():
@@ -221,7 +239,9 @@ def run_batch(args: argparse.Namespace, results: list[dict]) -> int:
         else:
             progress.update(len(results), f"colorized {src} -> {result['output']} ({result['seconds']:.2f} s)")
 
-    workers = min(args.jobs or os.cpu_count() or 1, len(jobs))
+    workers, cut = batch_workers(args.jobs, len(jobs))
+    if cut and not args.quiet:
+        print(f"colorize-core: warning: {cut}", file=sys.stderr)
     if workers == 1:
         for src, dst in jobs:
             report(one(src, dst))
@@ -238,7 +258,7 @@ def run_batch(args: argparse.Namespace, results: list[dict]) -> int:
     failed = [r for r in results if r["status"] == "error"]
     existing = sum(r["status"] == "skipped" and r["reason"].startswith("output exists") for r in results)
     if args.json:
-        print(json.dumps(_report(args, results), indent=2))
+        _print_json(_report(args, results))
     else:
         if existing and chatty and len(results) > 1:
             print(f"colorize-core: {existing} of {len(results)} outputs existed already and were skipped "
@@ -306,12 +326,35 @@ def _report(args: argparse.Namespace, results: list[dict], **status) -> dict:
             "results": results, "summary": summary}
 
 
+def _print_json(report: dict) -> None:
+    """The --json report on stdout; a reader that has gone (`--json | head`) just misses the rest."""
+    try:
+        print(json.dumps(report, indent=2), flush=True)
+    except BrokenPipeError:
+        discard_stream(sys.stdout)
+
+
 def _raise_interrupted(signum: int, frame) -> None:
     raise Interrupted(signum)
 
 
+def _closed_streams_to_devnull() -> None:
+    """Give a closed stdout or stderr (`>&-`, `2>&-`) /dev/null: its messages are lost, the photos
+    are not, and no file the run opens later can take descriptor 1 or 2 and receive them."""
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_WRONLY)  # the lowest free descriptor
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            setattr(sys, name, open(fd, "w", closefd=False))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _closed_streams_to_devnull()
     if argv and argv[0] in SUBCOMMANDS:
         import importlib
         return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
@@ -335,8 +378,9 @@ def _run(argv: list[str]) -> int:
         return run_batch(args, results)
     except UsageError as exc:
         if as_json:
-            print(json.dumps({"version": __version__, "status": "usage error", "exit_code": EXIT_USAGE,
-                              "message": str(exc)}, indent=2))
+            inputs = {"inputs": [str(p) for p in exc.inputs]} if exc.inputs else {}
+            _print_json({"version": __version__, "status": "usage error", "exit_code": EXIT_USAGE,
+                         "message": str(exc), **inputs})
         else:
             usage = parser.format_usage() if isinstance(exc, ArgumentsError) else ""
             print(f"{usage}colorize-core: error: {exc}", file=sys.stderr)
@@ -347,9 +391,8 @@ def _run(argv: list[str]) -> int:
         message = (f"interrupted ({signal.Signals(signum).name}); finished outputs are kept, "
                    "none is half-written")
         if as_json:
-            print(json.dumps(_report(args, results, status="interrupted", exit_code=code, message=message)
-                             if "args" in locals() else {"status": "interrupted", "exit_code": code,
-                                                         "message": message}, indent=2))
+            _print_json(_report(args, results, status="interrupted", exit_code=code, message=message)
+                        if "args" in locals() else {"status": "interrupted", "exit_code": code, "message": message})
         print(f"colorize-core: {message}", file=sys.stderr)
         return code
 
@@ -366,11 +409,11 @@ def run() -> NoReturn:
     code = main(argv)
     if argv[:1] == ["cluster"]:
         sys.exit(code)
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):  # a closed pipe or stream: the usual exit reports it
-        sys.exit(code)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that has gone, a closed stream: nothing more reaches it
+            pass
     os._exit(code)
 
 

@@ -62,11 +62,20 @@ def _even_rows_and_columns(y: "np.ndarray") -> "np.ndarray":
     return np.pad(y, ((0, h % 2), (0, w % 2)), mode="edge")[:h, :w]
 
 
+def exif_fits(exif: bytes) -> bool:
+    """True when EXIF fits the one APP1 segment JPEG gives it (64 KB; PNG, TIFF and WebP hold more)."""
+    return len(_exif_payload(exif)) <= MAX_SEGMENT
+
+
+def _exif_payload(exif: bytes) -> bytes:
+    return exif if exif.startswith(EXIF_TAG) else EXIF_TAG + exif
+
+
 def _segments(icc_profile: bytes | None, exif: bytes | None) -> bytes:
     """APP1 (EXIF) and APP2 (ICC profile, split into numbered chunks) marker segments."""
     out = b""
     if exif:
-        payload = exif if exif.startswith(EXIF_TAG) else EXIF_TAG + exif
+        payload = _exif_payload(exif)
         if len(payload) > MAX_SEGMENT:
             raise ValueError(f"EXIF data is too long for JPEG ({len(payload)} bytes, at most {MAX_SEGMENT})")
         out += b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload

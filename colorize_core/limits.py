@@ -47,6 +47,29 @@ def check_threads(value: int | None) -> int | None:
     return value
 
 
+JOBS_PER_CORE = 4  # photos in flight per core: enough to overlap decoding, the model and encoding
+JOB_RESERVE_BYTES = 64 * 2 ** 20  # a batch thread's stack and its smallest photo's working memory
+
+
+def batch_workers(requested: int | None, photos: int, cores: int | None = None,
+                  free: int | None = None) -> tuple[int, str | None]:
+    """Threads for a batch: the --jobs asked (default: the cores), never more than the photos,
+    JOBS_PER_CORE per core, or what the free memory (ulimit -v included) can hold at
+    JOB_RESERVE_BYTES a thread. Returns the count and, when a request was cut, why (for the user)."""
+    cores = cores or os.cpu_count() or 1
+    if requested is None:
+        return max(1, min(cores, photos)), None
+    caps = {"the machine's cores": JOBS_PER_CORE * cores}
+    free = available_memory() if free is None else free
+    if free is not None:
+        caps["the free memory"] = max(1, free // JOB_RESERVE_BYTES)
+    reason, cap = min(caps.items(), key=lambda kv: kv[1])
+    workers = max(1, min(requested, photos, cap))
+    if requested > cap and photos > cap:
+        return workers, f"--jobs {requested} is more than {reason} allow; using {workers}"
+    return workers, None
+
+
 def decoded_bytes(width: int, height: int, mode: str) -> int:
     """What colorizing a width x height photo of this Pillow mode needs in memory, about."""
     return width * height * (BYTES_PER_SAMPLE.get(mode, 4) + WORKING_BYTES_PER_PIXEL)

@@ -46,21 +46,39 @@ def _anonymous_file():
     return tempfile.TemporaryFile(mode="w+")
 
 
+def discard_stream(stream) -> None:
+    """Point a stream whose reader has gone (a broken pipe) at /dev/null, so that what is still
+    buffered or written later is dropped instead of raising again, up to the process's exit."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, stream.fileno())
+    finally:
+        os.close(null)
+
+
 class serialized_stderr:
-    """A stand-in for sys.stderr whose writes (each flushed) wait while fd 2 is captured."""
+    """A stand-in for sys.stderr whose writes (each flushed) wait while fd 2 is captured.
+
+    A reader that goes away (`2>&1 | head`) loses the messages, never the batch's photos."""
 
     def __init__(self, stream):
         self._stream = stream
 
     def write(self, text: str) -> int:
         with FD2_LOCK:
-            n = self._stream.write(text)
-            self._stream.flush()
-        return n
+            try:
+                self._stream.write(text)
+                self._stream.flush()
+            except BrokenPipeError:
+                discard_stream(self._stream)
+        return len(text)
 
     def flush(self) -> None:
         with FD2_LOCK:
-            self._stream.flush()
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                discard_stream(self._stream)
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)

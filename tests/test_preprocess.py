@@ -1,8 +1,9 @@
-"""The seed's crop and the grayscale detector."""
+"""The seed's crop and the grayscale detectors."""
 import numpy as np
 from PIL import Image
+from skimage import data
 
-from colorize_core.preprocess import center_crop_square, is_grayscale
+from colorize_core.preprocess import center_crop_square, is_grayscale, is_monochrome
 
 
 def test_center_crop_scales_shorter_side_and_crops_the_middle():
@@ -24,3 +25,20 @@ def test_grayscale_detector(astronaut_rgb, gray_photo):
     sepia = Image.merge("RGB", [gray_photo.point(lambda v: min(255, v + 12)), gray_photo,
                                 gray_photo.point(lambda v: max(0, v - 12))])
     assert not is_grayscale(sepia)                            # a toned print carries colour
+
+
+def test_toned_monochrome_is_monochrome(gray_photo, astronaut_rgb, coffee_rgb):
+    """Sepia, cyanotype and split-toned prints: their colour follows brightness alone."""
+    y = np.asarray(gray_photo, np.float32)[..., None]
+    sepia = np.clip(np.repeat(y, 3, -1) @ np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168],
+                                                    [0.272, 0.534, 0.131]]).T, 0, 255)
+    cyanotype = y * np.array([0.35, 0.55, 0.85])
+    t = y / 255
+    split = np.concatenate([y + 80 * t * (1 - t), y, y - 80 * t * (1 - t)], -1)  # warm mid-tones
+    for toned in (sepia, cyanotype, split):
+        image = Image.fromarray(np.clip(toned, 0, 255).astype(np.uint8))
+        assert is_monochrome(image) and not is_grayscale(image)  # training keeps dropping only gray
+    assert is_monochrome(gray_photo) and is_monochrome(gray_photo.convert("RGB"))
+    for colour in (astronaut_rgb, coffee_rgb, Image.fromarray(data.chelsea()), Image.fromarray(data.rocket()),
+                   Image.fromarray(data.immunohistochemistry())):  # a brown cat; a stain of two hues
+        assert not is_monochrome(colour)
