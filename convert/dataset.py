@@ -106,13 +106,12 @@ def clean_rows(index: dict, split: str = "tune") -> list[int]:
             if Path(index["photos"][i]).relative_to(folder).with_suffix("").as_posix() not in seen]
 
 
-def fingerprint(paths: list[Path]) -> str:
-    """A digest of the photo files (path, size, modification time): changes when any is added,
-    removed or rewritten."""
+def fingerprint(folder: Path, paths: list[Path]) -> str:
+    """A digest of the photo files (path inside the folder, size): changes when any is added,
+    removed or re-encoded, not when the folder is copied (a copy gets new modification times)."""
     h = hashlib.sha256()
     for p in paths:
-        st = p.stat()
-        h.update(f"{p}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
+        h.update(f"{Path(p).relative_to(folder).as_posix()}\t{p.stat().st_size}\n".encode())
     return h.hexdigest()
 
 
@@ -129,7 +128,7 @@ def prepare(folder: Path, cache: Path, *, size: int = 224, workers: int | None =
     paths = list_photos(folder)[:limit]
     if not paths:
         raise ValueError(f"no photos found under {folder}")
-    digest = fingerprint(paths)
+    digest = fingerprint(folder, paths)
     if index_path.exists():
         index = json.loads(index_path.read_text())
         if (index["source"], index["size"], index.get("limit"), index.get("fingerprint")) == \
@@ -169,7 +168,8 @@ def load(cache: Path, *, check: bool = True) -> tuple[np.ndarray, dict]:
     if check:
         stale = index.get("split_rule") != SPLIT_RULE
         if not stale and Path(index["source"]).is_dir():
-            stale = fingerprint(list_photos(Path(index["source"]))[:index.get("limit")]) != index["fingerprint"]
+            source = Path(index["source"])
+            stale = fingerprint(source, list_photos(source)[:index.get("limit")]) != index["fingerprint"]
         if stale:
             raise StaleCacheError(f"{cache}: made from an older version of {index['source']} or an older split rule; "
                                   f"run `python -m convert.dataset {index['source']} --cache {cache}` to rebuild it")

@@ -93,7 +93,7 @@ def teacher_chroma(run_dir: Path, teacher_run: Path | str, crops: np.ndarray, ro
     litert = str(teacher_run).endswith(".tflite")
     made_by = {"teacher": str(Path(teacher_run).resolve()), "photos": len(rows),
                "rows_sha256": hashlib.sha256(np.asarray(rows, np.int64).tobytes()).hexdigest()}
-    if litert:  # a model file or its card (a gain, a blend) can change under the same name
+    if litert:  # a model file or its card (a gain) can change under the same name
         made_by["teacher_sha256"] = sha256_of(Path(teacher_run))
         made_by["teacher_card_sha256"] = sha256_of(Path(teacher_run).with_suffix(".json"))
     if path.exists():

@@ -165,21 +165,24 @@ def main(argv: list[str] | None = None) -> int:
                          "(colorize_core.hints.propagate; choose them on the tune split)")
     ap.add_argument("--temperature", type=float, help="annealed-mean temperature of a classification run "
                                                       "(default 0.38; higher is less saturated)")
-    ap.add_argument("--prior-corrected", action="store_true",
-                    help="a classification run's read-out divides its rebalancing weights out of the predicted "
-                         "distribution first (at temperature 1: the least-squares colour)")
+    ap.add_argument("--prior-correction", type=float, default=0.0, metavar="ALPHA",
+                    help="a classification run's read-out divides the predicted distribution by its rebalancing "
+                         "weights to this power first: 0 (default) none, 1 all (at temperature 1: the "
+                         "least-squares colour)")
     args = ap.parse_args(argv)
 
     if args.temperature is not None and not (np.isfinite(args.temperature) and args.temperature > 0):
         ap.error(f"--temperature must be a positive number, got {args.temperature}")
+    if not 0.0 <= args.prior_correction <= 1.0:  # also refuses NaN
+        ap.error(f"--prior-correction must be between 0 and 1, got {args.prior_correction}")
     try:
-        model, config = runs.load_inference_model(args.run_dir, args.weights, args.temperature, args.prior_corrected)
+        model, config = runs.load_inference_model(args.run_dir, args.weights, args.temperature, args.prior_correction)
     except ValueError as e:
         ap.error(str(e))
     if args.temperature:
         config["annealed_mean_temperature"] = args.temperature
-    if args.prior_corrected:
-        config["prior_corrected"] = True
+    if args.prior_correction:
+        config["prior_correction"] = args.prior_correction
     crops, index = dataset.load(Path(config["cache"]))
     tune = np.asarray(index["splits"]["tune"])[:max(args.check_photos, 1)]
     size = int(model.inputs[0].shape[1])

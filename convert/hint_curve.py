@@ -80,6 +80,7 @@ def spread(colorizer: Colorizer, truths: list[np.ndarray], seed: int = 0) -> lis
 
 
 FAR = 1 / 3  # "far from a dot": beyond this share of the photo's long side
+FAR_STREAM = 9001  # a seed word of its own, so the far dot is not one of the curve's dots
 
 
 def far_change(colorizer: Colorizer, truths: list[np.ndarray], seed: int = 0) -> dict:
@@ -89,7 +90,7 @@ def far_change(colorizer: Colorizer, truths: list[np.ndarray], seed: int = 0) ->
     model = colorizer.hint_model()
     means = []
     for k, truth in enumerate(truths):
-        grid = truth_hints(truth, model, 1, (seed, k, "far"))
+        grid = truth_hints(truth, model, 1, (seed, k, FAR_STREAM))
         delta = np.abs(colorize_with(colorizer, truth, grid).astype(np.float32)
                        - colorize_with(colorizer, truth, grid * 0)).mean(-1)
         gh, gw = grid.shape[:2]

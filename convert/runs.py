@@ -31,12 +31,12 @@ def head_of(run_config: dict) -> str:
 
 
 def load_inference_model(run_dir: Path, weights: str | None = None, temperature: float | None = None,
-                         prior_corrected: bool = False):
+                         prior_correction: float = 0.0):
     """Rebuild a run's inference model (y -> UV) from its config and saved weights; returns (model, config).
 
     temperature: the annealed-mean read-out's (classification runs; default models.ANNEAL_T).
-    prior_corrected: the read-out divides the rebalancing weights out of the predicted distribution
-    (models.annealed_mean).
+    prior_correction: alpha, the read-out divides the predicted distribution by w^alpha, w the
+    rebalancing weights (models.annealed_mean): 0 the plain read-out, 1 the posterior itself.
     """
     run_dir = Path(run_dir)
     config = read_config(run_dir)
@@ -45,7 +45,7 @@ def load_inference_model(run_dir: Path, weights: str | None = None, temperature:
     head = head_of(config)
     bins = np.load(run_dir / "bins.npz") if head == "classification" else None
     centres = bins["centres"] if bins is not None else None
-    if prior_corrected and bins is None:
+    if prior_correction and bins is None:
         raise ValueError(f"{run_dir}: a prior-corrected read-out needs a classification run")
     # a pruned encoder's weights are all in the run's file; VGG16's ImageNet file does not fit it
     weights = None if config.get("widths") else weights
@@ -54,6 +54,6 @@ def load_inference_model(run_dir: Path, weights: str | None = None, temperature:
                                        input_size=input_size_of(config), widths=config.get("widths"),
                                        hints=bool(config.get("hints")), head_width=models.head_width_of(config))
     model = models.build_inference_model(encoder, decoder, head, centres, temperature or models.ANNEAL_T,
-                                         bins["weights"] if prior_corrected else None)
+                                         np.power(bins["weights"], prior_correction) if prior_correction else None)
     model.load_weights(run_dir / "model.weights.h5")
     return model, config

@@ -396,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="train toward A x a teacher's chroma + (1-A) x the photo's (default 0); a --finetune-all of "
                          "a pruned run is taught by its unpruned run unless --distill-from names a teacher")
     ap.add_argument("--distill-from", action="append", metavar="TEACHER",
-                    help="with --distill: the teacher, a run folder, a shipped model's name (default, fast, hints) "
+                    help="with --distill: the teacher, a run folder, a shipped model's name (default, fast) "
                          "or a .tflite (same chroma size, any input size); repeat it for the mean of several")
     ap.add_argument("--distill-mirror", action="store_true",
                     help="with --distill: the teacher's chroma is the mean over each photo and its mirror image")

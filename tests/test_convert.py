@@ -16,7 +16,6 @@ from PIL import Image, ImageDraw
 pytest.importorskip("tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from conftest import unblended_default  # noqa: E402
 from convert import dataset, evaluate, export, features, losses, metrics, models, prune, runs, train  # noqa: E402
 
 
@@ -77,6 +76,9 @@ def test_a_cache_of_a_changed_folder_is_refused_then_rebuilt(photo_dir, tmp_path
     shutil.copytree(photo_dir, folder)
     cache = tmp_path / "cache"
     first = dataset.prepare(folder, cache, workers=1, progress=False)
+    for photo in folder.rglob("*.jpg"):  # copied again (new times, same files): still this cache
+        os.utime(photo, (1e9, 1e9))
+    assert dataset.load(cache)[1]["fingerprint"] == first["fingerprint"]
     rng = np.random.default_rng(5)
     _photo(rng, 240, 260).save(folder / "added.jpg")
     with pytest.raises(dataset.StaleCacheError, match="convert.dataset"):
@@ -174,7 +176,8 @@ def test_training_writes_logs_curves_figures_and_resumes(frozen_run, cache):
     assert rows[0].startswith("epoch") and len(rows) == 2
     assert (frozen_run / "curves.png").exists() and (frozen_run / "figures" / "epoch_001.png").exists()
     fig = Image.open(frozen_run / "figures" / "epoch_001.png")
-    assert fig.size == (3 * 224, 2 * 224)  # truth | input | prediction for the 2 tune photos
+    n_tune = min(len(dataset.load(cache)[1]["splits"]["tune"]), train.FIGURE_PHOTOS)
+    assert n_tune >= 2 and fig.size == (3 * 224, n_tune * 224)  # truth | input | prediction, a row per tune photo
     train.train(frozen_run, cache=cache, model="hyper", loss="classify", weights=None, chroma_size=56, epochs=2,
                 batch=4, progress=0)
     assert len((frozen_run / "log.csv").read_text().splitlines()) == 3  # resumed at epoch 2
@@ -416,7 +419,7 @@ def test_a_frozen_run_learns_the_mean_chroma_of_shipped_models(cache, frozen_run
         assert np.abs(np.load(run / f"teacher_uv{slot}.npy") - np.stack(expected)).max() < 1e-6
         made_by = json.loads((run / f"teacher_uv{slot}.json").read_text())
         assert made_by["teacher_sha256"] == colorizer.model.card.sha256
-        card_bytes = colorizer.model.card.path.with_suffix(".json").read_bytes()  # a gain or blend changes it
+        card_bytes = colorizer.model.card.path.with_suffix(".json").read_bytes()  # a gain changes it
         assert made_by["teacher_card_sha256"] == hashlib.sha256(card_bytes).hexdigest()
     with pytest.raises(SystemExit, match="holds a run distilled 1.0 from"):
         train.train(run, cache=cache, loss="mse", progress=0, distill=1.0, distill_from="fast")
@@ -425,31 +428,6 @@ def test_a_frozen_run_learns_the_mean_chroma_of_shipped_models(cache, frozen_run
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["training"]["distill_from"] == ["fast.tflite", "default.tflite"]
     assert Colorizer(out, threads=1).predict_chroma(Image.new("L", (50, 40), 128)).shape == (56, 56, 2)
-
-
-def test_blend_rewrites_a_card_into_the_mean_of_two_models(tmp_path):
-    """convert.blend: the shipped default's members re-blended from their exported cards give the shipped
-    card's scale and weight; a second blend, a bad gain or a pair that cannot run together is refused,
-    the card left as it was."""
-    from colorize_core.model import DEFAULT_MODEL, SHIPPED_DIR, ModelCard
-    from convert import blend
-    shipped = ModelCard.read(DEFAULT_MODEL)
-    base = unblended_default(tmp_path, "v4")
-    v4 = json.loads(base.with_suffix(".json").read_text())
-    for f in ("hints.tflite", "hints.json", "fast.tflite", "fast.json"):
-        shutil.copy(SHIPPED_DIR / f, tmp_path / f)
-    for other, gain, problem in (("fast.tflite", 1.1, "must see the photo at the same size"),
-                                 ("hints.tflite", float("nan"), "--gain must be a finite number"),
-                                 ("gone.tflite", 1.1, "no model card")):
-        with pytest.raises(SystemExit, match=problem):
-            blend.blend_card(base, other, gain, "mean")
-        assert json.loads(base.with_suffix(".json").read_text()) == v4
-    assert blend.main([str(base), "--with", "hints.tflite", "--gain", "1.1", "--name", "mean"]) == 0
-    card = ModelCard.read(base)
-    assert (card.name, card.blend, card.output_scale) == ("mean", shipped.blend, shipped.output_scale)
-    assert [m["file"] for m in card.raw["members"]] == ["v4.tflite", "hints.tflite"]
-    with pytest.raises(SystemExit, match="blends in hints.tflite already"):
-        blend.blend_card(base, "hints.tflite", 1.1, "again")
 
 
 def test_finetune_keeps_a_classification_runs_loss(frozen_run, cache, vgg_weights, tmp_path):
@@ -616,21 +594,26 @@ def test_simulated_hints_reveal_patch_means_in_the_runtime_encoding():
     assert max(drawn) > 25
 
 
-def test_hint_model_trains_exports_and_the_runtime_feeds_its_hints(frozen_run, cache, tmp_path):
-    """A hint decoder on the cached features: trained a few steps with simulated hints, exported
-    with a hints section in its card, and the runtime's hint grid gives the Keras model's chroma."""
+@pytest.mark.parametrize("loss, read_out", [("mse", {}), ("classify", {"temperature": 0.5, "prior_correction": 0.7})])
+def test_hint_model_trains_exports_and_the_runtime_feeds_its_hints(frozen_run, cache, tmp_path, loss, read_out):
+    """A hint decoder on the cached features (the regression head, and the colour-distribution head
+    the default ships with): trained a few steps with simulated hints, exported with a hints
+    section in its card, and the runtime's hint grid gives the Keras model's chroma."""
     from colorize_core import Colorizer
     from colorize_core.hints import from_points
     from colorize_core.model import Model
-    config = train.train(tmp_path / "run", cache=cache, loss="mse", weights=None, epochs=1, batch=4, progress=0,
+    config = train.train(tmp_path / "run", cache=cache, loss=loss, weights=None, epochs=1, batch=4, progress=0,
                          hints=True)
-    assert config["hints"] is True
+    assert config["hints"] is True and config["loss"] == loss
     with pytest.raises(SystemExit, match="--hints"):
-        train.train(tmp_path / "e2e", cache=cache, loss="mse", weights=None, end_to_end=True, hints=True, progress=0)
-    model, _ = runs.load_inference_model(tmp_path / "run")
+        train.train(tmp_path / "e2e", cache=cache, loss=loss, weights=None, end_to_end=True, hints=True, progress=0)
+    model, _ = runs.load_inference_model(tmp_path / "run", **read_out)
     assert [tuple(t.shape[1:]) for t in model.inputs] == [(224, 224, 1), (56, 56, 3)]
     out = tmp_path / "h.tflite"
-    assert export.main([str(tmp_path / "run"), "--out", str(out), "--name", "hint-test", "--check-photos", "2"]) == 0
+    flags = (["--temperature", str(read_out["temperature"])] if read_out else []) + \
+        (["--prior-correction", str(read_out["prior_correction"])] if "prior_correction" in read_out else [])
+    assert export.main([str(tmp_path / "run"), "--out", str(out), "--name", "hint-test", "--check-photos", "2",
+                        *flags]) == 0
     m = Model(out, threads=1)
     assert m.card.takes_hints and m.card.hint_grid == (56, 56)
     crops, index = dataset.load(cache)
