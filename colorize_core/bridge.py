@@ -9,11 +9,11 @@ the R'G'B'(A) bytes GIMP hands out ("R'G'B'A u8" / "R'G'B'A u16"), which a plug-
 with the standard library alone. OUTPUT.npy: the same dtype and shape, RGB colorized from the
 input's luminance, alpha copied bit for bit. HINTS.npy (optional): uint8 (H', W', 4) RGBA colour
 hints (a hints layer's pixels over the input; any size, stretched over it): every pixel with
-alpha above 0 is a hint of its colour; the shipped hint model is used unless --model names one.
+alpha above 0 is a hint of its colour, read by the model (the default reads hints; `fast` does not).
 It is written to a temporary file and renamed, so
 a failure never leaves a partial output. --progress prints `progress F` lines (0..1) on stdout.
 Errors: one line on stderr starting `colorize-core: error:` and exit status 1 (2 for bad
-arguments or an unusable model).
+arguments or an unusable model, hints for a model that reads none included).
 """
 from __future__ import annotations
 
@@ -43,6 +43,9 @@ def _read_npy(np, path: Path):
         return np.load(path, mmap_mode="r", allow_pickle=False), None
     except FileNotFoundError:
         return None, f"{path}: no such file"
+    except EOFError:  # numpy's word for a file with no bytes in it
+        return None, (f"{path}: empty file (0 bytes): the hand-over was cut short, as on a full disk; "
+                      "free some space and run it again")
     except (ValueError, OSError) as exc:
         return None, f"{path}: not a valid .npy pixel file ({exc})"
 
@@ -73,11 +76,9 @@ def main(argv: list[str]) -> int:
     from .hints import HintError
     from .model import ModelError
     from .pipeline import Colorizer
-    from .shipped import HINT_MODEL
     # the model loads in a helper thread while this one maps the pixels
     loader = ThreadPoolExecutor(1, thread_name_prefix="colorize-model")
-    model = args.model if args.model or args.hints is None else HINT_MODEL
-    loading = loader.submit(Colorizer, model, threads=args.threads)
+    loading = loader.submit(Colorizer, args.model or None, threads=args.threads)
     loader.shutdown(wait=False)
     pixels = hints = problem = None
     if not args.check:
@@ -86,6 +87,8 @@ def main(argv: list[str]) -> int:
             hints, problem = _read_npy(np, args.hints)
     try:
         colorizer = loading.result()
+        if args.hints is not None and not args.check:
+            colorizer.hint_model()  # a model that takes no hints: a usage error, as in the CLI
     except ModelError as exc:
         return _fail(f"model: {exc}", 2)
     except ValueError as exc:  # --threads

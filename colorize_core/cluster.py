@@ -27,8 +27,8 @@ from pathlib import Path
 from . import __version__
 from .atomic import remove_stale_temps
 from .batch import BatchOptions, BatchUsageError, plan, process_one, uses_hints
-from .cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, Interrupted, UsageError, _raise_interrupted
-from .formats import DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, PHOTO_SUFFIXES
+from .cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, Interrupted, UsageError, _raise_interrupted, format_arg
+from .formats import DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, FORMAT_NAMES
 from .imageio import ImageIOError
 from .limits import DEFAULT_MAX_MEGAPIXELS
 
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--overwrite", action="store_true", help="colorize again photos whose output exists")
     ap.add_argument("--model", help="a shipped model's name (default, fast) or a .tflite path every node sees")
     ap.add_argument("--strength", type=float, default=1.0, help="colour strength from 0 to 4 (default 1)")
-    ap.add_argument("--format", choices=[s.lstrip(".") for s in PHOTO_SUFFIXES], help="output format")
+    ap.add_argument("--format", type=format_arg, metavar="EXT", help=f"output format: {FORMAT_NAMES} (any case)")
     ap.add_argument("--quality", type=int, default=DEFAULT_QUALITY, help=f"JPEG/WebP quality (default {DEFAULT_QUALITY})")
     ap.add_argument("--png-compression", type=int, default=DEFAULT_PNG_COMPRESSION,
                     help=f"PNG zlib level 0-9 (default {DEFAULT_PNG_COMPRESSION})")
@@ -146,7 +146,7 @@ class Progress:
 
 def _check_takes_hints(model: str) -> None:
     """Photos with a STEM.hints.png need a model that reads hints: a named one is checked on its card
-    here, before any worker starts (unnamed, the workers use the shipped hint model for them)."""
+    here, before any worker starts (the shipped default reads hints)."""
     from .model import ModelCard, ModelError, resolve_model
     try:
         card = ModelCard.read(resolve_model(model))
@@ -154,7 +154,7 @@ def _check_takes_hints(model: str) -> None:
         raise UsageError(f"model: {exc}") from None
     if not card.takes_hints:
         raise UsageError(f"model: {card.name} takes no colour hints, and some photos have a hint file beside "
-                         "them: leave out --model (the shipped hint model colorizes those), or name a hint model")
+                         "them: leave out --model (the default reads hints), or name a model that does")
 
 
 def run(args: argparse.Namespace, results: list[dict]) -> int:

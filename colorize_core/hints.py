@@ -1,6 +1,6 @@
-"""Colour hints: dots of known colour that steer a hint model, as the grid the model reads.
+"""Colour hints: dots of known colour that steer a model that reads them, as the grid it reads.
 
-The model reads hints at its chroma size (56x56 for the shipped hint model) as three planes:
+The model reads hints at its chroma size (56x56 for the shipped default) as three planes:
 u * mask, v * mask, mask. A cell is hinted (mask 1) when any hint pixel falls in it, and its
 chroma is the alpha-weighted mean chroma of those pixels; a hint's brightness is ignored (only
 its U, V reach the model): the result keeps the photo's own luminance, as every colorization does. Training simulates
@@ -26,6 +26,8 @@ from .limits import DEFAULT_MAX_MEGAPIXELS
 HINT_CHANNELS = 3  # u * mask, v * mask, mask
 Point = tuple[float, float, tuple[int, int, int]]
 HintsLike = Union[Image.Image, np.ndarray, Sequence[Point], str, os.PathLike]
+FLATTENED_SHARE = 0.5  # more of a hint image than this in one opaque colour is a background, not dots
+_FLATTENED = "it looks like a flattened export: hints must be dots on a transparent layer (export with alpha)"
 _POINT = re.compile(r"^\s*([^,]+),([^,]+),\s*#?([0-9a-fA-F]{6})\s*$")
 
 
@@ -109,7 +111,8 @@ def propagate(luma: np.ndarray, uv: np.ndarray, hints: np.ndarray, *, reach: flo
 def from_rgba(image: Image.Image | np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     """An RGBA hint image (PIL, or an (H, W, 4) uint8 array) -> the hint grid (h, w, 3).
 
-    Raises HintError for an image without alpha or with no pixel above alpha 0.
+    Raises HintError for an image without alpha, with no pixel above alpha 0, or that looks like a
+    flattened export (no pixel at alpha 0, or over half of it one opaque colour).
     """
     rgba = _rgba_array(image)
     _check_has_hint(rgba)
@@ -191,7 +194,8 @@ def to_grid(hints: HintsLike, photo_size: tuple[int, int], grid: tuple[int, int]
 
 
 def read_file(path: str | os.PathLike, *, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Image.Image:
-    """A hint file, decoded and checked (alpha, at least one hint): RGBA; HintError naming the file."""
+    """A hint file, decoded and checked (alpha, at least one hint, not a flattened export): RGBA;
+    HintError naming the file."""
     try:
         image = load(path, max_megapixels=max_megapixels).image
         _check_has_hint(_rgba_array(image))
@@ -202,8 +206,23 @@ def read_file(path: str | os.PathLike, *, max_megapixels: float = DEFAULT_MAX_ME
 
 
 def _check_has_hint(rgba: np.ndarray) -> None:
-    if not rgba[..., 3].any():
+    """HintError for a hint image that hints nothing, or everything: an opaque background (a
+    flattened export) would make every pixel a hint of its colour and wash the photo out."""
+    alpha = rgba[..., 3]
+    if not alpha.any():
         raise HintError("the hint image has no hint: every pixel is transparent (paint dots of colour on it)")
+    if alpha.all():
+        raise HintError(f"the hint image has no transparent pixel: {_FLATTENED}")
+    solid = alpha == 255
+    if np.count_nonzero(solid) <= FLATTENED_SHARE * alpha.size:
+        return
+    opaque = rgba[solid][:, :3].astype(np.uint32)
+    codes = (opaque[:, 0] << 16) | (opaque[:, 1] << 8) | opaque[:, 2]
+    # a colour on more than half of the pixels is more than half of the opaque ones: their median
+    mode = np.partition(codes, len(codes) // 2)[len(codes) // 2]
+    share = np.count_nonzero(codes == mode) / alpha.size
+    if share > FLATTENED_SHARE:
+        raise HintError(f"{share:.0%} of the hint image is opaque #{int(mode):06x}: {_FLATTENED}")
 
 
 def _rgba_array(image: Image.Image | np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@
 The runtime hard-codes nothing about a model: input size and normalisation, chroma size and
 scaling, colour space and quantization all come from the card, and the file's sha256 is
 checked at load, so a corrupt or mismatched model fails early with a message naming it.
-A card may blend in a second model beside it (the shipped default: two networks' mean chroma).
+A model may take colour hints as a second input; its card declares them.
 """
 from __future__ import annotations
 
@@ -51,7 +51,6 @@ class ModelCard:
     raw: dict
     hint_grid: tuple[int, int] | None = None  # (width, height) of a hint model's hint input
     hint_spread: tuple[float, float] | None = None  # (reach, edge) of hints.propagate, None: not spread
-    blend: tuple[str, float] | None = None  # (a model file beside the card, w): uv = own uv + w x its uv
 
     @property
     def takes_hints(self) -> bool:
@@ -69,6 +68,9 @@ class ModelCard:
             if raw["color_space"] != COLOR_SPACE:
                 raise ModelError(f"{card_path}: unsupported colour space {raw['color_space']!r}")
             inp, out, hints = raw["input"], raw["output"], raw.get("hints")
+            if "blend" in raw:
+                raise ModelError(f"{card_path}: blends in {raw['blend'].get('model')!r}, a card format this version "
+                                 "no longer runs (the default is one network): use the model files shipped with it")
             if hints is not None and hints["encoding"] != HINT_ENCODING:
                 raise ModelError(f"{card_path}: unsupported hint encoding {hints['encoding']!r}")
             return cls(path=Path(model_path), name=raw["name"], sha256=raw["sha256"],
@@ -78,7 +80,7 @@ class ModelCard:
                        output_scale=float(out["scale"]), output_offset=float(out["offset"]),
                        quantization=raw["quantization"], raw=raw,
                        hint_grid=(int(hints["width"]), int(hints["height"])) if hints is not None else None,
-                       hint_spread=_spread_of(hints), blend=_blend_of(raw.get("blend")))
+                       hint_spread=_spread_of(hints))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{card_path}: malformed model card ({type(exc).__name__}: {exc})") from exc
 
@@ -94,18 +96,6 @@ def _spread_of(hints: dict | None) -> tuple[float, float] | None:
     return reach, edge
 
 
-def _blend_of(blend: dict | None) -> tuple[str, float] | None:
-    """A card's blended model (a file name beside the card) and its finite weight; None if absent."""
-    if blend is None:
-        return None
-    name, weight = str(blend["model"]), float(blend["weight"])
-    if Path(name).name != name or not name.endswith(".tflite"):
-        raise ValueError(f"blend names a .tflite beside the card, got {name!r}")
-    if not np.isfinite(weight):
-        raise ValueError(f"blend weight must be finite, got {weight}")
-    return name, weight
-
-
 def sha256_of(path: Path) -> str:
     """The file's sha256, hashed from a memory map in one call (outside the GIL throughout)."""
     with open(path, "rb") as f:
@@ -118,10 +108,9 @@ def sha256_of(path: Path) -> str:
 def checksum(path: Path) -> "Future[str]":
     """The sha256 of a model file, hashed once per process and file version in a helper thread.
 
-    A model's hash runs beside LiteRT's interpreter build, which holds the GIL for its ~40 ms: a
-    blended card asks for both files' hashes before its first build, so both are ready when the
-    second build ends. Keyed by the file's identity and modification, so a replaced file is hashed
-    again.
+    A model's hash runs beside LiteRT's interpreter build, which holds the GIL for its ~40 ms, so
+    it is ready when the build ends. Keyed by the file's identity and modification, so a replaced
+    file is hashed again.
     """
     st = os.stat(path)
     key = (os.fspath(Path(path).resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
@@ -168,28 +157,24 @@ class Model:
     def __init__(self, path: str | os.PathLike | None = None, *, threads: int | None = None):
         """path: a .tflite with its card, a shipped model's name ("default", "fast"), or None (default).
 
-        threads: None for all cores, else 1 or more (ValueError otherwise). A blended card's two
-        models run side by side, each on half of them."""
+        threads: None for all cores, else 1 or more (ValueError otherwise)."""
         threads = check_threads(threads)
         path = resolve_model(path)
         if not path.is_file():
             raise ModelError(f"{path}: model file not found")
         self.card = ModelCard.read(path)
-        cores = threads or os.cpu_count() or 1
-        own_threads = max(1, cores // 2) if self.card.blend else threads
         # hashed while LiteRT builds the interpreter, checked before the model is used; a mismatch
         # is also the first word when LiteRT refuses the file
-        partner = path.parent / self.card.blend[0] if self.card.blend else None
-        sums = [checksum(path)] + ([checksum(partner)] if partner is not None and partner.is_file() else [])
+        digest = checksum(path)
         try:
             with native_stderr_captured() as captured:
-                self._interp = make_interpreter(path, own_threads)
+                self._interp = make_interpreter(path, threads)
         except (ValueError, RuntimeError) as exc:
-            self._check_sum(sums[0].result())
+            self._check_sum(digest.result())
             detail = " ".join(captured.read().split())
             raise ModelError(f"{path}: LiteRT cannot load this model "
                              f"({' '.join(filter(None, [str(exc), detail]))})") from exc
-        self._check_sum(sums[0].result())
+        self._check_sum(digest.result())
         self._lock = threading.Lock()
         self._in, self._hints = hint_input_of(self._interp.get_input_details())
         self._out = self._interp.get_output_details()[0]
@@ -204,28 +189,11 @@ class Model:
             got.append(tuple(self._hints["shape"]))
         if got != want:
             raise ModelError(f"{path}: tensor shapes {got} do not match the card's {want} (input, output, hints)")
-        self._blended = self._load_blend(path, own_threads)
-        # the two networks run side by side (loading them so gains nothing: LiteRT holds the GIL then)
-        self._helper = (ThreadPoolExecutor(1, thread_name_prefix="colorize-blend")
-                        if self._blended is not None and cores > 1 else None)
 
     def _check_sum(self, actual: str) -> None:
         if actual != self.card.sha256:
             raise ModelError(f"{self.card.path}: checksum mismatch (file {actual[:12]}..., card "
                              f"{self.card.sha256[:12]}...): the model file is corrupt or does not belong to this card")
-
-    def _load_blend(self, path: Path, threads: int | None) -> "Model | None":
-        """The card's blended model (None if it blends nothing), checked to see the photo as this one does."""
-        if self.card.blend is None:
-            return None
-        if self.card.takes_hints:
-            raise ModelError(f"{path}: a hint model cannot blend in another model")
-        other = Model(path.parent / self.card.blend[0], threads=threads)
-        if other.card.blend is not None or other.card.input_size != self.card.input_size or \
-                other.card.chroma_size != self.card.chroma_size:
-            raise ModelError(f"{path}: the blended {other.card.path.name} must see the photo at the same size, predict "
-                             "the same chroma size and blend in nothing itself")
-        return other
 
     def predict(self, luma: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
         """Luminance codes (H, W) at the card's input size, float 0..255 -> UV (h, w, 2) in [-1, 1].
@@ -235,14 +203,6 @@ class Model:
         """
         if hints is not None and self._hints is None:
             raise ModelError(f"{self.card.path}: this model takes no colour hints")
-        if self._blended is None:
-            return np.clip(self._own(luma, hints), -1.0, 1.0)
-        other = self._helper.submit(self._blended.predict, luma) if self._helper else None
-        uv = self._own(luma, None)
-        return np.clip(uv + self.card.blend[1] * (other.result() if other else self._blended.predict(luma)), -1.0, 1.0)
-
-    def _own(self, luma: np.ndarray, hints: np.ndarray | None) -> np.ndarray:
-        """This file's network alone: its output scaled as the card says (not clipped)."""
         x = np.asarray(luma, np.float32) * self.card.input_scale + self.card.input_offset
         x = np.repeat(x[None, :, :, None], self.card.input_channels, axis=-1)
         with self._lock:  # one interpreter, many batch threads: LiteRT runs one invoke at a time
@@ -252,7 +212,7 @@ class Model:
                 self._interp.set_tensor(self._hints["index"], _quantize(grid[None], self._hints))
             self._interp.invoke()
             out = _dequantize(self._interp.get_tensor(self._out["index"])[0], self._out)
-        return out * self.card.output_scale + self.card.output_offset
+        return np.clip(out * self.card.output_scale + self.card.output_offset, -1.0, 1.0)
 
 
 def hint_input_of(details: list[dict]) -> tuple[dict, dict | None]:

@@ -8,7 +8,6 @@ scan survives: only its colour comes from the model.
 from __future__ import annotations
 
 import os
-import threading
 from typing import Union
 
 import numpy as np
@@ -21,7 +20,6 @@ from .imageio import has_alpha
 from .limits import check_strength
 from .model import Model, ModelError
 from .preprocess import model_view
-from .shipped import HINT_MODEL
 
 ImageLike = Union[Image.Image, np.ndarray]
 HIGH_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "F")
@@ -30,30 +28,18 @@ PREMULTIPLIED_MODES = {"La": "LA", "RGBa": "RGBA"}  # colorized from their strai
 
 
 class Colorizer:
-    """Loads a model once and colorizes any number of photos with it.
-
-    With colour hints, a model that reads hints does the work: the given model if it does, else
-    (when no model was named) the shipped hint model, loaded once on first use.
-    """
+    """Loads a model once and colorizes any number of photos with it, with or without colour hints
+    (the shipped default reads them as a second input of its one network)."""
 
     def __init__(self, model: str | os.PathLike | Model | None = None, *, threads: int | None = None):
         self.model = model if isinstance(model, Model) else Model(model, threads=threads)
-        self._named = model is not None
-        self._threads = threads
-        self._hint_model: Model | None = None
-        self._hint_lock = threading.Lock()
 
     def hint_model(self) -> Model:
-        """The model that colorizes with hints; ModelError when a named model takes none."""
-        if self.model.card.takes_hints:
-            return self.model
-        if self._named:
-            raise ModelError(f"model {self.model.card.name} takes no colour hints: leave out --model (the shipped "
-                             f"hint model is used when hints are given), or name a hint model ({HINT_MODEL})")
-        with self._hint_lock:
-            if self._hint_model is None:
-                self._hint_model = Model(HINT_MODEL, threads=self._threads)
-        return self._hint_model
+        """The model that colorizes with hints: this one; ModelError when it takes none."""
+        if not self.model.card.takes_hints:
+            raise ModelError(f"model {self.model.card.name} takes no colour hints: leave out --model (the default "
+                             "reads hints)")
+        return self.model
 
     # -- the chroma the model predicts -------------------------------------------------
     def predict_chroma(self, luma: Image.Image, hints: HintsLike | None = None) -> np.ndarray:
@@ -67,7 +53,7 @@ class Colorizer:
         return self.chroma_with_grid(luma, hints_module.to_grid(hints, luma.size, self.hint_model().card.hint_grid))
 
     def chroma_with_grid(self, luma: Image.Image, grid: np.ndarray) -> np.ndarray:
-        """The hint model's chroma for a ready hint grid (colorize_core.hints; evaluations draw grids
+        """The model's chroma for a ready hint grid (colorize_core.hints; evaluations draw grids
         from the truth), with the corrections spread as the model's card says (hints.propagate)."""
         model = self.hint_model()
         uv = model.predict(np.asarray(model_view(luma, model.card.input_size), np.float32), grid)
@@ -86,7 +72,8 @@ class Colorizer:
         more saturated (finite, at most limits.MAX_STRENGTH; ValueError otherwise). Alpha is
         kept exactly. Colour inputs are colorized from their luminance. PIL images come back as
         RGB or RGBA (8 bits a channel); arrays keep their dtype (uint8, uint16, or float in
-        [0, 1]) and channel count (1/2 -> 3/4 channels).
+        [0, 1]: ValueError for floats outside it, NaN or infinity; any byte order, returned in the
+        machine's) and channel count (1/2 -> 3/4 channels).
         exif_transpose: turn a PIL image upright by its EXIF orientation first, as the CLI does
         (off by default: the result then has the input's pixel layout).
         hints: colour hints steering the colours (see predict_chroma; they refer to the upright
@@ -167,11 +154,8 @@ class Colorizer:
 
 def colorize(image: ImageLike, *, model: str | os.PathLike | Model | None = None, strength: float = 1.0,
              threads: int | None = None, exif_transpose: bool = False, hints: HintsLike | None = None) -> ImageLike:
-    """Colorize one photo with `model` (default: the shipped model; with hints, the shipped hint
-    model). See Colorizer.colorize."""
+    """Colorize one photo with `model` (default: the shipped default). See Colorizer.colorize."""
     check_strength(strength)  # before the model loads
-    if hints is not None and model is None:
-        model = HINT_MODEL  # the default model would only be loaded to be set aside
     return Colorizer(model, threads=threads).colorize(image, strength=strength, exif_transpose=exif_transpose,
                                                       hints=hints)
 
@@ -219,12 +203,16 @@ def _check_gray_codes(array: np.ndarray) -> np.ndarray:
 
 
 def _check_array(array: np.ndarray) -> np.ndarray:
-    """(H, W) or (H, W, 1..4) -> (H, W, C); anything else is a ValueError naming the caller's shape."""
+    """(H, W) or (H, W, 1..4) -> (H, W, C) in native byte order (a big-endian '>u2' from a FITS or
+    TIFF reader is the same photo: converted, and the result comes back native); anything else is a
+    ValueError naming the caller's shape."""
     shape = array.shape
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim != 3 or array.shape[-1] not in ARRAY_MODES or min(array.shape[:2]) < 1:
         raise ValueError(f"expected an array of shape (H, W) or (H, W, 1-4) with H, W >= 1, got {shape}")
+    if not array.dtype.isnative:
+        array = array.astype(array.dtype.newbyteorder("="))
     return array
 
 
@@ -236,13 +224,25 @@ def _split_array(array: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.d
     elif dtype == np.uint16:
         f = array.astype(np.float32) / 65535.0
     elif np.issubdtype(dtype, np.floating):
-        f = np.clip(array.astype(np.float32), 0.0, 1.0)
+        f = _check_unit_floats(array).astype(np.float32)
     else:
         raise ValueError(f"unsupported array dtype {dtype}: use uint8, uint16 or float in [0, 1]")
     c = f.shape[-1]
     colour = f[..., :3] if c >= 3 else f[..., 0]
     alpha = f[..., -1] if c in (2, 4) else None
     return colour, alpha, dtype
+
+
+def _check_unit_floats(array: np.ndarray) -> np.ndarray:
+    """A float photo, checked to be in [0, 1]: clipping 0-255 values would give white, and NaN or
+    infinity would come out as NaN pixels; ValueError saying which."""
+    lo, hi = float(array.min()), float(array.max())  # NaN propagates through both
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise ValueError("the float array has NaN or infinite pixels: every value must be a number in [0, 1]")
+    if lo < 0.0 or hi > 1.0:
+        hint = " (for 0-255 values, divide by 255)" if hi > 1.0 else ""
+        raise ValueError(f"float arrays must be in [0, 1]{hint}; this one has values from {lo:g} to {hi:g}")
+    return array
 
 
 def _restore_dtype(out: np.ndarray, dtype: np.dtype, alpha_source: np.ndarray | None) -> np.ndarray:

@@ -56,19 +56,3 @@ def saturation(image: Image.Image) -> float:
     """Mean chroma magnitude in 8-bit Cb/Cr units."""
     ycc = np.asarray(image.convert("RGB").convert("YCbCr"), np.float32)
     return float(np.hypot(ycc[..., 1] - 128, ycc[..., 2] - 128).mean())
-
-
-def unblended_default(folder: Path, name: str = "alone") -> Path:
-    """The shipped default's own network alone (v4): its file copied into folder with the card it was
-    exported with (no blend, its own output scale); returns the .tflite."""
-    import json
-    import shutil
-
-    from colorize_core.model import DEFAULT_MODEL, ModelCard
-    card = ModelCard.read(DEFAULT_MODEL)
-    alone = folder / f"{name}.tflite"
-    shutil.copy(DEFAULT_MODEL, alone)
-    raw = {k: v for k, v in card.raw.items() if k != "blend"}
-    raw["output"] = dict(raw["output"], scale=raw["members"][0]["output_scale"])
-    alone.with_suffix(".json").write_text(json.dumps(raw))
-    return alone

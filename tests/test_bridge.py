@@ -71,6 +71,20 @@ def test_bridge_errors_leave_no_output(tmp_path, content, message):
     assert not dst.exists()
 
 
+@pytest.mark.parametrize("empty", ["input", "hints"])
+def test_bridge_says_a_zero_byte_hand_over_is_empty(tmp_path, gray_rgba, empty):
+    """What a hand-over on a full disk leaves: a file of 0 bytes."""
+    src, hints, dst = tmp_path / "in.npy", tmp_path / "hints.npy", tmp_path / "out.npy"
+    np.save(src, gray_rgba)
+    (src if empty == "input" else hints).write_bytes(b"")
+    # hints need the default model; an empty input is found before any model loads
+    proc = run_cli("bridge", src, dst, *(["--hints", hints] if empty == "hints" else ["--model", "fast"]))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("colorize-core: error:")
+    assert f"{src if empty == 'input' else hints}: empty file (0 bytes)" in proc.stderr
+    assert not dst.exists()
+
+
 def test_bridge_rejects_wrong_shapes(tmp_path):
     src, dst = tmp_path / "in.npy", tmp_path / "out.npy"
     np.save(src, np.zeros((8, 8, 2), np.uint8))

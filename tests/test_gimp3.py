@@ -152,7 +152,6 @@ def _cases(files):
         c("selection", "gray_rgb", select=[60, 40, 150, 120]),
         c("feather", "gray_rgb", select=[60, 40, 150, 120], feather=30),
         c("strength0", "gray_rgb", args={"strength": 0.0}),
-        c("hint_model", "gray_rgb", args={"model": "hints"}),
         c("hints", "gray_rgb", hints={"dots": [HINT_DOT]}),
         c("hints_new_layer", "gray_rgb", hints={"dots": [HINT_DOT]}, args={"output": "new-layer"}),
         c("new_layer_grayscale", "grayscale", args={"output": "new-layer"}),
@@ -187,7 +186,6 @@ def batch(installed):
     script = "; ".join(f"{VENV_CORE} bridge {WORK}/out/{n}.before.npy {WORK}/out/{n}.ref.npy"
                        + (" --strength 0" if n == "strength0" else "")
                        + (f" --hints {WORK}/out/{n}.hints.before.npy" if n.startswith("hints") else "")
-                       + (" --model hints" if n == "hint_model" else "")
                        for n in ok_cases)
     rr = gc.run(["sh", "-ec", script], env={"HOME": HOME}, timeout=300)
     assert rr.returncode == 0, rr.stderr[-3000:]
@@ -306,8 +304,8 @@ def test_a_red_dot_on_the_hints_layer_makes_its_region_red(batch):
     res = batch["results"]["hints"]
     assert res["status"] == "success", res
     before, after, ref, _ = _arrays(batch, "hints")
-    assert batch["results"]["hint_model"]["status"] == "success"
-    _, plain, _, _ = _arrays(batch, "hint_model")  # the same photo, the same model, no hints
+    assert batch["results"]["gray_rgb"]["status"] == "success"
+    _, plain, _, _ = _arrays(batch, "gray_rgb")  # the same photo, the same model, no hints
     x, y = HINT_DOT[:2]
     near = (slice(y - 12, y + 13), slice(x - 12, x + 13))
     red_uv = _uv(np.array([[HINT_DOT[2:5]]], np.uint8))

@@ -4,7 +4,6 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import unblended_default
 
 from colorize_core.model import DEFAULT_MODEL, SHIPPED_DIR, SHIPPED_MODELS, Model, ModelCard, ModelError
 
@@ -32,8 +31,6 @@ def test_a_shipped_name_wins_over_a_folder_or_file_of_that_name(tmp_path, monkey
     (tmp_path / "default").mkdir()
     shutil.copy(DEFAULT_MODEL, tmp_path / "fast")
     shutil.copy(DEFAULT_MODEL.with_suffix(".json"), tmp_path / "fast.json")
-    for f in ("hints.tflite", "hints.json"):  # the default's card blends in the hint model beside it
-        shutil.copy(SHIPPED_DIR / f, tmp_path / f)
     monkeypatch.chdir(tmp_path)
     assert Model("fast").card.input_size == (112, 112)
     assert Model("default").card.name == Model().card.name
@@ -112,39 +109,12 @@ def test_not_a_model_at_all(model_copy):
         Model(model_copy)
 
 
-def _luma_view(size: tuple[int, int]) -> np.ndarray:
-    from PIL import Image
-
-    from colorize_core.preprocess import model_view
-    photo = Image.open(SHIPPED_DIR.parent / "samples" / "camera.png").convert("L")
-    return np.asarray(model_view(photo, size), np.float32)
-
-
-def test_the_default_is_the_mean_of_two_networks_side_by_side(tmp_path):
-    """The shipped default's card blends in the hint model (no hints): uv = 1.1 x (v4's + hints'
-    uv) / 2, the same run in turn (one thread) as side by side (two)."""
-    card = ModelCard.read(DEFAULT_MODEL)
-    assert card.blend == ("hints.tflite", pytest.approx(0.55)) and card.output_scale == pytest.approx(0.495)
-    assert [m["name"] for m in card.raw["members"]] == ["vgg16-ft5-hyper-mse-56-v4", Model("hints").card.name]
-    x = _luma_view(card.input_size)
-    expected = np.clip(1.1 * (Model(unblended_default(tmp_path)).predict(x) + Model("hints").predict(x)) / 2, -1, 1)
-    for threads in (1, 2):
-        assert np.abs(Model(threads=threads).predict(x) - expected).max() < 1e-5
-    with pytest.raises(ModelError, match="takes no colour hints"):
-        Model().predict(x, hints=np.zeros((56, 56, 3), np.float32))
-
-
-@pytest.mark.parametrize("blend, problem", [
-    ({"model": "gone.tflite", "weight": 0.5}, "gone.tflite: model file not found"),
-    ({"model": "hints.tflite", "weight": float("nan")}, "malformed model card"),
-    ({"model": "../hints.tflite", "weight": 0.5}, "malformed model card"),
-    ({"model": "fast.tflite", "weight": 0.5}, "must see the photo at the same size"),
-])
-def test_a_blend_that_cannot_work_is_refused(tmp_path, blend, problem):
-    path = unblended_default(tmp_path)
-    for f in ("hints.tflite", "hints.json", "fast.tflite", "fast.json"):
-        shutil.copy(SHIPPED_DIR / f, tmp_path / f)
-    card = json.loads(path.with_suffix(".json").read_text())
-    path.with_suffix(".json").write_text(json.dumps(dict(card, blend=blend)))
-    with pytest.raises(ModelError, match=problem):
+def test_a_card_that_blends_in_a_second_model_is_refused(tmp_path):
+    """Cards of the former two-network default name a second file; this runtime runs one network a
+    card and says so instead of running half of it."""
+    path = tmp_path / "old.tflite"
+    shutil.copy(DEFAULT_MODEL, path)
+    card = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
+    path.with_suffix(".json").write_text(json.dumps(dict(card, blend={"model": "hints.tflite", "weight": 0.55})))
+    with pytest.raises(ModelError, match="no longer runs"):
         Model(path)

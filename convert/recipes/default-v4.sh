@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The recipe of vgg16-ft5-hyper-mse-56-v4, the default until session 12 and now one of its two members
-# (colorize_core/models/default.tflite; convert/recipes/default.sh blends it with the hint model).
+# The recipe of vgg16-ft5-hyper-mse-56-v4, the default until session 12 and half of the default until session
+# 14; no longer shipped, kept as the teacher of the speed model (convert/recipes/fast.sh).
 # Usage: bash convert/recipes/default-v4.sh RUNS_DIR [CACHE]   (run from the repository root, train extra installed)
 # Steps: the cache of 224x224 crops (convert.dataset), ImageNet VGG16 features, the decoder on the frozen
 # encoder (7 epochs), VGG16's block5 fine-tuned with it (3 epochs), dynamic-range export at gain 0.9.

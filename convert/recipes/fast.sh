@@ -2,8 +2,8 @@
 # The recipe of the shipped speed model, vgg16p50-distill224x2-hyper-mse-56-in112-fast-v4 (colorize_core/models/fast.*).
 # Usage: bash convert/recipes/fast.sh RUNS_DIR [CACHE]   (after convert/recipes/default-v4.sh RUNS_DIR [CACHE]:
 # that model's run, ft5-mse-56, is the teacher of the last two steps)
-# Steps: the default's recipe with VGG16 seeing the photo at 112x112 (fast-v1), pruned to half of its inner
-# channels by least squares, distilled one epoch from fast-v1, then twice from the 224x224 v4 (the default's first member);
+# Steps: v4's recipe with VGG16 seeing the photo at 112x112 (fast-v1), pruned to half of its inner
+# channels by least squares, distilled one epoch from fast-v1, then twice from the 224x224 v4 (default-v4.sh);
 # dynamic-range export at gain 1.1. Every step resumes where it stopped.
 set -euo pipefail
 RUNS=$1 CACHE=${2:-$1/cache}

@@ -202,8 +202,8 @@ class ColorizePlugin(Gimp.PlugIn):
                                   "Colour strength: 0 keeps the photo gray, 1 is the model's colour, "
                                   "up to 2 boosts saturation", 0.0, 2.0, 1.0, rw)
             p.add_string_argument("model", "_Model",
-                                  "fast (about 6x faster), a .tflite file, or empty for the default model "
-                                  "(the hint model when there are colour hints)", "", rw)
+                                  "fast (about 6x faster, no colour hints), a .tflite file, or empty for "
+                                  "the default model", "", rw)
             p.add_int_argument("threads", "_Threads", "Inference threads (0: automatic)",
                                0, 64, 0, rw)
             p.add_int_argument("timeout", "T_imeout (s)",
