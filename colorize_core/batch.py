@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -22,6 +23,12 @@ if TYPE_CHECKING:  # numpy and the model load in the CLI's helper thread while t
 
 OUTPUT_TAG = "_colorized"
 EXISTS_REASON = "output exists (use --overwrite to replace it)"
+
+
+class Skip(str, Enum):
+    """Why a photo was skipped: its result's `skip` field, for code to decide on (`reason` is for people)."""
+    OUTPUT_EXISTS = "output exists"
+    IN_COLOUR = "in colour"
 
 
 class BatchUsageError(ValueError):
@@ -162,7 +169,7 @@ def process_one(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst
     if os.path.lexists(dst) and not opts.overwrite:
         if src.exists() and dst.resolve() == src.resolve():
             raise ImageIOError(f"{dst}: is the input itself (use --overwrite to replace it)")
-        return _skipped(EXISTS_REASON)
+        return _skipped(Skip.OUTPUT_EXISTS, EXISTS_REASON)
     try:
         fmt = output_format(dst)
     except ImageIOError as exc:
@@ -173,7 +180,7 @@ def process_one(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst
     warnings = photo.warnings  # the same list: warnings about a TIFF's later pages join it as they decode
     if not is_monochrome(photo.image):
         if opts.skip_color:
-            return _skipped("already in colour (--skip-color)", warnings)
+            return _skipped(Skip.IN_COLOUR, "already in colour (--skip-color)", warnings)
         warnings.append("already in colour: colorized from its luminance (use --skip-color to leave it)")
     from .hints import HintError  # numpy, like is_monochrome
     hints, hint_source = hints_for(src, opts)
@@ -189,7 +196,7 @@ def process_one(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst
              icc_profile=None if opts.strip_metadata else photo.icc_profile,
              exif=None if opts.strip_metadata else photo.exif, overwrite=opts.overwrite)
     except OutputExistsError:
-        return _skipped(EXISTS_REASON + "; another process wrote it first", warnings)
+        return _skipped(Skip.OUTPUT_EXISTS, EXISTS_REASON + "; another process wrote it first", warnings)
     mode = "RGB" if result[0].mode == "YCbCr" else result[0].mode
     done = {"status": "ok", "warnings": warnings, "size": list(result[0].size), "mode": mode, "pages": len(result)}
     return done | ({"hints": hint_source} if hints is not None else {})
@@ -229,8 +236,8 @@ def _colorize(colorizer: "Colorizer", photo, fmt: str, strength: float, hints, w
     return [colorizer.colorize(photo.image, strength=strength, hints=hints)]
 
 
-def _skipped(reason: str, warnings: list[str] | None = None) -> dict:
-    return {"status": "skipped", "reason": reason, "output": None, "warnings": warnings or []}
+def _skipped(skip: Skip, reason: str, warnings: list[str] | None = None) -> dict:
+    return {"status": "skipped", "skip": skip.value, "reason": reason, "output": None, "warnings": warnings or []}
 
 
 def _make_parent(dst: Path) -> None:

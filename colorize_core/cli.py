@@ -187,7 +187,7 @@ def run_batch(args: argparse.Namespace, results: list[dict]) -> int:
     """Colorize every input, appending one result per photo to `results` as it finishes."""
     loading = ModelLoad(args.model, args.threads)
     from .atomic import remove_stale_temps
-    from .batch import BatchUsageError, plan, process_one, uses_hints
+    from .batch import BatchUsageError, Skip, plan, process_one, uses_hints
     from .imageio import ImageIOError
 
     opts = batch_options(args)
@@ -256,7 +256,7 @@ def run_batch(args: argparse.Namespace, results: list[dict]) -> int:
     order = {str(src): i for i, (src, _) in enumerate(jobs)}
     results.sort(key=lambda r: order[r["input"]])
     failed = [r for r in results if r["status"] == "error"]
-    existing = sum(r["status"] == "skipped" and r["reason"].startswith("output exists") for r in results)
+    existing = sum(r.get("skip") == Skip.OUTPUT_EXISTS for r in results)
     if args.json:
         _print_json(_report(args, results))
     else:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import __version__
 from .atomic import remove_stale_temps
-from .batch import BatchOptions, BatchUsageError, plan, process_one, uses_hints
+from .batch import EXISTS_REASON, BatchOptions, BatchUsageError, Skip, plan, process_one, uses_hints
 from .cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, Interrupted, UsageError, _raise_interrupted, format_arg
 from .formats import DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, FORMAT_NAMES
 from .imageio import ImageIOError
@@ -104,9 +104,10 @@ def colorize_task(src: str, dst: str, opts: BatchOptions, model: str | None, thr
         result.update(status="error", reason=str(exc), output=None)
     except MemoryError:
         result.update(status="error", reason=f"{src}: out of memory", output=None)
-    if result["status"] == "skipped" and result["reason"].startswith("output exists"):
+    if result.get("skip") == Skip.OUTPUT_EXISTS:
         # the driver sends no task for an output that existed: an attempt of this run wrote it
         result.update(status="ok", reason=EARLIER_ATTEMPT, output=dst)
+        del result["skip"]
     result.update(seconds=round(time.perf_counter() - t0, 3), node=socket.gethostname(), pid=os.getpid())
     return result
 
@@ -201,8 +202,8 @@ def run(args: argparse.Namespace, results: list[dict]) -> int:
     todo = []
     for src, dst in jobs:
         if os.path.lexists(dst) and not args.overwrite:
-            finish({"input": str(src), "output": None, "status": "skipped",
-                    "reason": "output exists (use --overwrite to replace it)", "seconds": 0.0, "node": None})
+            finish({"input": str(src), "output": None, "status": "skipped", "skip": Skip.OUTPUT_EXISTS.value,
+                    "reason": EXISTS_REASON, "seconds": 0.0, "node": None})
         else:
             todo.append((src, dst))
     saved_stdout = _stdout_to_stderr()  # Ray prints worker deaths on stdout; stdout is for --json alone

@@ -313,7 +313,7 @@ def _network(config: dict, init, taps: tuple[str, ...], weights: str | None, cen
                                               bins=centres, last_activation=config["last_activation"],
                                               input_size=input_size, hints=bool(config.get("hints")),
                                               head_width=config["head_width"])
-        encoder.trainable = config["end_to_end"]  # until session 10 this read `not end_to_end`: e2e froze VGG16
+        encoder.trainable = config["end_to_end"]  # end to end trains VGG16 too; frozen runs leave it
         net = full if config["end_to_end"] else decoder
         predict_model = models.build_inference_model(encoder, decoder, head, centres)
 

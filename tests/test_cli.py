@@ -161,3 +161,14 @@ def test_messages_written_while_the_model_loads_are_not_swallowed():
             "t.join()\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "reported while loading" in proc.stderr
+
+
+def test_json_says_why_a_photo_was_skipped_as_a_field(gray_file, tmp_path, astronaut_rgb):
+    """A skipped photo's `skip` field is what code reads; `reason` is the same in words."""
+    colour = tmp_path / "colour.png"
+    astronaut_rgb.save(colour)
+    run_cli(gray_file, "-o", tmp_path / "out.png", check=True)
+    report = json.loads(run_cli(gray_file, "-o", tmp_path / "out.png", "--json", check=True).stdout)
+    assert [(r["status"], r["skip"]) for r in report["results"]] == [("skipped", "output exists")]
+    report = json.loads(run_cli(colour, "-o", tmp_path / "c.png", "--skip-color", "--json", check=True).stdout)
+    assert [(r["status"], r["skip"]) for r in report["results"]] == [("skipped", "in colour")]
