@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One-command install of colorize: the colorize-core runtime in its own virtual environment,
-# and the GIMP plug-in in every GIMP plug-in folder found (GIMP 3.x and 2.10, Linux and macOS).
+# One-command install from a checkout (Linux, macOS): colorize-core in its own virtual environment,
+# then `colorize-core gimp install`, which puts the GIMP plug-in into every GIMP profile. All the
+# GIMP logic lives in that command, in the package; this script only makes the venv and calls it.
 # Run ./install.sh --help for the options. Safe to run again; --uninstall removes what it installed.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi  # also when started as "sh install.sh"
 set -euo pipefail
@@ -22,8 +23,10 @@ usage() {
 Usage: ./install.sh [options]
 
 Installs colorize-core (the colorizer, with its model) into a virtual environment in a
-user-writable place, and the GIMP plug-in (Filters > Colorize > Auto Colorize) into every GIMP
-plug-in folder it finds. No sudo needed. Running it again upgrades in place.
+user-writable place, then runs 'colorize-core gimp install': the GIMP plug-in
+(Filters > Colorize > Auto Colorize) goes into every GIMP 3.x and 2.10 profile found.
+No sudo needed. Running it again upgrades in place. Without a checkout, on any OS:
+pip install colorize-core, then colorize-core gimp install.
 
 Options:
   --prefix DIR       where the venv and the install record go
@@ -34,17 +37,12 @@ Options:
   --python EXE       the Python (3.10 or newer) to build the venv with (default: the newest
                      python3.X found on PATH)
   --source DIR       install colorize-core from DIR instead of this checkout ($SCRIPT_DIR)
-  --no-self-test     skip the final self-test (colorizing a test picture through the plug-in's bridge)
-  --uninstall        remove exactly what install.sh installed (the venv, the plug-in files, the config)
+  --no-self-test     skip the self-tests (a test picture through each plug-in's bridge, the sample photo)
+  --uninstall        remove exactly what install.sh installed (plug-ins, venv, record)
   -h, --help         this help
 
-Plug-in folders searched (when --gimp-dir is not given):
-  Linux:  \${XDG_CONFIG_HOME:-~/.config}/GIMP/<3.x|2.10>/plug-ins, Flatpak ~/.var/app/org.gimp.GIMP/config/GIMP/...,
-          Snap ~/snap/gimp/current/.config/GIMP/...
-  macOS:  ~/Library/Application Support/GIMP/<3.x|2.10>/plug-ins
-  When no GIMP profile exists yet, the GIMP 3.0 folder is created.
-
-Environment: COLORIZE_CORE overrides, for the plug-in, the colorize-core path written to its config.
+Which GIMP profiles are found (native, Flatpak, Snap; Linux, macOS, Windows):
+'colorize-core gimp install --help' and docs/gimp.md.
 EOF
 }
 
@@ -76,22 +74,23 @@ MANIFEST="$PREFIX/install-manifest.txt"
 CORE="$VENV/bin/colorize-core"
 
 # ------------------------------------------------------------------ the install record
-# One line per thing install.sh created: "file PATH" or "dir PATH" (dirs it created, removed
-# only when empty) or "venv PATH". --uninstall walks it backwards.
+# One line per thing install.sh made: "dir PATH" (removed only when empty), "venv PATH",
+# "file PATH", "gimp" (the plug-in in the profiles found) or "gimp-dir PATH" (--gimp-dir).
+# --uninstall walks it backwards; the plug-ins' own files are recorded by colorize-core gimp install.
 RECORD=()
-record() { RECORD+=("$1 $2"); }
+record() { RECORD+=("$1${2:+ $2}"); }
 
 mkdir_tracked() {  # mkdir -p that records every directory component it creates
   local d="$1" missing=()
   while [ ! -e "$d" ]; do missing=("$d" ${missing[@]+"${missing[@]}"}); d="$(dirname "$d")"; done
   [ -d "$d" ] || die "cannot create ${1}: $d is not a directory"
-  [ -w "$d" ] || die "no write permission in $d (needed for $1). Choose another place (--prefix / --gimp-dir) or fix its ownership."
+  [ -w "$d" ] || die "no write permission in $d (needed for $1). Choose another place (--prefix) or fix its ownership."
   local m
   for m in ${missing[@]+"${missing[@]}"}; do
-    mkdir "$m" 2>/dev/null || die "cannot create $m (permission denied?). Choose another place (--prefix / --gimp-dir)."
+    mkdir "$m" 2>/dev/null || die "cannot create $m (permission denied?). Choose another place (--prefix)."
     record dir "$m"
   done
-  [ -w "$1" ] || die "no write permission in $1. Choose another place (--prefix / --gimp-dir) or fix its ownership."
+  [ -w "$1" ] || die "no write permission in $1. Choose another place (--prefix) or fix its ownership."
 }
 
 load_manifest() {
@@ -116,18 +115,24 @@ do_uninstall() {
     exit 0
   fi
   local i kind path n=0
+  for (( i=${#PREV[@]}-1; i>=0; i-- )); do  # the plug-ins first, while their core is there
+    kind="${PREV[$i]%% *}"; path="${PREV[$i]#* }"
+    case "$kind" in
+      gimp) [ -x "$CORE" ] && "$CORE" gimp uninstall ;;
+      gimp-dir) [ -x "$CORE" ] && "$CORE" gimp uninstall --gimp-dir "$path" ;;
+    esac
+  done
   rm -f "$MANIFEST"
   for (( i=${#PREV[@]}-1; i>=0; i-- )); do
     kind="${PREV[$i]%% *}"; path="${PREV[$i]#* }"
     case "$kind" in
-      file) if [ -f "$path" ] || [ -L "$path" ]; then rm -f "$path"; n=$((n+1)); fi
-            rm -rf "$(dirname "$path")/__pycache__" 2>/dev/null || true ;;
+      file) if [ -f "$path" ] || [ -L "$path" ]; then rm -f "$path"; n=$((n+1)); fi ;;
       venv) [ -d "$path" ] && rm -rf "$path" && n=$((n+1)) ;;
-      dir)  [ -d "$path" ] && { rm -rf "$path/__pycache__"; rmdir "$path" 2>/dev/null || echo "kept $path (not empty)"; } ;;
+      dir)  [ -d "$path" ] && { rmdir "$path" 2>/dev/null || echo "kept $path (not empty)"; } ;;
     esac
   done
   rmdir "$PREFIX" 2>/dev/null || true
-  echo "colorize uninstalled ($n items removed)."
+  echo "colorize uninstalled ($n items removed, and the GIMP plug-ins listed above)."
   exit 0
 }
 [ "$UNINSTALL" = 1 ] && do_uninstall
@@ -182,100 +187,31 @@ CORE_VERSION="$("$CORE" --version 2>/dev/null || true)"
 [ -n "$CORE_VERSION" ] || die "$CORE --version failed: the core does not start. Run it by hand to see why."
 say "Installed $CORE_VERSION"
 
-# ------------------------------------------------------------------ GIMP plug-in folders
-find_gimp_dirs() {
-  local roots=() r v
-  roots+=("${XDG_CONFIG_HOME:-$HOME/.config}/GIMP" "$HOME/.var/app/org.gimp.GIMP/config/GIMP"
-          "$HOME/snap/gimp/current/.config/GIMP" "$HOME/Library/Application Support/GIMP")
-  for r in "${roots[@]}"; do
-    [ -d "$r" ] || continue
-    for v in "$r"/3.* "$r"/2.10; do
-      [ -d "$v" ] && echo "$v/plug-ins"
-    done
-  done
-}
-
-if [ "$NO_GIMP" = 0 ] && [ ${#GIMP_DIRS[@]} -eq 0 ]; then
-  while IFS= read -r d; do [ -n "$d" ] && GIMP_DIRS+=("$d"); done < <(find_gimp_dirs)
-  case " ${GIMP_DIRS[*]-} " in
-    *"/2.10/plug-ins "*)
-      case " ${GIMP_DIRS[*]} " in
-        *"/3."*) ;;
-        *) echo "note: only a GIMP 2.10 profile was found. If you also use GIMP 3, start it once (so that it"
-           echo "      can import your 2.10 settings), then run install.sh again." ;;
-      esac ;;
-  esac
+# ------------------------------------------------------------------ the GIMP plug-in
+if [ "$NO_GIMP" = 0 ]; then
+  GIMP_ARGS=()
+  [ "$SELF_TEST" = 1 ] || GIMP_ARGS+=(--no-self-test)
   if [ ${#GIMP_DIRS[@]} -eq 0 ]; then
-    if [ "$(uname -s)" = Darwin ]; then d="$HOME/Library/Application Support/GIMP/3.0/plug-ins"
-    else d="${XDG_CONFIG_HOME:-$HOME/.config}/GIMP/3.0/plug-ins"; fi
-    say "No GIMP profile found; installing for GIMP 3.0 into $d"
-    GIMP_DIRS=("$d")
+    record gimp
+    write_manifest
+    say "colorize-core gimp install"
+    "$CORE" gimp install ${GIMP_ARGS[@]+"${GIMP_ARGS[@]}"} || die "colorize-core gimp install failed (see above)."
+  else
+    for pd in "${GIMP_DIRS[@]}"; do
+      case "$pd" in /*) ;; *) pd="$PWD/$pd" ;; esac
+      record gimp-dir "$pd"
+      write_manifest
+      say "colorize-core gimp install --gimp-dir $pd"
+      "$CORE" gimp install --gimp-dir "$pd" ${GIMP_ARGS[@]+"${GIMP_ARGS[@]}"} || die "colorize-core gimp install failed for $pd (see above)."
+    done
   fi
 fi
-
-write_config() {  # $1 = directory the plug-in reads colorize-core.json from
-  "$VENV/bin/python" -I - "$1/colorize-core.json" "$CORE" "$CORE_VERSION" "$SRC" <<'PYEOF'
-import json, os, sys
-path, core, version, src = sys.argv[1:5]
-tmp = path + ".tmp"
-with open(tmp, "w") as f:
-    json.dump({"core": core, "version": version, "source": src, "written_by": "install.sh"}, f, indent=1)
-    f.write("\n")
-os.replace(tmp, path)
-PYEOF
-  record file "$1/colorize-core.json"
-}
-
-install_file() {  # src dst mode
-  local tmp="$2.tmp.$$"
-  cp "$1" "$tmp" && chmod "$3" "$tmp" && mv -f "$tmp" "$2" || die "cannot write $2"
-  record file "$2"
-}
-
-PLUGIN_SRC="$SCRIPT_DIR/gimp_plugin"
-[ -f "$PLUGIN_SRC/colorize_bridge.py" ] || die "$PLUGIN_SRC is incomplete (no colorize_bridge.py)"
-INSTALLED_PLUGIN_DIRS=()
-for pd in "${GIMP_DIRS[@]+"${GIMP_DIRS[@]}"}"; do
-  case "$pd" in /*) ;; *) pd="$PWD/$pd" ;; esac
-  mkdir_tracked "$pd"
-  case "$pd" in
-    */.var/app/*|*/snap/*)
-      echo "note: $pd belongs to a Flatpak/Snap GIMP; its sandbox may not be able to run $CORE." \
-           "If the plug-in then reports that it could not start colorize-core, use your distribution's GIMP." ;;
-  esac
-  case "$pd" in
-    */2.[0-9]*/*|*/2.[0-9]*) # GIMP 2.10: a single-file gimpfu plug-in + a library folder
-      lib="$pd/colorize_gimp210_lib"
-      mkdir_tracked "$lib"
-      install_file "$PLUGIN_SRC/colorize_bridge.py" "$lib/colorize_bridge.py" 644
-      install_file "$PLUGIN_SRC/gimp210/colorize_gimp210.py" "$pd/colorize_gimp210.py" 755
-      write_config "$lib"
-      INSTALLED_PLUGIN_DIRS+=("$lib")
-      say "GIMP 2.10 plug-in installed in $pd" ;;
-    *) # GIMP 3: plug-ins/colorize_gimp/colorize_gimp.py (folder name = file name)
-      dir="$pd/colorize_gimp"
-      mkdir_tracked "$dir"
-      install_file "$PLUGIN_SRC/colorize_bridge.py" "$dir/colorize_bridge.py" 644
-      install_file "$PLUGIN_SRC/gimp3/colorize_gimp.py" "$dir/colorize_gimp.py" 755
-      write_config "$dir"
-      INSTALLED_PLUGIN_DIRS+=("$dir")
-      say "GIMP 3 plug-in installed in $pd" ;;
-  esac
-  write_manifest
-done
 write_manifest
 
 # ------------------------------------------------------------------ self-test
 if [ "$SELF_TEST" = 1 ]; then
   say "Self-test"
   "$CORE" bridge --check || die "self-test: '$CORE bridge --check' failed: the model does not load (see above). Run install.sh again; if it persists, report the message."
-  if [ ${#INSTALLED_PLUGIN_DIRS[@]} -gt 0 ]; then
-    for d in "${INSTALLED_PLUGIN_DIRS[@]}"; do
-      "$VENV/bin/python" "$d/colorize_bridge.py" --self-test "$d" || die "self-test through the plug-in's bridge failed in $d (see above)."
-    done
-  else
-    "$VENV/bin/python" "$PLUGIN_SRC/colorize_bridge.py" --self-test "$PLUGIN_SRC" >/dev/null 2>&1 || true
-  fi
   # Colorize the sample photo the core ships (if it ships one), as a user would.
   SAMPLE="$("$VENV/bin/python" -I -c '
 import pathlib, colorize_core
@@ -295,8 +231,4 @@ fi
 
 echo
 echo "Done. colorize-core: $CORE"
-if [ ${#INSTALLED_PLUGIN_DIRS[@]} -gt 0 ]; then
-  echo "Restart GIMP, open a photo, then Filters > Colorize > Auto Colorize (Deep Learning)..."
-  echo "Menu missing? See docs/gimp.md ('When the menu does not appear')."
-fi
 echo "Uninstall: $SCRIPT_DIR/install.sh --uninstall$( [ "$PREFIX" != "$DATA_HOME/colorize-core" ] && printf ' --prefix %q' "$PREFIX")"

@@ -66,13 +66,13 @@ def main() -> int:
             print(r.stdout[-2000:], r.stderr[-2000:], file=sys.stderr)
             return 1
     else:  # the plug-in files of this checkout, the core as installed
-        for f in ("gimp_plugin/colorize_bridge.py", "gimp_plugin/gimp3/colorize_gimp.py",
+        for f in ("colorize_core/gimp_plugin/colorize_bridge.py", "colorize_core/gimp_plugin/gimp3/colorize_gimp.py",
                   "tests/gimp_batch_runner.py"):
             dst = gc.host_path(SRC) / f
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(gc.REPO / f, dst)
         for f in ("colorize_bridge.py", "colorize_gimp.py"):
-            shutil.copy2(gc.host_path(SRC) / "gimp_plugin" / ("gimp3/" if f == "colorize_gimp.py" else "") / f,
+            shutil.copy2(gc.host_path(SRC) / "colorize_core/gimp_plugin" / ("gimp3/" if f == "colorize_gimp.py" else "") / f,
                          gc.host_path(PLUGIN_DIR) / f)
     work = gc.host_path(WORK)
     shutil.rmtree(work, ignore_errors=True)

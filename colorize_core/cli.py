@@ -24,7 +24,8 @@ from .native_stderr import discard_stream, serialized_stderr
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 # subcommands: the first argument names one (a photo called like one is ./NAME); each module has main(argv)
-SUBCOMMANDS = {"bridge": "colorize_core.bridge", "cluster": "colorize_core.cluster"}
+SUBCOMMANDS = {"bridge": "colorize_core.bridge", "cluster": "colorize_core.cluster",
+               "gimp": "colorize_core.gimp_install"}
 DASH_HINT = "a file name that starts with '-' goes after --, e.g. colorize-core -- -scan.jpg"
 
 
@@ -67,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "the colour comes from the model.",
         epilog="Outputs are named PHOTO_colorized.EXT beside each input (or inside -o FOLDER) and never "
                "replace an existing file unless --overwrite. `colorize-core bridge --help` documents "
-               "the raw-pixel mode the GIMP plug-in uses, `colorize-core cluster --help` the Ray cluster mode. Existing outputs are skipped (exit 0). A file name "
+               "the raw-pixel mode the GIMP plug-in uses, `colorize-core cluster --help` the Ray cluster mode, "
+               "`colorize-core gimp install` puts the GIMP plug-in into every GIMP profile. Existing outputs "
+               "are skipped (exit 0). A file name "
                "starting with '-' goes after --. Exit codes: 0 ok (or skipped), 1 some inputs failed, "
                "2 usage or model error, 130/143/129 interrupted (Ctrl-C/SIGTERM/SIGHUP).")
     ap.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photo files and/or folders")
@@ -358,8 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         import importlib
         return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _raise_interrupted)
+    for name in ("SIGTERM", "SIGHUP"):  # Windows has no SIGHUP
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _raise_interrupted)
     saved_stderr, sys.stderr = sys.stderr, serialized_stderr(sys.stderr)  # the model loads in a helper thread
     try:
         return _run(argv)

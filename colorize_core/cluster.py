@@ -248,8 +248,9 @@ def run(args: argparse.Namespace, results: list[dict]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _raise_interrupted)
+    for name in ("SIGTERM", "SIGHUP"):  # Windows has no SIGHUP
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _raise_interrupted)
     results: list[dict] = []
     try:
         args = build_parser().parse_args(argv)

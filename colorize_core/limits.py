@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import math
 import os
-import resource
 from pathlib import Path
+
+try:
+    import resource
+except ImportError:  # Windows: no address-space limit to read
+    resource = None
 
 DEFAULT_MAX_MEGAPIXELS = 200.0
 MAX_STRENGTH = 4.0  # beyond this the chroma clips everywhere: a posterized image, never a photo
@@ -83,8 +87,8 @@ def available_memory() -> int | None:
     meminfo = _read_kv(Path("/proc/meminfo"))
     if "MemAvailable" in meminfo:
         candidates.append(meminfo["MemAvailable"] * 1024)
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if soft != resource.RLIM_INFINITY:
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS) if resource else (None, None)
+    if soft is not None and soft != resource.RLIM_INFINITY:
         vm = _read_kv(Path(f"/proc/{os.getpid()}/status")).get("VmSize", 0) * 1024
         candidates.append(max(0, soft - vm))
     cgroup = _cgroup_headroom()

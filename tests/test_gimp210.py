@@ -1,5 +1,5 @@
 """The GIMP 2.10 plug-in (gimpfu, Python 2.7) against a stand-in gimpfu under a real Python 2.7,
-and the bridge code both plug-ins share (gimp_plugin/colorize_bridge.py), under this Python.
+and the bridge code both plug-ins share (colorize_core/gimp_plugin/colorize_bridge.py), under this Python.
 
 A real GIMP 2.10 with Python-Fu cannot run on any current Debian (see docs/gimp.md), so this is
 as far as it can be tested here: the plug-in file and the shared bridge, installed in the 2.10
@@ -23,6 +23,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 STANDIN = Path(__file__).resolve().parent / "gimp210_standin"
 FAKE_CORE = Path(__file__).resolve().parent / "gimp_fake_core.py"
+PLUGIN_SOURCES = REPO / "colorize_core" / "gimp_plugin"
 
 
 def _python27():
@@ -61,8 +62,8 @@ def plugins(tmp_path_factory):
     d = tmp_path_factory.mktemp("plug-ins")
     lib = d / "colorize_gimp210_lib"
     lib.mkdir()
-    shutil.copy2(REPO / "gimp_plugin/gimp210/colorize_gimp210.py", d)
-    shutil.copy2(REPO / "gimp_plugin/colorize_bridge.py", lib)
+    shutil.copy2(PLUGIN_SOURCES / "gimp210/colorize_gimp210.py", d)
+    shutil.copy2(PLUGIN_SOURCES / "colorize_bridge.py", lib)
     core = _core()
     if core is None:  # no core installed here: a protocol-following stand-in
         wrapper = d.parent / "fake-core-ok"
@@ -83,13 +84,17 @@ def _gray_rgb(h=36, w=48):
 
 
 def _run(plugins, tmp_path, pixels, bpp, *, selection=None, offsets=(0, 0), image_size=None,
-         args=None, env=None):
+         args=None, env=None, hints=None, hints_offsets=(0, 0), hints_name="Colour hints"):
     h, w = pixels.shape[:2]
     iw, ih = image_size or (w, h)
     (tmp_path / "in.raw").write_bytes(pixels.tobytes())
     case = {"in": str(tmp_path / "in.raw"), "out": str(tmp_path / "out.raw"),
             "result": str(tmp_path / "result.json"), "w": w, "h": h, "bpp": bpp,
             "image_w": iw, "image_h": ih, "offsets": list(offsets), "args": args or [1.0, "", 0, 0]}
+    if hints is not None:  # (h, w, 4) u8 RGBA, a layer of its own at hints_offsets
+        (tmp_path / "hints.raw").write_bytes(hints.tobytes())
+        case["hints"] = {"in": str(tmp_path / "hints.raw"), "w": hints.shape[1], "h": hints.shape[0],
+                         "bpp": hints.shape[2], "offsets": list(hints_offsets), "name": hints_name}
     if selection is not None:
         (tmp_path / "sel.raw").write_bytes(selection.astype(np.uint8).tobytes())
         case["selection"] = str(tmp_path / "sel.raw")
@@ -160,7 +165,7 @@ def test_missing_core_leaves_layer_untouched(plugins, tmp_path):
     res, out = _run(plugins, tmp_path, g[..., None], 1,
                     env={"COLORIZE_CORE": "/nonexistent/colorize-core"})
     assert res["status"] == "error"
-    assert "missing" in res["error"] and "install.sh" in res["error"]
+    assert "missing" in res["error"] and "colorize-core gimp install" in res["error"]
     assert res["messages"] and "missing" in res["messages"][0]  # shown to the user
     assert res["base_type"] == 1 and res["undo_groups"] == []
     np.testing.assert_array_equal(out[..., 0], g)
@@ -177,7 +182,7 @@ def test_core_error_is_reported(plugins, tmp_path):
 
 # ---------------------------------------------------------------- the shared bridge, under Python 3
 
-sys.path.insert(0, str(REPO / "gimp_plugin"))
+sys.path.insert(0, str(PLUGIN_SOURCES))
 import colorize_bridge as bridge  # noqa: E402
 
 
@@ -205,7 +210,7 @@ def _fake(tmp_path, mode):
 def test_config_and_environment_override(tmp_path, monkeypatch):
     monkeypatch.delenv("COLORIZE_CORE", raising=False)
     monkeypatch.delenv("COLORIZE_CONFIG", raising=False)
-    with pytest.raises(bridge.BridgeError, match="not configured.*install.sh"):
+    with pytest.raises(bridge.BridgeError, match="not configured.*colorize-core gimp install"):
         bridge.find_core(str(tmp_path))
     core = _fake(tmp_path, "ok")
     (tmp_path / "colorize-core.json").write_text(json.dumps({"core": core}))
@@ -260,3 +265,114 @@ def test_temp_files_are_removed(tmp_path, monkeypatch):
     with pytest.raises(bridge.BridgeError):
         bridge.colorize_pixels(_fake(tmp_path, "error"), g.tobytes(), "|u1", g.shape)
     assert list((tmp_path / "rt").iterdir()) == []
+
+
+# ---------------------------------------------------------------- colour hints and the colour layer
+
+def _reference(plugins, tmp_path, rgb, hints=None):
+    """What the installed core makes of these RGB pixels (and R'G'B'A hints over them)."""
+    core = json.loads((plugins / "colorize_gimp210_lib/colorize-core.json").read_text())["core"]
+    np.save(tmp_path / "ref_in.npy", rgb)
+    args = [core, "bridge", str(tmp_path / "ref_in.npy"), str(tmp_path / "ref_out.npy")]
+    if hints is not None:
+        np.save(tmp_path / "ref_hints.npy", hints)
+        args += ["--hints", str(tmp_path / "ref_hints.npy")]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return np.load(tmp_path / "ref_out.npy")
+
+
+def _dots(h, w):
+    """A transparent hints layer with three blue dots (the colours a user knows)."""
+    dots = np.zeros((h, w, 4), np.uint8)
+    for y, x in ((4, 5), (10, 20), (15, 8)):
+        dots[y:y + 3, x:x + 3] = (30, 60, 220, 255)
+    return dots
+
+
+@needs_py27
+def test_hints_layer_reaches_the_core_where_it_overlaps_the_photo(plugins, tmp_path):
+    g = _gray_rgb()
+    h, w = g.shape
+    rgb = np.dstack([g, g, g])
+    dots = _dots(20, 30)
+    # the photo at (5, 4), the hints layer at (10, 8): it covers the photo from row 4, column 5
+    res, out = _run(plugins, tmp_path, rgb, 3, offsets=(5, 4), image_size=(w + 20, h + 10),
+                    hints=dots, hints_offsets=(10, 8))
+    assert res["status"] == "success", res
+    over = np.zeros((h, w, 4), np.uint8)
+    over[4:24, 5:35] = dots
+    ref = _reference(plugins, tmp_path, rgb, over)
+    assert np.abs(out.astype(int) - ref.astype(int)).max() <= 2
+    plain = _reference(plugins, tmp_path, rgb)
+    dot = (slice(4 + 10, 4 + 13), slice(5 + 20, 5 + 23))  # a dot, in the photo's coordinates
+    blue = lambda a: (a[..., 2].astype(int) - a[..., 0].astype(int))[dot].mean()  # noqa: E731
+    assert blue(out) > blue(plain) + 5, "the blue dots did not make the photo bluer there"
+    assert res["layers"][1]["name"] == "Colour hints"  # read, never changed
+    hints_after = np.frombuffer((tmp_path / "out.raw.layer1").read_bytes(), np.uint8).reshape(dots.shape)
+    np.testing.assert_array_equal(hints_after, dots)
+
+
+@needs_py27
+def test_new_colour_layer_above_the_photo_leaves_it_untouched(plugins, tmp_path):
+    g = _gray_rgb()
+    res, out = _run(plugins, tmp_path, g[..., None], 1, offsets=(3, 2), image_size=(60, 50),
+                    args=[1.0, "", 0, 0, "Colour hints", 1])
+    assert res["status"] == "success", res
+    assert res["base_type"] == 0 and res["undo_groups"] == ["start", "end"]  # converted inside the group
+    new, photo = res["layers"][0], res["layers"][1]
+    assert new == {"name": "photo (colour)", "bpp": 4, "mode": 26, "offsets": [3, 2]}
+    np.testing.assert_array_equal(out, np.dstack([g, g, g]))  # the photo, converted to RGB, unchanged
+    assert photo["name"] == "photo"
+    colour = np.frombuffer((tmp_path / "out.raw.layer0").read_bytes(), np.uint8).reshape(g.shape + (4,))
+    ref = _reference(plugins, tmp_path, np.dstack([g, g, g]))
+    assert np.abs(colour[..., :3].astype(int) - ref.astype(int)).max() <= 2
+    assert (colour[..., 3] == 255).all()
+
+
+@needs_py27
+@pytest.mark.parametrize("case, words", [("gray image", "grayscale mode"), ("no alpha", "no transparency"),
+                                         ("unknown name", "no layer named 'My dots'")])
+def test_hints_mistakes_are_messages_and_the_image_is_untouched(plugins, tmp_path, case, words):
+    g = _gray_rgb()
+    h, w = g.shape
+    if case == "gray image":
+        res, out = _run(plugins, tmp_path, g[..., None], 1, hints=_dots(h, w))
+    elif case == "no alpha":
+        res, out = _run(plugins, tmp_path, np.dstack([g, g, g]), 3, hints=_dots(h, w)[..., :3])
+    else:
+        res, out = _run(plugins, tmp_path, np.dstack([g, g, g]), 3, args=[1.0, "", 0, 0, "My dots", 0])
+    assert res["status"] == "error" and words in res["error"], res
+    assert res["undo_groups"] == [] and len(res["layers"]) == (1 if case == "unknown name" else 2)
+    assert (out[..., 0] == g).all()
+
+
+@needs_py27
+def test_dialog_offers_what_the_gimp3_dialog_offers(plugins, tmp_path):
+    """Strength spans the runtime's range; hints and output follow GIMP 3's arguments, in its order."""
+    from colorize_core.limits import MAX_STRENGTH
+    g = _gray_rgb()
+    res, _ = _run(plugins, tmp_path, np.dstack([g, g, g]), 3)
+    params = {p[1]: p for p in res["registered"]["params"]}
+    assert params["strength"][3] == [0.0, MAX_STRENGTH, 0.05]
+    assert [p[1] for p in res["registered"]["params"]][2:] == ["strength", "model", "threads", "timeout",
+                                                              "hints_layer", "output"]
+    assert params["output"][3] == ["Replace the layer", "New colour layer"]
+    assert bridge.MAX_STRENGTH == MAX_STRENGTH
+
+
+@needs_py27
+def test_paths_with_spaces_and_non_ascii_letters_under_an_ascii_locale(plugins, tmp_path):
+    """Python 2.7's subprocess cannot take non-ASCII text: the bridge hands it bytes."""
+    d = tmp_path / "Bilder Ødegård" / "plug-ins"
+    shutil.copytree(plugins, d, symlinks=True)
+    real = json.loads((plugins / "colorize_gimp210_lib/colorize-core.json").read_text())["core"]
+    core = tmp_path / "mein Kern ü" / "colorize-core"
+    core.parent.mkdir()
+    core.write_text(f"#!/bin/sh\nexec '{real}' \"$@\"\n")
+    core.chmod(0o755)
+    (d / "colorize_gimp210_lib/colorize-core.json").write_text(json.dumps({"core": str(core)}))
+    g = _gray_rgb()
+    res, out = _run(d, tmp_path, np.dstack([g, g, g]), 3, env={"LC_ALL": "C", "LANG": "C"})
+    assert res["status"] == "success", res
+    assert _chroma(out).mean() > 1.0

@@ -1,4 +1,5 @@
-"""The GIMP 3 plug-in inside a real GIMP 3.0 (Debian 13 chroot), installed by install.sh.
+"""The GIMP 3 plug-in inside a real GIMP 3.0 (Debian 13 chroot), installed as the README says:
+`pip install` into a venv, then `colorize-core gimp install`.
 
 Needs root and debootstrap (see tests/gimp_chroot.py); skips with the reason otherwise.
 The chroot is kept in /var/cache/colorize-gimp3-chroot (or $COLORIZE_GIMP_CHROOT), so a re-run
@@ -115,20 +116,25 @@ def chroot():
 
 @pytest.fixture(scope="module")
 def installed(chroot):
-    """install.sh inside the chroot, as a user would run it (re-runs are the idempotent path)."""
+    """pip install into a venv, then `colorize-core gimp install`, inside the chroot, as a user
+    would (re-runs are the upgrade path)."""
     src = gc.copy_repo(SRC)
-    args = ["bash", f"{SRC}/install.sh"]
+    source = SRC
     alt = os.environ.get("COLORIZE_TEST_CORE_SOURCE")
     if alt:
         dst = gc.host_path("/opt/colorize-alt-core")
         shutil.rmtree(dst, ignore_errors=True)
         shutil.copytree(alt, dst, ignore=gc.IGNORE)
-        args += ["--source", "/opt/colorize-alt-core"]
+        source = "/opt/colorize-alt-core"
+    venv = VENV_CORE.rsplit("/bin/", 1)[0]
+    script = (f"set -e; [ -x {venv}/bin/python ] || python3 -m venv {venv}; "
+              f"{venv}/bin/python -m pip install -q --disable-pip-version-check --upgrade {source}; "
+              f"{VENV_CORE} gimp install")
     t0 = time.monotonic()
-    r = gc.run(args, env={"HOME": HOME}, timeout=900)
+    r = gc.run(["sh", "-c", script], env={"HOME": HOME}, timeout=900)
     took = time.monotonic() - t0
-    assert r.returncode == 0, f"install.sh failed in the chroot:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
-    assert "Self-test passed" in r.stdout
+    assert r.returncode == 0, f"the install failed in the chroot:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    assert "self-test ok" in r.stdout and "installed" in r.stdout
     # stand-in cores for the error paths (stdlib only, run by the chroot's python3)
     fake = gc.host_path("/opt/colorize-fake")
     fake.mkdir(parents=True, exist_ok=True)
@@ -222,7 +228,8 @@ def test_install_in_chroot_wrote_plugin_and_config(installed):
     d = gc.host_path(PLUGIN_DIR)
     assert os.access(d / "colorize_gimp.py", os.X_OK)
     cfg = json.loads((d / "colorize-core.json").read_text())
-    assert cfg["core"] == VENV_CORE
+    assert cfg["core"] == VENV_CORE and cfg["written_by"] == "colorize-core gimp install"
+    assert str(d / "colorize_gimp.py") in [str(gc.host_path(f)) for f in cfg["files"]]
 
 
 def test_gray_photo(batch):
@@ -349,7 +356,7 @@ def test_new_layer_output_on_a_grayscale_image(batch):
 
 
 @pytest.mark.parametrize("case, words", [
-    ("err_missing", ["missing", "install.sh"]),
+    ("err_missing", ["missing", "colorize-core gimp install"]),
     ("err_error", ["the model file is corrupt"]),
     ("err_hang", ["did not finish within 3 s", "stopped"]),
     ("err_crash", ["crashed", "SIGSEGV"]),

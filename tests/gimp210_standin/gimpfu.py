@@ -5,10 +5,14 @@ No Debian release can run GIMP 2.10's Python-Fu any more (its Python 2 GTK bindi
 so tests/test_gimp210.py exercises gimp_plugin/gimp210/colorize_gimp210.py against this model
 of the parts of the 2.10 API it uses: register/main, pdb undo groups, gimp-drawable-mask-intersect,
 image conversion to RGB, pixel regions (read, and write through the shadow with merge_shadow
-applying the selection mask), progress and messages. Semantics follow the 2.10 reference docs.
+applying the selection mask), new layers (gimp.Layer, gimp-image-insert-layer, layer modes),
+layers found by name, progress and messages. Semantics follow the 2.10 reference docs.
 """
 RGB, GRAY, INDEXED = 0, 1, 2
-PF_IMAGE, PF_DRAWABLE, PF_SLIDER, PF_STRING, PF_INT, PF_FLOAT = range(6)
+RGB_IMAGE, RGBA_IMAGE, GRAY_IMAGE, GRAYA_IMAGE = 0, 1, 2, 3
+LAYER_MODE_NORMAL, LAYER_MODE_LCH_COLOR = 28, 26  # GimpLayerMode values of GIMP 2.10
+PF_IMAGE, PF_DRAWABLE, PF_SLIDER, PF_STRING, PF_INT, PF_FLOAT, PF_OPTION = range(7)
+_BPP = {RGB_IMAGE: 3, RGBA_IMAGE: 4, GRAY_IMAGE: 1, GRAYA_IMAGE: 2}
 
 REGISTERED = {}
 LOG = []
@@ -37,6 +41,12 @@ class _Gimp(object):
     def displays_flush(self):
         LOG.append(("flush",))
 
+    def Layer(self, image, name, width, height, type, opacity, mode):  # noqa: N802 (gimpfu's name)
+        """gimp.Layer: a new, transparent, not yet inserted layer."""
+        layer = Layer(image, name, width, height, _BPP[type], attach=False)
+        layer.opacity, layer.mode = opacity, mode
+        return layer
+
 
 gimp = _Gimp()
 
@@ -51,14 +61,23 @@ class Image(object):
 
 
 class Layer(object):
-    def __init__(self, image, name, width, height, bpp, offsets=(0, 0), data=None):
+    _next_id = [1]
+
+    def __init__(self, image, name, width, height, bpp, offsets=(0, 0), data=None, attach=True):
         self.image, self.name, self.width, self.height, self.bpp = image, name, width, height, bpp
-        self.offsets = offsets
+        self.offsets = tuple(offsets)
         self.pixels = bytearray(data) if data is not None else bytearray(width * height * bpp)
         self.shadow = None
         self.is_mask = False
         self.is_group = False
-        image.layers.append(self)
+        self.opacity, self.mode = 100.0, LAYER_MODE_NORMAL
+        self.ID = Layer._next_id[0]
+        Layer._next_id[0] += 1
+        if attach:
+            image.layers.append(self)
+
+    def set_offsets(self, x, y):
+        self.offsets = (x, y)
 
     @property
     def has_alpha(self):
@@ -150,6 +169,22 @@ class _Pdb(object):
         if not xs:
             return (False, 0, 0, 0, 0)
         return (True, min(xs), min(ys), max(xs) - min(xs) + 1, max(ys) - min(ys) + 1)
+
+    def gimp_image_get_layer_by_name(self, img, name):
+        return next((layer for layer in img.layers if layer.name == name), None)
+
+    def gimp_item_get_parent(self, item):
+        return None  # the stand-in has no layer groups
+
+    def gimp_image_get_item_position(self, img, item):
+        return img.layers.index(item)
+
+    def gimp_image_insert_layer(self, img, layer, parent, position):
+        assert parent is None and layer not in img.layers
+        if img.base_type != RGB and layer.bpp in (3, 4):
+            raise RuntimeError("Layer type does not match the image's base type")
+        img.layers.insert(position, layer)
+        img.undo_steps += 1
 
     def gimp_image_undo_group_start(self, img):
         img.undo_groups.append("start")

@@ -22,10 +22,16 @@ proc = gimpfu.REGISTERED["plug-in-colorize-auto"]
 img = gimpfu.Image(case["image_w"], case["image_h"], gimpfu.GRAY if case["bpp"] in (1, 2) else gimpfu.RGB)
 layer = gimpfu.Layer(img, "photo", case["w"], case["h"], case["bpp"], tuple(case.get("offsets", (0, 0))),
                      open(case["in"], "rb").read())
+hints = case.get("hints")
+if hints:  # a transparent RGBA layer of colour dots, above the photo, as a user paints one
+    gimpfu.Layer(img, hints.get("name", "Colour hints"), hints["w"], hints["h"], hints["bpp"], tuple(hints["offsets"]),
+                 open(hints["in"], "rb").read())
 if case.get("selection"):
     img.selection = bytearray(open(case["selection"], "rb").read())
 result = {"status": "success", "registered": {"label": proc["label"], "menu": proc["menu"],
-                                              "imagetypes": proc["imagetypes"]}}
+                                              "imagetypes": proc["imagetypes"],
+                                              "params": [list(p[:3]) + [p[4] if len(p) > 4 else None]
+                                                         for p in proc["params"]]}}
 try:
     proc["function"](img, layer, *case.get("args", [1.0, "", 0, 0]))
 except RuntimeError as e:
@@ -38,5 +44,9 @@ result["bpp"] = layer.bpp
 result["undo_groups"] = img.undo_groups
 result["undo_steps"] = img.undo_steps
 result["python"] = sys.version.split()[0]
+result["layers"] = [{"name": item.name, "bpp": item.bpp, "mode": item.mode, "offsets": list(item.offsets)}
+                    for item in img.layers]
 open(case["out"], "wb").write(bytes(layer.pixels))
+for i, item in enumerate(img.layers):  # every layer's pixels, by position
+    open("%s.layer%d" % (case["out"], i), "wb").write(bytes(item.pixels))
 json.dump(result, open(case["result"], "w"))

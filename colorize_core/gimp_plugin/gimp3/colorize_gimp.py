@@ -2,9 +2,9 @@
 # -*- coding: utf-8 -*-
 """GIMP 3 plug-in: Filters > Colorize > Auto Colorize (Deep Learning).
 
-Colorizes the active layer in place with the ``colorize-core`` helper that install.sh put in
-its own virtual environment (found through colorize-core.json next to this file, or the
-COLORIZE_CORE environment variable). Standard library + GIMP's GI bindings only.
+Colorizes the active layer in place with the ``colorize-core`` helper of the Python environment
+that ran ``colorize-core gimp install`` (found through colorize-core.json next to this file, or
+the COLORIZE_CORE environment variable). Standard library + GIMP's GI bindings only.
 
 Installed as <GIMP profile>/plug-ins/colorize_gimp/colorize_gimp.py (GIMP 3 needs the folder
 name to equal the file name) with colorize_bridge.py beside it.
@@ -31,7 +31,7 @@ gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
 
 HERE = os.path.dirname(os.path.realpath(__file__))
-sys.dont_write_bytecode = True  # keep the plug-in folder exactly as install.sh left it
+sys.dont_write_bytecode = True  # keep the plug-in folder exactly as the install left it
 sys.path.insert(0, HERE)
 import colorize_bridge as bridge  # noqa: E402
 
@@ -200,7 +200,7 @@ class ColorizePlugin(Gimp.PlugIn):
             p.set_attribution("colorize project", "colorize project", "2026")
             p.add_double_argument("strength", "_Strength",
                                   "Colour strength: 0 keeps the photo gray, 1 is the model's colour, "
-                                  "up to 2 boosts saturation", 0.0, 2.0, 1.0, rw)
+                                  "above 1 more saturated", 0.0, bridge.MAX_STRENGTH, 1.0, rw)
             p.add_string_argument("model", "_Model",
                                   "fast (about 6x faster, no colour hints), a .tflite file, or empty for "
                                   "the default model", "", rw)

@@ -16,8 +16,14 @@ stderr and no OUT file.
 
 Where the core is: ``$COLORIZE_CORE`` (path of the colorize-core executable) if set, else the
 config file that ``$COLORIZE_CONFIG`` names if that file exists, else ``colorize-core.json``
-that install.sh writes next to the plug-in (``{"core": "/path/to/venv/bin/colorize-core", ...}``).
-There is deliberately no guess on PATH: GIMP's PATH differs between a desktop launch and a shell.
+that ``colorize-core gimp install`` writes next to the plug-in
+(``{"core": "/path/to/venv/bin/colorize-core", ...}``). There is deliberately no guess on PATH:
+GIMP's PATH differs between a desktop launch and a shell.
+
+Inside the Flatpak GIMP's sandbox (``$FLATPAK_ID`` set) the core is the host's, started through
+``flatpak-spawn --host`` (allowed once by ``flatpak override --user
+--talk-name=org.freedesktop.Flatpak org.gimp.GIMP``), with the hand-over files in the app's cache
+folder, which the host sees at the same path.
 
 Both plug-ins also share their user-facing messages and the steps around the hand-over
 (``colorize_layer_pixels``, ``crop``), so the two GIMPs say and do the same.
@@ -46,8 +52,10 @@ ENV_CORE = "COLORIZE_CORE"
 ENV_CONFIG = "COLORIZE_CONFIG"
 ENV_TIMEOUT = "COLORIZE_TIMEOUT"
 NPY_MAGIC = b"\x93NUMPY"
-REINSTALL_HINT = ("Run install.sh from the colorize project again "
+REINSTALL_HINT = ("Run `colorize-core gimp install` again "
                   "(or set COLORIZE_CORE to the colorize-core executable).")
+FLATPAK_OVERRIDE = "flatpak override --user --talk-name=org.freedesktop.Flatpak org.gimp.GIMP"
+MAX_STRENGTH = 4.0  # the runtime's limit (colorize_core.limits.MAX_STRENGTH): the plug-ins' sliders span it
 
 
 # the plug-ins' messages, one text for both GIMPs
@@ -79,7 +87,7 @@ def find_core(plugin_dir):
     """Return (path to colorize-core, where that came from). Raises BridgeError."""
     env_core = os.environ.get(ENV_CORE)
     if env_core:
-        return _check_exe(env_core, "the environment variable %s" % ENV_CORE), ENV_CORE
+        return _check_exe(native_path(env_core), "the environment variable %s" % ENV_CORE), ENV_CORE
     candidates = []
     if os.environ.get(ENV_CONFIG):
         candidates.append(os.environ[ENV_CONFIG])
@@ -93,12 +101,19 @@ def find_core(plugin_dir):
             except (ValueError, KeyError, TypeError, IOError, OSError) as e:
                 raise BridgeError("The colorize config file %s is unreadable (%s). %s"
                                   % (path, e, REINSTALL_HINT))
-            return _check_exe(core, "the config file " + path), path
+            return _check_exe(native_path(core), "the config file " + path), path
     raise BridgeError("The colorize-core helper is not configured: no %s next to the plug-in "
                       "(%s). %s" % (CONFIG_NAME, plugin_dir, REINSTALL_HINT))
 
 
+def in_flatpak():
+    """True inside a Flatpak sandbox, where the host's programs start only through flatpak-spawn."""
+    return bool(os.environ.get("FLATPAK_ID"))
+
+
 def _check_exe(path, origin):
+    if in_flatpak():  # the host's files are not all visible from the sandbox: starting it will tell
+        return path
     if not os.path.isfile(path):
         raise BridgeError("The colorize-core helper is missing: %s (named by %s) does not exist. %s"
                           % (path, origin, REINSTALL_HINT))
@@ -170,15 +185,53 @@ def _byteswap16(data):
     return a.tobytes() if hasattr(a, "tobytes") else a.tostring()
 
 
-def _fast_tmpdir():
-    """A RAM-backed temp dir where there is one (the hand-over is 50-100 MB for a 12 MP layer)."""
-    for d in (os.environ.get("XDG_RUNTIME_DIR"), "/dev/shm"):
-        if d and os.path.isdir(d) and os.access(d, os.W_OK):
+def _handover_dirs():
+    """Where the hand-over files may go, best first. In a Flatpak sandbox only the app's own
+    folders are seen by the host at the same path; elsewhere a RAM-backed folder where Linux has
+    one (the hand-over is 50-100 MB for a 12 MP layer), then the system's temporary folder."""
+    if in_flatpak():
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(
+            os.path.expanduser("~"), ".var", "app", os.environ["FLATPAK_ID"], "cache")
+        return [cache]
+    if sys.platform.startswith("linux"):
+        return [os.environ.get("XDG_RUNTIME_DIR"), "/dev/shm", None]
+    return [None]
+
+
+def _handover_tmpdir():
+    for d in _handover_dirs():
+        if d is None or (os.path.isdir(d) and os.access(d, os.W_OK)):
             try:
                 return tempfile.mkdtemp(prefix="colorize-gimp-", dir=d)
             except OSError:
                 pass
     return tempfile.mkdtemp(prefix="colorize-gimp-")
+
+
+def core_command(core, args):
+    """The argument list that starts the core with `args`: through flatpak-spawn inside a
+    Flatpak sandbox; byte strings for Python 2's subprocess, which cannot encode non-ASCII text."""
+    cmd = [core] + list(args)
+    if in_flatpak():
+        cmd = ["flatpak-spawn", "--host"] + cmd
+    return [native_path(a) for a in cmd]
+
+
+def native_path(path):
+    """A path as this Python's file functions take it: Python 2 cannot encode non-ASCII text
+    (a config file's JSON strings) under an ASCII locale, so it gets bytes there."""
+    if sys.version_info[0] < 3:
+        return _encode_arg(path, sys.getfilesystemencoding() or "utf-8")
+    return path
+
+
+def _encode_arg(arg, encoding):
+    if isinstance(arg, bytes):
+        return arg
+    try:
+        return arg.encode(encoding)
+    except UnicodeError:  # e.g. an ASCII locale under a UTF-8 file system
+        return arg.encode("utf-8")
 
 
 # ---------------------------------------------------------------- running the core
@@ -217,11 +270,11 @@ def run_core(core, args, timeout, progress=None, poll=0.05):
     else:
         kwargs["preexec_fn"] = os.setsid
     try:
-        proc = subprocess.Popen([core] + list(args), stdin=None,
+        proc = subprocess.Popen(core_command(core, args), stdin=None,
                                 stdout=subprocess.PIPE, stderr=err_file, **kwargs)
     except OSError as e:
         raise BridgeError("Could not start the colorize-core helper %s: %s. %s"
-                          % (core, e, REINSTALL_HINT))
+                          % (core, e, _start_hint()))
     q = queue.Queue()
     t = threading.Thread(target=_reader, args=(proc.stdout, q))
     t.daemon = True
@@ -268,10 +321,10 @@ def run_core(core, args, timeout, progress=None, poll=0.05):
                           % (signame, _tail(err), REINSTALL_HINT))
     if msg:
         raise BridgeError("Colorizing failed: %s. The layer was not changed. If this persists, "
-                          "run Filters > Colorize > Check Colorize Installation, or install.sh again."
-                          % msg.rstrip("."))
+                          "run Filters > Colorize > Check Colorize Installation, or `colorize-core gimp "
+                          "install` again." % msg.rstrip("."))
     raise BridgeError("colorize-core stopped with exit code %d. %s %s"
-                      % (rc, _tail(err), REINSTALL_HINT))
+                      % (rc, _tail(err), _start_hint()))
 
 
 def _tail(text, n=300):
@@ -279,11 +332,24 @@ def _tail(text, n=300):
     return ("Its last words: " + text[-n:]) if text else ""
 
 
+def _start_hint():
+    if in_flatpak():
+        return ("GIMP runs as a Flatpak: allow it to start colorize-core outside its sandbox, once, "
+                "in a terminal: %s, then restart GIMP." % FLATPAK_OVERRIDE)
+    return REINSTALL_HINT
+
+
 def _kill(proc):
+    """Stop the core: SIGTERM first (flatpak-spawn passes it on to the host's process, the core
+    cleans up), then, after a grace period, SIGKILL to the whole process group."""
     try:
         if os.name == "nt":
             proc.kill()
         else:
+            os.killpg(proc.pid, signal.SIGTERM)
+            deadline = time.time() + 2.0
+            while proc.poll() is None and time.time() < deadline:
+                time.sleep(0.05)
             os.killpg(proc.pid, signal.SIGKILL)
     except OSError:
         pass
@@ -300,7 +366,7 @@ def colorize_pixels(core, data, dtype, shape, strength=1.0, model="", threads=0,
     hints: None, or (bytes, (h, w)) of R'G'B'A u8 colour hints over the pixels.
     Raises BridgeError (the message is for the user); never returns partial results.
     """
-    tmp = _fast_tmpdir()
+    tmp = _handover_tmpdir()
     try:
         src = os.path.join(tmp, "in.npy")
         dst = os.path.join(tmp, "out.npy")
@@ -352,9 +418,9 @@ def check_core(core, timeout=120):
     out_file = tempfile.TemporaryFile()
     err_file = tempfile.TemporaryFile()
     try:
-        proc = subprocess.Popen([core, "bridge", "--check"], stdout=out_file, stderr=err_file)
+        proc = subprocess.Popen(core_command(core, ["bridge", "--check"]), stdout=out_file, stderr=err_file)
     except OSError as e:
-        raise BridgeError("Could not start %s: %s. %s" % (core, e, REINSTALL_HINT))
+        raise BridgeError("Could not start %s: %s. %s" % (core, e, _start_hint()))
     t0 = time.time()
     while proc.poll() is None:
         if time.time() - t0 > timeout:
@@ -376,7 +442,7 @@ def check_core(core, timeout=120):
 
 
 def self_test(plugin_dir, width=64, height=48):
-    """Used by install.sh: config -> core -> round trip of a gray RGBA gradient. Prints a summary."""
+    """Used by `colorize-core gimp install` and `status`: config -> core -> round trip of a gray RGBA gradient. Prints a summary."""
     core, origin = find_core(plugin_dir)
     info = check_core(core)
     px = bytearray()
