@@ -82,11 +82,6 @@ def resize_chroma(uv: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.clip(np.stack(planes, axis=-1), -1.0, 1.0)
 
 
-# The seed's names for the two directions of the one operation: shrinking the truth's chroma to
-# the model's output size (targets), and growing the model's chroma back to the photo's size.
-compress_chroma = resize_chroma
-expand_chroma = resize_chroma
-
 
 def merge(y: np.ndarray, uv_small: np.ndarray) -> np.ndarray:
     """Luminance y (H, W) in [-1, 1] + low-resolution chroma (h, w, 2) -> RGB floats (H, W, 3) in [0, 1].

@@ -47,11 +47,6 @@ def empty(grid: tuple[int, int]) -> np.ndarray:
     return np.zeros((h, w, HINT_CHANNELS), np.float32)
 
 
-def count(hints: np.ndarray) -> int:
-    """How many grid cells carry a hint."""
-    return int(np.count_nonzero(hints[..., 2] > 0))
-
-
 def propagate(luma: np.ndarray, uv: np.ndarray, hints: np.ndarray, *, reach: float, edge: float,
               iterations: int = 150) -> np.ndarray:
     """The model's chroma with each hint's correction spread over cells of similar luminance.

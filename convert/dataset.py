@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from colorize_core.color import compress_chroma, luma_to_unit, split_8bit
+from colorize_core.color import luma_to_unit, resize_chroma, split_8bit
 from colorize_core.formats import PHOTO_SUFFIXES
 from colorize_core.preprocess import center_crop_square, is_grayscale, model_view
 
@@ -203,7 +203,7 @@ def chroma_targets(crops: np.ndarray, chroma_size: int) -> np.ndarray:
     """RGB crops (N, S, S, 3) uint8 -> compressed UV targets (N, c, c, 2) in [-1, 1]."""
     uvs = np.empty((len(crops), chroma_size, chroma_size, 2), np.float32)
     for i, crop in enumerate(crops):
-        uvs[i] = compress_chroma(split_8bit(Image.fromarray(np.asarray(crop)))[1], (chroma_size, chroma_size))
+        uvs[i] = resize_chroma(split_8bit(Image.fromarray(np.asarray(crop)))[1], (chroma_size, chroma_size))
     return uvs
 
 

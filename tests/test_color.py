@@ -46,10 +46,10 @@ def test_chroma_codes_round_trip():
 
 def test_compress_then_expand_sizes_and_constant_chroma():
     uv = np.full((224, 224, 2), (0.3, -0.2), np.float32)
-    small = color.compress_chroma(uv, (33, 33))
+    small = color.resize_chroma(uv, (33, 33))
     assert small.shape == (33, 33, 2)
     np.testing.assert_allclose(small, uv[:33, :33], atol=1e-5)
-    big = color.expand_chroma(small, (640, 480))
+    big = color.resize_chroma(small, (640, 480))
     assert big.shape == (480, 640, 2)
     np.testing.assert_allclose(big, 0.0 * big + (0.3, -0.2), atol=1e-5)
 
@@ -58,7 +58,7 @@ def test_compression_keeps_most_of_a_real_photo(astronaut_rgb):
     """The seed's claim: 85% of the chroma can go with little visible loss (PSNR of the round trip)."""
     crop = astronaut_rgb.resize((224, 224))
     y, uv = color.split_8bit(crop)
-    back = color.expand_chroma(color.compress_chroma(uv, (33, 33)), (224, 224))
+    back = color.resize_chroma(color.resize_chroma(uv, (33, 33)), (224, 224))
     yuv = np.concatenate([color.luma_to_unit(np.asarray(y))[..., None], back], axis=-1)
     out = color.yuv_to_rgb(yuv) * 255
     mse = np.mean((out - np.asarray(crop, np.float32)) ** 2)
