@@ -56,3 +56,9 @@ def saturation(image: Image.Image) -> float:
     """Mean chroma magnitude in 8-bit Cb/Cr units."""
     ycc = np.asarray(image.convert("RGB").convert("YCbCr"), np.float32)
     return float(np.hypot(ycc[..., 1] - 128, ycc[..., 2] - 128).mean())
+
+
+def hinted_cells(grid) -> int:
+    """How many cells of a hint grid carry a hint (its mask channel above 0)."""
+    import numpy as np
+    return int(np.count_nonzero(np.asarray(grid)[..., 2] > 0))

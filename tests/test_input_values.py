@@ -7,7 +7,7 @@ from PIL import Image
 
 from colorize_core import HintError, colorize
 from colorize_core import hints as H
-from conftest import run_cli
+from conftest import hinted_cells, run_cli
 
 RED = (200, 30, 30)
 
@@ -53,11 +53,11 @@ def test_a_hint_image_mostly_one_opaque_colour_is_refused_and_dots_still_count()
     assert "flattened export" in str(err.value)
     # a big painted area under half of the image is hints, as are many dots of several colours
     wash = H.to_grid(_hints(fill=(0.4, (40, 70, 220, 255))), (400, 300), (56, 56))
-    assert H.count(wash) == 40 * 12 + 1  # each painted pixel of the 40x30 image hints a cell, and the dot
+    assert hinted_cells(wash) == 40 * 12 + 1  # each painted pixel of the 40x30 image hints a cell, and the dot
     mixed = np.zeros((30, 40, 4), np.uint8)
     mixed[:, :15] = (255, 0, 0, 255)
     mixed[:, 15:30] = (0, 0, 255, 255)  # 75% opaque, no colour on over half: accepted
-    assert H.count(H.to_grid(mixed, (400, 300), (56, 56))) > 0
+    assert hinted_cells(H.to_grid(mixed, (400, 300), (56, 56))) > 0
 
 
 def test_the_cli_refuses_a_flattened_hint_file_in_one_line(tmp_path, gray_file):
