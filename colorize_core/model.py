@@ -1,100 +1,26 @@
-"""A colorization model: the .tflite file and the model card (JSON) beside it.
+"""A colorization model: the .tflite file, loaded and checked against its model card (card.py).
 
-The runtime hard-codes nothing about a model: input size and normalisation, chroma size and
-scaling, colour space and quantization all come from the card, and the file's sha256 is
-checked at load, so a corrupt or mismatched model fails early with a message naming it.
+The runtime hard-codes nothing about a model: everything comes from the card, and the file's
+sha256 is checked at load, so a corrupt or mismatched model fails early with a message naming it.
 A model may take colour hints as a second input; its card declares them.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import mmap
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .hints import HINT_CHANNELS
+from .card import ModelCard, ModelError
 from .hints import empty as empty_hints
 from .limits import check_threads
 from .native_stderr import native_stderr_captured
 from .shipped import DEFAULT_MODEL, SHIPPED_DIR, SHIPPED_MODELS
-
-CARD_FORMAT = "colorize-core model card 1"
-COLOR_SPACE = "YUV BT.601 full range (JPEG YCbCr), each channel scaled to [-1, 1]"
-HINT_ENCODING = "u * mask, v * mask, mask (colorize_core.hints)"
-
-
-class ModelError(Exception):
-    """The model file or its card is missing, corrupt or does not match."""
-
-
-@dataclass(frozen=True)
-class ModelCard:
-    """What the runtime needs to know about a model (read from its JSON card)."""
-    path: Path
-    name: str
-    sha256: str
-    input_size: tuple[int, int]      # (width, height)
-    input_channels: int
-    input_scale: float               # model input = luminance code (0..255) * scale + offset
-    input_offset: float
-    chroma_size: tuple[int, int]     # (width, height) of the predicted U, V
-    output_scale: float              # uv in [-1, 1] = model output * scale + offset
-    output_offset: float
-    quantization: str
-    raw: dict
-    hint_grid: tuple[int, int] | None = None  # (width, height) of a hint model's hint input
-    hint_spread: tuple[float, float] | None = None  # (reach, edge) of hints.propagate, None: not spread
-
-    @property
-    def takes_hints(self) -> bool:
-        return self.hint_grid is not None
-
-    @classmethod
-    def read(cls, model_path: Path) -> "ModelCard":
-        card_path = Path(model_path).with_suffix(".json")
-        if not card_path.is_file():
-            raise ModelError(f"{model_path}: no model card {card_path.name} beside the model file")
-        try:
-            raw = json.loads(card_path.read_text())
-            if raw.get("format") != CARD_FORMAT:
-                raise ModelError(f"{card_path}: not a colorize-core model card (format {raw.get('format')!r})")
-            if raw["color_space"] != COLOR_SPACE:
-                raise ModelError(f"{card_path}: unsupported colour space {raw['color_space']!r}")
-            inp, out, hints = raw["input"], raw["output"], raw.get("hints")
-            if "blend" in raw:
-                raise ModelError(f"{card_path}: blends in {raw['blend'].get('model')!r}, a card format this version "
-                                 "no longer runs (the default is one network): use the model files shipped with it")
-            if hints is not None and hints["encoding"] != HINT_ENCODING:
-                raise ModelError(f"{card_path}: unsupported hint encoding {hints['encoding']!r}")
-            return cls(path=Path(model_path), name=raw["name"], sha256=raw["sha256"],
-                       input_size=(int(inp["width"]), int(inp["height"])), input_channels=int(inp["channels"]),
-                       input_scale=float(inp["scale"]), input_offset=float(inp["offset"]),
-                       chroma_size=(int(out["width"]), int(out["height"])),
-                       output_scale=float(out["scale"]), output_offset=float(out["offset"]),
-                       quantization=raw["quantization"], raw=raw,
-                       hint_grid=(int(hints["width"]), int(hints["height"])) if hints is not None else None,
-                       hint_spread=_spread_of(hints))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(f"{card_path}: malformed model card ({type(exc).__name__}: {exc})") from exc
-
-
-def _spread_of(hints: dict | None) -> tuple[float, float] | None:
-    """A hint card's (reach, edge) for hints.propagate, checked finite and positive; None if absent."""
-    spread = (hints or {}).get("spread")
-    if spread is None:
-        return None
-    reach, edge = float(spread["reach"]), float(spread["edge"])
-    if not (np.isfinite(reach) and np.isfinite(edge) and reach > 0 and edge > 0):
-        raise ValueError(f"hints spread needs finite positive reach and edge, got {spread}")
-    return reach, edge
-
 
 def sha256_of(path: Path) -> str:
     """The file's sha256, hashed from a memory map in one call (outside the GIL throughout)."""
@@ -176,15 +102,11 @@ class Model:
                              f"({' '.join(filter(None, [str(exc), detail]))})") from exc
         self._check_sum(digest.result())
         self._lock = threading.Lock()
-        self._in, self._hints = hint_input_of(self._interp.get_input_details())
+        self._in, self._hints = split_inputs(self._interp.get_input_details(), self.card.input_shape, path)
         self._out = self._interp.get_output_details()[0]
-        w, h = self.card.input_size
         cw, ch = self.card.chroma_size
-        want = [(1, h, w, self.card.input_channels), (1, ch, cw, 2)]
+        want = [self.card.input_shape, (1, ch, cw, 2)] + ([self.card.hint_shape] if self.card.takes_hints else [])
         got = [tuple(self._in["shape"]), tuple(self._out["shape"])]
-        if self.card.takes_hints:
-            hw, hh = self.card.hint_grid
-            want.append((1, hh, hw, HINT_CHANNELS))
         if self._hints is not None:
             got.append(tuple(self._hints["shape"]))
         if got != want:
@@ -215,13 +137,16 @@ class Model:
         return np.clip(out * self.card.output_scale + self.card.output_offset, -1.0, 1.0)
 
 
-def hint_input_of(details: list[dict]) -> tuple[dict, dict | None]:
-    """An interpreter's input details -> (the luminance input, the hint input or None), by name."""
-    hints = [d for d in details if "hints" in d["name"]]
-    others = [d for d in details if "hints" not in d["name"]]
-    if len(others) != 1 or len(hints) > 1:
-        raise ModelError(f"expected a luminance input and at most one hint input, got {[d['name'] for d in details]}")
-    return others[0], (hints[0] if hints else None)
+def split_inputs(details: list[dict], luma_shape: tuple[int, ...], where: Path | str = "model"
+                 ) -> tuple[dict, dict | None]:
+    """An interpreter's input details -> (the luminance input, the hint input or None), told apart
+    by the luminance input's shape (the card declares it; tensor names are the converter's)."""
+    luma = [d for d in details if tuple(d["shape"]) == tuple(luma_shape)]
+    rest = [d for d in details if tuple(d["shape"]) != tuple(luma_shape)]
+    if len(luma) != 1 or len(rest) > 1:
+        raise ModelError(f"{where}: expected one luminance input of shape {tuple(luma_shape)} and at most one "
+                         f"hint input, got {[tuple(d['shape']) for d in details]}")
+    return luma[0], (rest[0] if rest else None)
 
 
 def make_interpreter(model: Path | bytes, threads: int | None = None):

@@ -62,9 +62,9 @@ def run_tflite(model_bytes: bytes | Path, inputs: np.ndarray, threads: int = 2,
     """Run a .tflite on a batch of inputs, one at a time; returns each output stacked over the batch.
 
     hints: a hint model's hint grids, one per input (None: empty hints)."""
-    from colorize_core.model import hint_input_of, make_interpreter
+    from colorize_core.model import make_interpreter, split_inputs
     interp = make_interpreter(model_bytes, threads)
-    inp, hint_in = hint_input_of(interp.get_input_details())
+    inp, hint_in = split_inputs(interp.get_input_details(), (1,) + tuple(np.shape(inputs)[1:]))
     outs = sorted(interp.get_output_details(), key=lambda d: d["name"])
     results: list[list[np.ndarray]] = [[] for _ in outs]
     for i, x in enumerate(inputs):
@@ -81,42 +81,16 @@ def run_tflite(model_bytes: bytes | Path, inputs: np.ndarray, threads: int = 2,
 def write_model(tflite: bytes, path: Path, *, name: str, input_size: int, chroma_size: int, quantization: str,
                 output_gain: float = 1.0, hints: bool = False, hint_spread: tuple[float, float] | None = None,
                 extra: dict | None = None) -> dict:
-    """Write `path` (.tflite) and its model card (.json) beside it; returns the card.
-
-    hints: the model has a second input, colour hints on the chroma grid (colorize_core.hints).
-    hint_spread: (reach, edge) with which the runtime spreads the hints' corrections (hints.propagate).
-    output_gain: the card's output scale (uv = model output * gain), a model's saturation
-    calibration, chosen on the tune split, that the runtime applies before --strength.
-    """
-    import hashlib
-    import json
-
-    from colorize_core.hints import HINT_CHANNELS
-    from colorize_core.model import CARD_FORMAT, COLOR_SPACE, HINT_ENCODING
+    """Write `path` (.tflite) and its model card (.json) beside it, checked as the runtime reads it;
+    returns the card. The arguments are colorize_core.card.new_card's."""
+    from colorize_core.card import new_card, write_card
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(tflite)
-    card = {
-        "format": CARD_FORMAT,
-        "name": name,
-        "file": path.name,
-        "sha256": hashlib.sha256(tflite).hexdigest(),
-        "size_bytes": len(tflite),
-        "color_space": COLOR_SPACE,
-        "input": {"width": input_size, "height": input_size, "channels": 1, "quantity": "luminance Y",
-                  "scale": 2.0 / 255.0, "offset": -1.0,
-                  "note": "model input = 8-bit luminance code * scale + offset (y in [-1, 1])"},
-        "output": {"width": chroma_size, "height": chroma_size, "channels": 2, "quantity": "chroma U, V",
-                   "scale": output_gain, "offset": 0.0, "note": "u, v in [-1, 1] = model output * scale + offset"},
-        "quantization": quantization,
-    }
-    if hints:
-        card["hints"] = {"width": chroma_size, "height": chroma_size, "channels": HINT_CHANNELS,
-                         "encoding": HINT_ENCODING}
-        if hint_spread is not None:
-            card["hints"]["spread"] = {"reach": hint_spread[0], "edge": hint_spread[1]}
-    card.update(extra or {})
-    path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    card = new_card(tflite, path.name, name=name, input_size=input_size, chroma_size=chroma_size,
+                    quantization=quantization, output_gain=output_gain, hints=hints, hint_spread=hint_spread,
+                    extra=extra)
+    write_card(path, card)
     return card
 
 

@@ -580,7 +580,7 @@ def test_layer_visualizations(frozen_run, photo_dir, tmp_path):
 
 
 def test_simulated_hints_reveal_patch_means_in_the_runtime_encoding():
-    from colorize_core.hints import count
+    from conftest import hinted_cells as count
     from convert import hints as sim
     rng = np.random.default_rng(0)
     uv = rng.uniform(-0.5, 0.5, (56, 56, 2)).astype(np.float32)

@@ -118,3 +118,26 @@ def test_a_card_that_blends_in_a_second_model_is_refused(tmp_path):
     path.with_suffix(".json").write_text(json.dumps(dict(card, blend={"model": "hints.tflite", "weight": 0.55})))
     with pytest.raises(ModelError, match="no longer runs"):
         Model(path)
+
+
+def test_cards_are_written_only_as_the_runtime_reads_them(tmp_path):
+    """card.write_card checks a card with the reader before writing; a written card loads."""
+    from colorize_core.card import new_card, write_card
+    data = (SHIPPED_DIR / "default.tflite").read_bytes()
+    (tmp_path / "m.tflite").write_bytes(data)
+    card = new_card(data, "m.tflite", name="m", input_size=224, chroma_size=56, quantization="dynamic", hints=True)
+    assert write_card(tmp_path / "m.tflite", card).hint_shape == (1, 56, 56, 3)
+    assert Model(tmp_path / "m.tflite").card.takes_hints
+    bad = dict(card, input={"width": "wide"})
+    with pytest.raises(ModelError, match="malformed model card"):
+        write_card(tmp_path / "bad.tflite", bad)
+    assert not (tmp_path / "bad.json").exists()
+
+
+def test_inputs_are_told_apart_by_the_cards_shapes_not_names():
+    from colorize_core.model import split_inputs
+    luma = {"name": "serving_default_hints:0", "shape": np.array([1, 224, 224, 1])}  # a misleading name
+    hint = {"name": "serving_default_input:0", "shape": np.array([1, 56, 56, 3])}
+    assert split_inputs([hint, luma], (1, 224, 224, 1)) == (luma, hint)
+    with pytest.raises(ModelError, match="one luminance input"):
+        split_inputs([hint], (1, 224, 224, 1))
