@@ -26,6 +26,7 @@ from PIL import Image
 from colorize_core.color import luma_to_unit, resize_chroma, split_8bit
 from colorize_core.formats import PHOTO_SUFFIXES
 from colorize_core.preprocess import center_crop_square, is_grayscale, model_view
+from convert.errors import ConvertError, reports_errors
 
 SPLIT_FRACTIONS = {"train": 0.7, "tune": 0.2, "test": 0.1}
 SPLIT_RULE = "sha256 of the path inside the folder, without extension: 70/20/10"
@@ -181,8 +182,8 @@ def original_path(index: dict, i: int) -> Path:
     them relative to the directory convert.dataset ran in)."""
     path = Path(index["photos"][i])
     if not path.exists():
-        raise SystemExit(f"{path}: photo {i} of the cache is not there (run from the directory "
-                         f"convert.dataset ran in, or prepare the cache again)")
+        raise ConvertError(f"{path}: photo {i} of the cache is not there (run from the directory "
+                           f"convert.dataset ran in, or prepare the cache again)")
     return path
 
 
@@ -215,6 +216,7 @@ def inputs_and_targets(crops: np.ndarray, chroma_size: int) -> tuple[np.ndarray,
     return lumas(crops), chroma_targets(crops, chroma_size)
 
 
+@reports_errors
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m convert.dataset", description=__doc__.split("\n\n")[0])
     ap.add_argument("folder", type=Path, help="folder of colour photos (searched recursively)")

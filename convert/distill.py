@@ -5,6 +5,7 @@ Each teacher's chroma is computed once into the student's run folder, with a sid
 teacher and the photos, so that a copied file is reused only where it fits."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sys
@@ -17,37 +18,46 @@ from colorize_core.model import Model, ModelError, looks_like_path, resolve_mode
 from colorize_core.preprocess import model_view
 from colorize_core.shipped import SHIPPED_MODELS
 from convert import dataset, runs
+from convert.errors import ConvertError
+from convert.run_config import Mode, RunConfig
 
-TEACHING_KEYS = ("distill", "distill_from", "distill_mirror")
+def configure(config: RunConfig, previous: RunConfig | None, run_dir: Path) -> RunConfig:
+    """The run's distillation checked and its teachers resolved to absolute paths; ConvertError when
+    it cannot be done or a resume would teach differently from the run's start.
+
+    config.distill_from: the teacher(s) as given, each a run folder, a shipped model's name or a
+    .tflite; none names a pruned run's own unpruned run (a --finetune-all of it)."""
+    if config.distill:
+        config = dataclasses.replace(config, distill_from=_teachers(config))
+    elif config.distill_from or config.distill_mirror:
+        raise ConvertError("--distill-from and --distill-mirror need --distill A")
+    if previous is not None and _teaching(previous) != _teaching(config):
+        mirror = " with mirrors" if previous.distill_mirror else ""
+        raise ConvertError(f"{run_dir} holds a run distilled {previous.distill} from "
+                           f"{_named(previous.distill_from)}{mirror}; resume it the same way, or train into a new "
+                           "folder")
+    return config
 
 
-def configure(config: dict, previous: dict, run_dir: Path, distill: float,
-              distill_from: str | Path | list | None, distill_mirror: bool) -> None:
-    """Record the distillation in a new run's config, or SystemExit when it cannot be done or a resume
-    would teach differently from the run's start.
+def _teachers(config: RunConfig) -> tuple[str, ...]:
+    """A distilled run's teachers, resolved: those named, else a pruned run's unpruned run."""
+    if not 0 < config.distill <= 1:
+        raise ConvertError(f"--distill A must be in (0, 1], not {config.distill}")
+    if config.distill_from:
+        return tuple(resolve_teacher(t) for t in config.distill_from)
+    if config.mode is Mode.FINETUNE_ALL and config.pruned_from:
+        return (config.pruned_from,)
+    raise ConvertError("--distill A needs a teacher: --distill-from RUN_OR_MODEL, or --finetune-all of a pruned "
+                       "run (convert.prune), whose unpruned run then teaches")
 
-    distill_from: the teacher(s), each a run folder, a shipped model's name or a .tflite; None for a
-    pruned run's own unpruned run."""
-    named = [distill_from] if isinstance(distill_from, (str, Path)) else list(distill_from or [])
-    if distill:
-        if not 0 < distill <= 1:
-            raise SystemExit(f"--distill A must be in (0, 1], not {distill}")
-        if named:
-            teachers = [resolve_teacher(t) for t in named]
-        elif config.get("finetune") == "all" and config.get("pruned_from"):
-            teachers = [config["pruned_from"]]
-        else:
-            raise SystemExit("--distill A needs a teacher: --distill-from RUN_OR_MODEL, or --finetune-all of a pruned "
-                             "run (convert.prune), whose unpruned run then teaches")
-        config.update(distill=distill, distill_from=teachers[0] if len(teachers) == 1 else teachers)
-        if distill_mirror:
-            config["distill_mirror"] = True
-    elif named or distill_mirror:
-        raise SystemExit("--distill-from and --distill-mirror need --distill A")
-    if previous and [previous.get(k) for k in TEACHING_KEYS] != [config.get(k) for k in TEACHING_KEYS]:
-        mirror = " with mirrors" if previous.get("distill_mirror") else ""
-        raise SystemExit(f"{run_dir} holds a run distilled {previous.get('distill') or 0} from "
-                         f"{previous.get('distill_from')}{mirror}; resume it the same way, or train into a new folder")
+
+def _teaching(config: RunConfig) -> tuple[float, tuple[str, ...], bool]:
+    return config.distill, config.distill_from, config.distill_mirror
+
+
+def _named(teachers: tuple[str, ...]) -> str | list[str] | None:
+    """Teachers as config.json names them (one a string, several a list), for a message."""
+    return (teachers[0] if len(teachers) == 1 else list(teachers)) if teachers else None
 
 
 def resolve_teacher(teacher: str | Path) -> str:
@@ -57,25 +67,19 @@ def resolve_teacher(teacher: str | Path) -> str:
         try:
             return str(resolve_model(text).resolve())
         except ModelError as exc:
-            raise SystemExit(str(exc)) from exc
+            raise ConvertError(str(exc)) from exc
     if not (Path(text) / "config.json").is_file():
-        raise SystemExit(f"{text}: not a training run (no config.json), a shipped model ({', '.join(SHIPPED_MODELS)}) "
-                         "or a .tflite")
+        raise ConvertError(f"{text}: not a training run (no config.json), a shipped model "
+                           f"({', '.join(SHIPPED_MODELS)}) or a .tflite")
     return str(Path(text).resolve())
 
 
-def teachers_of(config: dict) -> list[str]:
-    """A distilled run's teachers (one is recorded as a string, several as a list)."""
-    named = config["distill_from"]
-    return [named] if isinstance(named, str) else list(named)
-
-
-def targets(config: dict, run_dir: Path, crops: np.ndarray, rows: np.ndarray, own: np.ndarray) -> np.ndarray:
+def targets(config: RunConfig, run_dir: Path, crops: np.ndarray, rows: np.ndarray, own: np.ndarray) -> np.ndarray:
     """The training targets of a distilled run: distill x the teachers' mean chroma + (1 - distill) x own."""
-    views = (False, True) if config.get("distill_mirror") else (False,)
-    uv = np.mean([teacher_chroma(run_dir, teacher, crops, rows, config["chroma_size"], mirrored=m, slot=i)
-                  for i, teacher in enumerate(teachers_of(config)) for m in views], axis=0)
-    return config["distill"] * uv + (1 - config["distill"]) * own
+    views = (False, True) if config.distill_mirror else (False,)
+    uv = np.mean([teacher_chroma(run_dir, teacher, crops, rows, config.chroma_size, mirrored=m, slot=i)
+                  for i, teacher in enumerate(config.distill_from) for m in views], axis=0)
+    return config.distill * uv + (1 - config.distill) * own
 
 
 def teacher_chroma(run_dir: Path, teacher_run: Path | str, crops: np.ndarray, rows: np.ndarray,
@@ -117,9 +121,9 @@ def _run_chroma(teacher_run: Path, crops: np.ndarray, rows: np.ndarray, chroma_s
                 mirrored: bool) -> np.ndarray:
     """A training run's float chroma for the photos (or their mirror images), in batches."""
     teacher, teacher_config = runs.load_inference_model(teacher_run)
-    _check_chroma_size(teacher_run, teacher_config["chroma_size"], chroma_size)
+    _check_chroma_size(teacher_run, teacher_config.chroma_size, chroma_size)
     photos = crops[rows][:, :, ::-1] if mirrored else crops[rows]
-    ys = dataset.lumas(photos, runs.input_size_of(teacher_config))
+    ys = dataset.lumas(photos, teacher_config.input_size)
     return np.asarray(teacher.predict(ys, batch_size=32, verbose=0), np.float32)
 
 
@@ -140,4 +144,4 @@ def _litert_chroma(model_path: Path, crops: np.ndarray, rows: np.ndarray, chroma
 
 def _check_chroma_size(teacher: Path, theirs: int, ours: int) -> None:
     if theirs != ours:
-        raise SystemExit(f"the teacher {teacher} predicts {theirs}x{theirs} chroma, this run {ours}x{ours}")
+        raise ConvertError(f"the teacher {teacher} predicts {theirs}x{theirs} chroma, this run {ours}x{ours}")

@@ -26,6 +26,7 @@ from PIL import Image
 from colorize_core.color import luma_to_unit, merge, resize_chroma, split_8bit, to_uint8
 from colorize_core.pipeline import Colorizer
 from convert import dataset, metrics, semantic
+from convert.errors import ConvertError, reports_errors
 
 EVAL_SIZE = 256
 STUDY_SIZES = (8, 16, 22, 33, 45, 56, 75, 112, 224)
@@ -57,7 +58,7 @@ def _split_rows(folder: Path, split: str, limit: int | None, match: str | None,
         rows = sorted(np.random.default_rng(0).choice(rows, sample, replace=False).tolist())
     rows = rows[:limit]
     if not rows:
-        raise SystemExit(f"no photos of the {split} split of {folder} match {match!r}")
+        raise ConvertError(f"no photos of the {split} split of {folder} match {match!r}")
     return rows, index, crops
 
 
@@ -91,10 +92,10 @@ def load_eval_photos(folder: Path, size: int = EVAL_SIZE, split: str | None = No
         return ([f"{split}/{i}" for i in rows],
                 [np.asarray(Image.fromarray(np.asarray(crops[i])).resize((size, size), Image.BICUBIC)) for i in rows])
     if match is not None or originals or sample is not None or clean:
-        raise SystemExit("--match, --originals, --sample and --clean select within a --split of a cache")
+        raise ConvertError("--match, --originals, --sample and --clean select within a --split of a cache")
     paths = dataset.list_photos(folder)[:limit]
     if not paths:
-        raise SystemExit(f"no photos under {folder}")
+        raise ConvertError(f"no photos under {folder}")
     return [p.name for p in paths], [_load(p, size) for p in paths]
 
 
@@ -208,11 +209,11 @@ def evaluate(folder: Path, model_paths: list[Path], out: Path, *, strength: floa
 def _semantic_check(sources: list[str] | None):
     """A function adding the classifier's top-1 on the photos of known class to a row."""
     if not sources:
-        raise SystemExit("--semantic needs --split: the classes come from the cache's source folders")
+        raise ConvertError("--semantic needs --split: the classes come from the cache's source folders")
     classes = [semantic.imagenet_class(s) for s in sources]
     known = [i for i, c in enumerate(classes) if c is not None]
     if not known:
-        raise SystemExit("--semantic: no photo of a known ImageNet class (Imagenette folders) in this selection")
+        raise ConvertError("--semantic: no photo of a known ImageNet class (Imagenette folders) in this selection")
     classifier = semantic.Classifier()
 
     def add(row: dict, photos: list[np.ndarray]) -> None:
@@ -274,6 +275,7 @@ def compression_study(folder: Path, out: Path) -> list[dict]:
     return rows
 
 
+@reports_errors
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m convert.evaluate", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)

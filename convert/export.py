@@ -10,6 +10,7 @@ then `TFLiteConverter.from_saved_model`. Quantizations:
 """
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
 from pathlib import Path
@@ -21,6 +22,8 @@ import numpy as np  # noqa: E402
 
 from convert import dataset, runs  # noqa: E402
 from convert import hints as hints_module  # noqa: E402
+from convert.errors import reports_errors  # noqa: E402
+from convert.run_config import RunConfig  # noqa: E402
 
 QUANTIZATIONS = ("float32", "dynamic", "int8", "int16x8", "float16")
 
@@ -113,12 +116,8 @@ def fidelity(float_model, tflite: bytes, luma_inputs: np.ndarray, hints: np.ndar
             "psnr_vs_float_db": float(10 * np.log10(255 ** 2 / mse)) if mse > 0 else float("inf")}
 
 
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-    import json
-    import sys
-    import time
-
+def _parser() -> argparse.ArgumentParser:
+    """The command line: the run, where the model goes, which quantization, the read-out's settings."""
     ap = argparse.ArgumentParser(prog="python -m convert.export",
                                  description="Convert a trained run to .tflite in each quantization, check each "
                                              "against the float model on tune photos, write the chosen one with "
@@ -143,8 +142,60 @@ def main(argv: list[str] | None = None) -> int:
                     help="a classification run's read-out divides the predicted distribution by its rebalancing "
                          "weights to this power first: 0 (default) none, 1 all (at temperature 1: the "
                          "least-squares colour)")
-    args = ap.parse_args(argv)
+    return ap
 
+
+def card_training(config: RunConfig, temperature: float | None, prior_correction: float) -> dict:
+    """The card's record of how the model was made: the run's config.json and the read-out chosen at
+    export, without machine paths (the cache is dropped, the runs a run started from named by folder)."""
+    training = {k: v for k, v in config.to_json().items() if k != "cache"}
+    if temperature:
+        training["annealed_mean_temperature"] = temperature
+    if prior_correction:
+        training["prior_correction"] = prior_correction
+    for key in ("finetune_from", "pruned_from", "distill_from"):
+        if isinstance(training.get(key), list):
+            training[key] = [Path(v).name for v in training[key]]
+        elif training.get(key) is not None:
+            training[key] = Path(training[key]).name
+    return training
+
+
+def check_inputs(model, config: RunConfig, photos: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """(the luminance of `photos` tune photos, a hint model's hints for them, 100 training photos'
+    luminance for calibration), at the model's input size. A hint model is checked with the hints it
+    trained on, drawn from the tune photos' chroma."""
+    crops, index = dataset.load(Path(config.cache))
+    tune = np.asarray(index["splits"]["tune"])[:max(photos, 1)]
+    size = int(model.inputs[0].shape[1])
+    tune_crops = np.asarray(crops[np.sort(tune)])
+    hint_grids = (hints_module.simulate_batch(dataset.chroma_targets(tune_crops, config.chroma_size),
+                                              np.random.default_rng(0)) if config.hints else None)
+    calib = np.asarray(crops[np.asarray(index["splits"]["train"])[:100]])
+    return dataset.lumas(tune_crops, size), hint_grids, dataset.lumas(calib, size)
+
+
+def convert_and_check(model, quantizations: list[str], ys: np.ndarray, hint_grids: np.ndarray | None,
+                      calib_y: np.ndarray) -> tuple[dict, dict[str, bytes]]:
+    """Each quantization converted once and checked against the float model: (report, .tflite bytes)."""
+    import json
+    import sys
+    import time
+    report, converted = {}, {}
+    for q in dict.fromkeys(quantizations):
+        t0 = time.time()
+        converted[q] = to_tflite(model, q, representative=lambda: (y[None] for y in calib_y))
+        report[q] = {"size_bytes": len(converted[q]), "convert_seconds": round(time.time() - t0, 1),
+                     **fidelity(model, converted[q], ys, hint_grids)}
+        print(q, json.dumps(report[q]), file=sys.stderr)
+    return report, converted
+
+
+@reports_errors
+def main(argv: list[str] | None = None) -> int:
+    import json
+    ap = _parser()
+    args = ap.parse_args(argv)
     if args.temperature is not None and not (np.isfinite(args.temperature) and args.temperature > 0):
         ap.error(f"--temperature must be a positive number, got {args.temperature}")
     if not 0.0 <= args.prior_correction <= 1.0:  # also refuses NaN
@@ -153,43 +204,14 @@ def main(argv: list[str] | None = None) -> int:
         model, config = runs.load_inference_model(args.run_dir, args.weights, args.temperature, args.prior_correction)
     except ValueError as e:
         ap.error(str(e))
-    if args.temperature:
-        config["annealed_mean_temperature"] = args.temperature
-    if args.prior_correction:
-        config["prior_correction"] = args.prior_correction
-    crops, index = dataset.load(Path(config["cache"]))
-    tune = np.asarray(index["splits"]["tune"])[:max(args.check_photos, 1)]
-    size = int(model.inputs[0].shape[1])
-    tune_crops = np.asarray(crops[np.sort(tune)])
-    ys = dataset.lumas(tune_crops, size)
-    # a hint model is checked with the hints it trained on, drawn from the tune photos' chroma
-    hint_grids = (hints_module.simulate_batch(dataset.chroma_targets(tune_crops, config["chroma_size"]),
-                                              np.random.default_rng(0)) if config.get("hints") else None)
-    calib = np.asarray(crops[np.asarray(index["splits"]["train"])[:100]])
-    calib_y = dataset.lumas(calib, size)
-    report = {}
-    chosen = None
-    for q in dict.fromkeys([args.quantization] + args.compare):
-        t0 = time.time()
-        data = to_tflite(model, q, representative=lambda: (y[None] for y in calib_y))
-        report[q] = {"size_bytes": len(data), "convert_seconds": round(time.time() - t0, 1),
-                     **fidelity(model, data, ys, hint_grids)}
-        print(q, json.dumps(report[q]), file=sys.stderr)
-        if q == args.quantization:
-            chosen = data
+    ys, hint_grids, calib_y = check_inputs(model, config, args.check_photos)
+    report, converted = convert_and_check(model, [args.quantization] + args.compare, ys, hint_grids, calib_y)
     extra = json.loads(args.card_extra.read_text()) if args.card_extra else {}
-    # machine paths stay out of the card: the cache is dropped, the runs a run started from are named
-    training = {k: config[k] for k in config if k != "cache"}
-    for key in ("finetune_from", "pruned_from", "distill_from"):
-        if isinstance(training.get(key), list):
-            training[key] = [Path(v).name for v in training[key]]
-        elif key in training:
-            training[key] = Path(training[key]).name
-    extra.setdefault("training", {}).update(training)
+    extra.setdefault("training", {}).update(card_training(config, args.temperature, args.prior_correction))
     extra["quantization_check"] = report
-    card = write_model(chosen, args.out, name=args.name, input_size=size,
-                       chroma_size=config["chroma_size"], quantization=args.quantization,
-                       output_gain=args.output_gain, hints=bool(config.get("hints")),
+    card = write_model(converted[args.quantization], args.out, name=args.name, input_size=int(model.inputs[0].shape[1]),
+                       chroma_size=config.chroma_size, quantization=args.quantization,
+                       output_gain=args.output_gain, hints=config.hints,
                        hint_spread=tuple(args.hint_spread) if args.hint_spread else None, extra=extra)
     print(json.dumps({"wrote": str(args.out), "sha256": card["sha256"], "quantizations": report}, indent=2))
     return 0

@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 
 from colorize_core.model import make_interpreter  # noqa: E402
 from convert import dataset, export, models  # noqa: E402
+from convert.errors import ConvertError, reports_errors  # noqa: E402
 
 
 def feature_dir(cache: Path, input_size: int) -> Path:
@@ -91,13 +92,13 @@ def extend(cache: Path, weights: str, stage: str = "block4", *, input_size: int 
     state_path = folder / "features.json"
     state = json.loads(state_path.read_text())
     if state.get("weights") is None or os.path.realpath(state["weights"]) != os.path.realpath(weights):
-        raise SystemExit(f"the cache's features were made with weights {state.get('weights')!r}, not {weights!r}: "
-                         "extend it with the same file (a cache made with a random encoder cannot be extended)")
+        raise ConvertError(f"the cache's features were made with weights {state.get('weights')!r}, not {weights!r}: "
+                           "extend it with the same file (a cache made with a random encoder cannot be extended)")
     arrays, _ = load(cache, input_size=input_size)
     n_total = len(np.load(folder / "order.npy"))
     if len(arrays[src]) < n_total:
-        raise SystemExit(f"the cache has {len(arrays[src])} of {n_total} photos' features: finish `python -m convert.features "
-                         f"--cache {cache} --weights {state['weights']}{_size_option(input_size)}` first")
+        raise ConvertError(f"the cache has {len(arrays[src])} of {n_total} photos' features: finish "
+                           f"`python -m convert.features --cache {cache} --weights {state['weights']}{_size_option(input_size)}` first")
     path = folder / f"features_{dst}.npy"
     state.setdefault(dst, 0)
     out = (np.load(path, mmap_mode="r+") if state[dst] > 0 else
@@ -145,8 +146,8 @@ def load(cache: Path, taps: tuple[str, ...] | None = None, *, input_size: int = 
     """
     folder = feature_dir(cache, input_size)
     if not (folder / "features.json").exists():
-        raise SystemExit(f"no features cached in {folder}: run `python -m convert.features --cache {cache} "
-                         f"--weights VGG16_NOTOP.h5{_size_option(input_size)}`")
+        raise ConvertError(f"no features cached in {folder}: run `python -m convert.features --cache {cache} "
+                           f"--weights VGG16_NOTOP.h5{_size_option(input_size)}`")
     state = json.loads((folder / "features.json").read_text())
     _, index = dataset.load(cache)
     if state.get("fingerprint") != index["fingerprint"]:
@@ -158,8 +159,9 @@ def load(cache: Path, taps: tuple[str, ...] | None = None, *, input_size: int = 
     for k in taps or models.ENCODER_OUTPUTS["hyper"]:
         if k not in models.ENCODER_OUTPUTS["hyper"] and state.get(k, 0) < done:
             stage = next(st for st, (_, out) in models.STAGE_IO.items() if out == k)
-            raise SystemExit(f"the cache has no complete {k} features: run `python -m convert.features "
-                             f"--cache {cache} --weights {state.get('weights')}{_size_option(input_size)} --extend {stage}`")
+            raise ConvertError(f"the cache has no complete {k} features: run `python -m convert.features "
+                               f"--cache {cache} --weights {state.get('weights')}{_size_option(input_size)} "
+                               f"--extend {stage}`")
         arrays[k] = np.load(folder / f"features_{k}.npy", mmap_mode="r")[:done]
     return arrays, np.load(folder / "order.npy")[:done]
 
@@ -169,6 +171,7 @@ def _size_option(input_size: int) -> str:
     return "" if input_size == models.INPUT_SIZE else f" --input-size {input_size}"
 
 
+@reports_errors
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m convert.features", description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", type=Path, required=True, help="cache folder made by convert.dataset")

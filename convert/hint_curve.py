@@ -25,6 +25,7 @@ from colorize_core.color import luma_to_unit, merge, resize_chroma, to_uint8
 from colorize_core.model import Model
 from colorize_core.pipeline import Colorizer
 from convert import evaluate, metrics
+from convert.errors import ConvertError, reports_errors
 from convert.hints import simulate
 
 POINTS = (0, 1, 2, 5, 10, 20)
@@ -133,7 +134,7 @@ def people_photos(cache: Path, split: str, group: str, sample: int | None) -> li
     groups = evaluate.split_groups(cache, split, sample=sample)
     chosen = [t for t, g in zip(truths, groups) if g == group]
     if not chosen:
-        raise SystemExit(f"no {group} photos in the {split} split of {cache}")
+        raise ConvertError(f"no {group} photos in the {split} split of {cache}")
     return chosen
 
 
@@ -185,6 +186,7 @@ def markdown(sets: dict[str, list[dict]], model_name: str, spreads: dict[str, li
     return "\n".join(lines) + "\n"
 
 
+@reports_errors
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m convert.hint_curve", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -201,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     colorizer = Colorizer(args.model)
     model = colorizer.model
     if not model.card.takes_hints:
-        raise SystemExit(f"{args.model}: not a hint model (its card has no hints input)")
+        raise ConvertError(f"{args.model}: not a hint model (its card has no hints input)")
     photo_sets = {folder.name: evaluate.load_eval_photos(folder)[1] for folder in args.photos}
     if args.cache:
         photo_sets[f"{args.split} {args.group}"] = people_photos(args.cache, args.split, args.group, args.sample)

@@ -220,16 +220,6 @@ def annealed_mean(logits, bins: np.ndarray, temperature: float = ANNEAL_T, weigh
     return uv
 
 
-def last_activation_of(run_config: dict) -> str:
-    """The last activation a run was trained with: runs from before the dead-ReLU fix have no key."""
-    return run_config.get("last_activation", "relu")
-
-
-def head_width_of(run_config: dict) -> int:
-    """The width of a run's last decoder conv: runs from before the key was recorded used 32."""
-    return int(run_config.get("head_width", HEAD_WIDTH["regression"]))
-
-
 def build_decoder(name: str, chroma_size: int, head: str, bins: np.ndarray | None = None,
                   last_activation: str = LAST_ACTIVATION, input_size: int = INPUT_SIZE,
                   hints: bool = False, head_width: int = HEAD_WIDTH["regression"]) -> keras.Model:
@@ -240,7 +230,7 @@ def build_decoder(name: str, chroma_size: int, head: str, bins: np.ndarray | Non
     hints: a hint decoder (hyper only) also reads colour hints, (chroma_size, chroma_size, 3) in
     colorize_core.hints' encoding: pooled into the features, spread by two dilated convs so a
     dot colours its object, and given again at full grid resolution before the last conv.
-    head_width: channels of the hyper decoder's last conv (HEAD_WIDTH; head_width_of a run).
+    head_width: channels of the hyper decoder's last conv (HEAD_WIDTH; a run's RunConfig.head_width).
     """
     feats = [keras.Input(s, name=f"feature_{i}") for i, s in enumerate(encoder_feature_shapes(name, input_size))]
     if hints and name != "hyper":

@@ -20,6 +20,7 @@ from RUN worked where training on the photos' own chroma did not: docs/experimen
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -31,6 +32,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from convert import dataset, losses, models, runs  # noqa: E402
+from convert.errors import ConvertError, reports_errors  # noqa: E402
+from convert.run_config import RunConfig  # noqa: E402
 
 BATCH = 32  # photos per forward pass: bounds the memory of the widest activations
 
@@ -136,21 +139,21 @@ def prune_vgg(vgg_weights: dict[str, tuple[np.ndarray, np.ndarray]], x: np.ndarr
 
 
 def prune_run(out_dir: Path, from_run: Path, cache: Path, ratio: float, photos: int = 800, positions: int = 48,
-              seed: int = 0) -> dict:
-    """Prune `from_run`'s encoder into a new run folder `out_dir`; returns its config."""
+              seed: int = 0) -> RunConfig:
+    """Prune `from_run`'s encoder into a new run folder `out_dir`; returns its config (the figures in its record)."""
     import keras
 
     started = time.time()
     out_dir = Path(out_dir)
     if (out_dir / "model.weights.h5").exists():
-        raise SystemExit(f"{out_dir} already holds a model; prune into a new folder")
+        raise ConvertError(f"{out_dir} already holds a model; prune into a new folder")
     teacher, config = runs.load_inference_model(from_run)  # all its weights, VGG16's too, are in the run
-    if config["loss"] not in losses.REGRESSION or config["model"] != "hyper":
-        raise SystemExit(f"{from_run}: pruning needs a 'hyper' run with a regression loss (its decoder is reused)")
-    if config.get("widths"):
-        raise SystemExit(f"{from_run} is pruned already; prune its unpruned run at a smaller ratio instead")
+    if config.loss not in losses.REGRESSION or config.model != "hyper":
+        raise ConvertError(f"{from_run}: pruning needs a 'hyper' run with a regression loss (its decoder is reused)")
+    if config.widths:
+        raise ConvertError(f"{from_run} is pruned already; prune its unpruned run at a smaller ratio instead")
     widths = pruned_widths(ratio)
-    size = runs.input_size_of(config)
+    size = config.input_size
     crops, index = dataset.load(cache)
     train_rows = np.sort(np.random.default_rng(seed).choice(np.asarray(index["splits"]["train"]),
                                                            min(photos, len(index["splits"]["train"])), replace=False))
@@ -162,8 +165,8 @@ def prune_run(out_dir: Path, from_run: Path, cache: Path, ratio: float, photos: 
     pruned = prune_vgg(original, x, widths, positions, seed, log=lambda m: print(m, file=sys.stderr))
 
     head = "regression"
-    encoder, decoder, _ = models.build("hyper", weights=None, chroma_size=config["chroma_size"], head=head,
-                                       last_activation=models.last_activation_of(config), input_size=size,
+    encoder, decoder, _ = models.build("hyper", weights=None, chroma_size=config.chroma_size, head=head,
+                                       last_activation=config.last_activation, input_size=size,
                                        widths=widths)
     model = models.build_inference_model(encoder, decoder, head)
     for n, kb in pruned.items():
@@ -176,18 +179,17 @@ def prune_run(out_dir: Path, from_run: Path, cache: Path, ratio: float, photos: 
     tune_y = dataset.lumas(np.asarray(crops[np.sort(tune)]), size)
     uv_rmse = float(np.sqrt(np.mean(np.square(model.predict(tune_y, verbose=0) - teacher.predict(tune_y, verbose=0)))))
     full = models.VGG16_WIDTHS
-    pruned_config = dict(config, widths=widths, pruned_from=str(Path(from_run).resolve()), prune_ratio=ratio,
-                         prune_photos=len(ys), prune_positions=positions, prune_seed=seed,
-                         prune_seconds=round(time.time() - started, 1),
-                         encoder_macs=macs(widths, size), unpruned_encoder_macs=macs(full, size),
-                         prune_uv_rmse_vs_unpruned=round(uv_rmse, 5))
-    (out_dir / "config.json").write_text(json.dumps(pruned_config, indent=2))
-    print(f"encoder: {pruned_config['encoder_macs'] / 1e9:.2f} G multiply-adds (unpruned "
-          f"{pruned_config['unpruned_encoder_macs'] / 1e9:.2f} G); chroma RMSE against the unpruned model on "
-          f"{len(tune_y)} tune photos: {uv_rmse:.4f}", file=sys.stderr)
+    pruned_config = dataclasses.replace(config, widths=widths, pruned_from=Path(from_run).resolve()).with_record(
+        prune_ratio=ratio, prune_photos=len(ys), prune_positions=positions, prune_seed=seed,
+        prune_seconds=round(time.time() - started, 1), encoder_macs=macs(widths, size),
+        unpruned_encoder_macs=macs(full, size), prune_uv_rmse_vs_unpruned=round(uv_rmse, 5))
+    runs.write_config(out_dir, pruned_config)
+    print(f"encoder: {macs(widths, size) / 1e9:.2f} G multiply-adds (unpruned {macs(full, size) / 1e9:.2f} G); "
+          f"chroma RMSE against the unpruned model on {len(tune_y)} tune photos: {uv_rmse:.4f}", file=sys.stderr)
     return pruned_config
 
 
+@reports_errors
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m convert.prune", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -203,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 < args.ratio <= 1:
         ap.error(f"--ratio {args.ratio}: give a fraction in (0, 1]")
     print(json.dumps(prune_run(args.run_dir, args.from_run, args.cache, args.ratio, args.photos, args.positions,
-                               args.seed)))
+                               args.seed).to_json()))
     return 0
 
 

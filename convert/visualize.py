@@ -22,6 +22,7 @@ from colorize_core.color import luma_to_unit  # noqa: E402
 from colorize_core.preprocess import center_crop_square  # noqa: E402
 from convert import runs  # noqa: E402
 from convert.models import luma_to_vgg  # noqa: E402
+from convert.errors import reports_errors  # noqa: E402
 
 LAYERS = ("block1_conv2", "block3_conv3", "block5_conv3")
 DECODER_LAYERS = ("dec_conv2_relu", "dec_conv3")
@@ -73,6 +74,7 @@ def visualize(run_dir: Path, photo: Path, out: Path, weights: str | None = None)
     return written
 
 
+@reports_errors
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m convert.visualize", description=__doc__.split("\n\n")[0],
                                  epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -17,6 +17,8 @@ pytest.importorskip("tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from convert import dataset, evaluate, export, features, losses, metrics, models, prune, runs, train  # noqa: E402
+from convert.errors import ConvertError  # noqa: E402
+from convert.run_config import Mode, RunConfig  # noqa: E402
 
 
 def _photo(rng: np.random.Generator, w: int, h: int) -> Image.Image:
@@ -166,8 +168,8 @@ def frozen_run(cache, tmp_path_factory):
     """Frozen-encoder mode: cached features (random encoder here), a classification decoder."""
     features.extract(cache, None, progress=False)
     run = tmp_path_factory.mktemp("run")
-    train.train(run, cache=cache, model="hyper", loss="classify", weights=None, chroma_size=56, epochs=1,
-                batch=4, progress=0)
+    train.train(run, RunConfig(cache=cache, model="hyper", loss="classify", chroma_size=56, epochs=1,
+                               batch=4), train.Session(progress=0))
     return run
 
 
@@ -178,20 +180,22 @@ def test_training_writes_logs_curves_figures_and_resumes(frozen_run, cache):
     fig = Image.open(frozen_run / "figures" / "epoch_001.png")
     n_tune = min(len(dataset.load(cache)[1]["splits"]["tune"]), train.FIGURE_PHOTOS)
     assert n_tune >= 2 and fig.size == (3 * 224, n_tune * 224)  # truth | input | prediction, a row per tune photo
-    train.train(frozen_run, cache=cache, model="hyper", loss="classify", weights=None, chroma_size=56, epochs=2,
-                batch=4, progress=0)
+    train.train(frozen_run, RunConfig(cache=cache, model="hyper", loss="classify", chroma_size=56, epochs=2,
+                                      batch=4), train.Session(progress=0))
     assert len((frozen_run / "log.csv").read_text().splitlines()) == 3  # resumed at epoch 2
 
 
 def test_runs_from_before_the_leaky_fix_load_with_their_relu(frozen_run, tmp_path):
     """A run whose config predates last_activation was trained with a plain ReLU and must load as one."""
     current, config = runs.load_inference_model(frozen_run)
-    assert config["last_activation"] == "leaky_relu"
+    assert config.last_activation == "leaky_relu"
     for name in ("model.weights.h5", "bins.npz"):
         shutil.copy(frozen_run / name, tmp_path / name)
-    del config["last_activation"]
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    old, _ = runs.load_inference_model(tmp_path)
+    saved = config.to_json()
+    del saved["last_activation"]
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    old, old_config = runs.load_inference_model(tmp_path)
+    assert old_config.last_activation == "relu"
 
     def layer_names(m):
         return {layer.name for layer in m.get_layer("hyper_classification_decoder").layers}
@@ -219,10 +223,13 @@ def test_block5_finetune_on_cached_block4_features(photo_dir, vgg_weights, tmp_p
     assert np.abs(block5 - truth).max() < 0.01 * np.abs(truth).max()
 
     frozen, tuned = tmp_path / "frozen", tmp_path / "tuned"
-    train.train(frozen, cache=cache, model="hyper", loss="mse", weights=vgg_weights, epochs=1, batch=4, progress=0)
-    config = train.train(tuned, cache=cache, loss="mse", weights=vgg_weights, epochs=1, batch=4, lr=1e-3,
-                         progress=0, finetune_from=frozen)
-    assert config["finetune"] == "block5" and config["finetune_from"] == str(frozen)
+    train.train(frozen, RunConfig(cache=cache, model="hyper", loss="mse", epochs=1, batch=4),
+                train.Session(weights=vgg_weights, progress=0))
+    config = train.train(tuned, RunConfig(cache=cache, mode=Mode.FINETUNE_BLOCK5, loss="mse", epochs=1,
+                                          batch=4, lr=1e-3, finetune_from=frozen),
+                         train.Session(weights=vgg_weights, progress=0))
+    assert config.mode is Mode.FINETUNE_BLOCK5 and config.finetune_from == str(frozen)
+    assert runs.read_config(tuned) == config  # config.json rebuilds the run's configuration
     before, _ = runs.load_inference_model(frozen, vgg_weights)
     after, _ = runs.load_inference_model(tuned, vgg_weights)
 
@@ -242,8 +249,9 @@ def test_block5_finetune_on_cached_block4_features(photo_dir, vgg_weights, tmp_p
     on_photos = after.predict(dataset.lumas(np.asarray(crops[order])), verbose=0)
     assert np.abs(on_features - on_photos).max() < 0.01
 
-    with pytest.raises(SystemExit, match="resume it the same way"):  # a fine-tune resumes only as one
-        train.train(tuned, cache=cache, loss="mse", weights=vgg_weights, epochs=2, progress=0)
+    with pytest.raises(ConvertError, match="resume it the same way"):  # a fine-tune resumes only as one
+        train.train(tuned, RunConfig(cache=cache, loss="mse", epochs=2),
+                    train.Session(weights=vgg_weights, progress=0))
 
 
 def test_a_classification_hint_run_fine_tunes_block5_with_its_own_bins(photo_dir, vgg_weights, tmp_path):
@@ -254,13 +262,15 @@ def test_a_classification_hint_run_fine_tunes_block5_with_its_own_bins(photo_dir
     features.extract(cache, vgg_weights, quantization="dynamic", progress=False)
     features.extend(cache, vgg_weights, "block4", progress=False)
     frozen, tuned = tmp_path / "frozen", tmp_path / "tuned"
-    first = train.train(frozen, cache=cache, loss="classify", weights=vgg_weights, epochs=1, batch=4, progress=0,
-                        hints=True, precision="mixed_bfloat16")
-    assert first["head_width"] == models.HEAD_WIDTH["classification"] and first["precision"] == "mixed_bfloat16"
-    config = train.train(tuned, cache=cache, loss=None, weights=vgg_weights, epochs=1, batch=4, progress=0,
-                         finetune_from=frozen, precision="mixed_bfloat16")
-    assert (config["loss"], config["hints"], config["precision"], config["finetune"]) == \
-        ("classify", True, "mixed_bfloat16", "block5")
+    first = train.train(frozen, RunConfig(cache=cache, loss="classify", epochs=1, batch=4, hints=True,
+                                          precision="mixed_bfloat16"),
+                        train.Session(weights=vgg_weights, progress=0))
+    assert first.head_width == models.HEAD_WIDTH["classification"] and first.precision == "mixed_bfloat16"
+    config = train.train(tuned, RunConfig(cache=cache, mode=Mode.FINETUNE_BLOCK5, loss=None, epochs=1,
+                                          batch=4, finetune_from=frozen, precision="mixed_bfloat16"),
+                         train.Session(weights=vgg_weights, progress=0))
+    assert (config.loss, config.hints, config.precision, config.mode) == \
+        ("classify", True, "mixed_bfloat16", Mode.FINETUNE_BLOCK5)
     for key in ("centres", "weights"):
         np.testing.assert_array_equal(np.load(frozen / "bins.npz")[key], np.load(tuned / "bins.npz")[key])
     model, _ = runs.load_inference_model(tuned, vgg_weights)
@@ -279,9 +289,9 @@ def test_a_smaller_encoder_view_trains_exports_and_runs(cache, vgg_weights, tmp_
     assert feats["block3_pool"].shape[1:] == (14, 14, 256) and feats["block5_conv3"].shape[1:] == (7, 7, 512)
     assert (cache / "input112" / "features.json").exists()
     run = tmp_path / "run"
-    config = train.train(run, cache=cache, loss="mse", weights=vgg_weights, epochs=1, batch=4, progress=0,
-                         input_size=112)
-    assert config["input_size"] == 112
+    config = train.train(run, RunConfig(cache=cache, loss="mse", epochs=1, batch=4, input_size=112),
+                         train.Session(weights=vgg_weights, progress=0))
+    assert config.input_size == 112
     model, _ = runs.load_inference_model(run, vgg_weights)
     assert model.input_shape == (None, 112, 112, 1) and model.output_shape == (None, 56, 56, 2)
     crops, _ = dataset.load(cache)
@@ -289,8 +299,9 @@ def test_a_smaller_encoder_view_trains_exports_and_runs(cache, vgg_weights, tmp_
         [np.asarray(feats[t], np.float32) for t in models.ENCODER_OUTPUTS["hyper"]], verbose=0)
     on_photos = model.predict(dataset.lumas(np.asarray(crops[order]), 112), verbose=0)
     assert np.abs(on_features - on_photos).max() < 0.01
-    with pytest.raises(SystemExit, match="--input-size 112"):  # resumed at another size: refused
-        train.train(run, cache=cache, loss="mse", weights=vgg_weights, epochs=2, progress=0)
+    with pytest.raises(ConvertError, match="--input-size 112"):  # resumed at another size: refused
+        train.train(run, RunConfig(cache=cache, loss="mse", epochs=2),
+                    train.Session(weights=vgg_weights, progress=0))
 
     out = tmp_path / "small.tflite"
     assert export.main([str(run), "--weights", vgg_weights, "--out", str(out), "--name", "small",
@@ -329,27 +340,32 @@ def test_pruned_encoder_is_smaller_recovers_exports_and_runs(cache, vgg_weights,
         models.check_widths(dict(models.VGG16_WIDTHS, block5_conv3=256))
     features.extract(cache, vgg_weights, input_size=64, progress=False)
     run, pruned, tuned = tmp_path / "run", tmp_path / "pruned", tmp_path / "tuned"
-    train.train(run, cache=cache, loss="mse", weights=vgg_weights, epochs=1, batch=4, progress=0, input_size=64)
+    train.train(run, RunConfig(cache=cache, loss="mse", epochs=1, batch=4, input_size=64),
+                train.Session(weights=vgg_weights, progress=0))
     config = prune.prune_run(pruned, run, cache, ratio=0.5, photos=7)
-    assert config["widths"]["block4_conv2"] == 256 and config["widths"]["block3_conv3"] == 256
-    assert config["encoder_macs"] < 0.35 * config["unpruned_encoder_macs"]
+    assert config.widths["block4_conv2"] == 256 and config.widths["block3_conv3"] == 256
+    assert config.record["encoder_macs"] < 0.35 * config.record["unpruned_encoder_macs"]
     original, _ = runs.load_inference_model(run, vgg_weights)
     model, _ = runs.load_inference_model(pruned, vgg_weights)
     assert model.count_params() < 0.5 * original.count_params()
     assert np.array_equal(original.get_layer("hyper_regression_decoder").get_weights()[0],
                           model.get_layer("hyper_regression_decoder").get_weights()[0])
-    with pytest.raises(SystemExit, match="already holds a model"):
+    with pytest.raises(ConvertError, match="already holds a model"):
         prune.prune_run(pruned, run, cache, ratio=0.5, photos=7)
-    with pytest.raises(SystemExit, match="use --finetune-all"):
-        train.train(tmp_path / "no", cache=cache, loss="mse", weights=vgg_weights, progress=0, finetune_from=pruned)
+    with pytest.raises(ConvertError, match="use --finetune-all"):
+        train.train(tmp_path / "no", RunConfig(cache=cache, mode=Mode.FINETUNE_BLOCK5, loss="mse",
+                                               finetune_from=pruned),
+                    train.Session(weights=vgg_weights, progress=0))
 
-    with pytest.raises(SystemExit, match="needs a teacher"):
-        train.train(tmp_path / "no", cache=cache, loss="mse", weights=vgg_weights, progress=0, finetune_from=run,
-                    finetune="all", distill=1.0)
-    config = train.train(tuned, cache=cache, loss="mse", weights=vgg_weights, epochs=1, batch=4, lr=1e-4,
-                         progress=0, finetune_from=pruned, finetune="all", distill=1.0)
-    assert config["widths"] == prune.pruned_widths(0.5) and config["input_size"] == 64
-    assert config["distill_from"] == str(run.resolve())
+    with pytest.raises(ConvertError, match="needs a teacher"):
+        train.train(tmp_path / "no", RunConfig(cache=cache, mode=Mode.FINETUNE_ALL, loss="mse",
+                                               finetune_from=run, distill=1.0),
+                    train.Session(weights=vgg_weights, progress=0))
+    config = train.train(tuned, RunConfig(cache=cache, mode=Mode.FINETUNE_ALL, loss="mse", epochs=1, batch=4,
+                                          lr=1e-4, finetune_from=pruned, distill=1.0),
+                         train.Session(weights=vgg_weights, progress=0))
+    assert config.widths == prune.pruned_widths(0.5) and config.input_size == 64
+    assert config.distill_from == (str(run.resolve()),)
     crops, index = dataset.load(cache)
     # the student's targets are the unpruned teacher's chroma for the training photos
     teacher_uv = original.predict(dataset.lumas(np.asarray(crops[np.asarray(index["splits"]["train"])]), 64), verbose=0)
@@ -359,35 +375,39 @@ def test_pruned_encoder_is_smaller_recovers_exports_and_runs(cache, vgg_weights,
                            after.get_layer("hyper_encoder").get_weights()[0])  # the encoder trained too
 
     # another teacher, at its own input size: a 224x224 run teaches the 64x64 pruned one
-    with pytest.raises(SystemExit, match="--distill-mirror need --distill A"):
-        train.train(tmp_path / "no", cache=cache, loss="mse", progress=0, finetune_from=pruned, finetune="all",
-                    distill_from=frozen_run)
+    with pytest.raises(ConvertError, match="--distill-mirror need --distill A"):
+        train.train(tmp_path / "no", RunConfig(cache=cache, mode=Mode.FINETUNE_ALL, loss="mse",
+                                               finetune_from=pruned, distill_from=frozen_run),
+                    train.Session(progress=0))
     other = tmp_path / "other"
-    config = train.train(other, cache=cache, loss="mse", epochs=1, batch=4, progress=0, finetune_from=pruned,
-                         finetune="all", distill=1.0, distill_from=frozen_run)
-    assert config["distill_from"] == str(frozen_run.resolve()) and config["input_size"] == 64
+    config = train.train(other, RunConfig(cache=cache, mode=Mode.FINETUNE_ALL, loss="mse", epochs=1, batch=4,
+                                          finetune_from=pruned, distill=1.0, distill_from=frozen_run),
+                         train.Session(progress=0))
+    assert config.distill_from == (str(frozen_run.resolve()),) and config.input_size == 64
     big_teacher, _ = runs.load_inference_model(frozen_run)
     big_uv = big_teacher.predict(dataset.lumas(np.asarray(crops[np.asarray(index["splits"]["train"])]), 224), verbose=0)
     assert np.abs(np.load(other / "teacher_uv.npy") - big_uv).max() < 1e-4
-    with pytest.raises(SystemExit, match="holds a run distilled 1.0 from"):
-        train.train(other, cache=cache, loss="mse", progress=0, finetune_from=pruned, finetune="all", distill=1.0)
+    with pytest.raises(ConvertError, match="holds a run distilled 1.0 from"):
+        train.train(other, RunConfig(cache=cache, mode=Mode.FINETUNE_ALL, loss="mse", finetune_from=pruned,
+                                     distill=1.0), train.Session(progress=0))
 
     # the mirror-averaged teacher; a copied chroma file made by another teacher is not reused
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     for f in ("teacher_uv.npy", "teacher_uv.json"):
         shutil.copy(tuned / f, mirror / f)  # made by `run`, not by frozen_run
-    config = train.train(mirror, cache=cache, loss="mse", epochs=1, batch=4, progress=0, finetune_from=pruned,
-                         finetune="all", distill=1.0, distill_from=frozen_run, distill_mirror=True)
-    assert config["distill_mirror"] is True
+    config = train.train(mirror, RunConfig(cache=cache, mode=Mode.FINETUNE_ALL, loss="mse", epochs=1, batch=4,
+                                           finetune_from=pruned, distill=1.0, distill_from=frozen_run,
+                                           distill_mirror=True), train.Session(progress=0))
+    assert config.distill_mirror is True
     assert np.abs(np.load(mirror / "teacher_uv.npy") - big_uv).max() < 1e-4
     train_crops = np.asarray(crops[np.asarray(index["splits"]["train"])])
     mirrored_uv = big_teacher.predict(dataset.lumas(train_crops[:, :, ::-1], 224), verbose=0)[:, :, ::-1]
     assert np.abs(np.load(mirror / "teacher_uv_mirrored.npy") - mirrored_uv).max() < 1e-4
     assert json.loads((mirror / "teacher_uv_mirrored.json").read_text())["teacher"] == str(frozen_run.resolve())
-    with pytest.raises(SystemExit, match="with mirrors; resume it the same way"):
-        train.train(mirror, cache=cache, loss="mse", progress=0, finetune_from=pruned, finetune="all", distill=1.0,
-                    distill_from=frozen_run)
+    with pytest.raises(ConvertError, match="with mirrors; resume it the same way"):
+        train.train(mirror, RunConfig(cache=cache, mode=Mode.FINETUNE_ALL, loss="mse", finetune_from=pruned,
+                                      distill=1.0, distill_from=frozen_run), train.Session(progress=0))
 
     out = tmp_path / "pruned.tflite"
     assert export.main([str(tuned), "--out", str(out), "--name", "pruned", "--check-photos", "2"]) == 0
@@ -403,13 +423,15 @@ def test_a_frozen_run_learns_the_mean_chroma_of_shipped_models(cache, frozen_run
     """--distill-from names shipped models (twice: their mean teaches); each teacher's chroma is what
     the runtime predicts for the photo, and it is the run's training target."""
     from colorize_core import Colorizer
-    with pytest.raises(SystemExit, match="not a training run"):
-        train.train(tmp_path / "no", cache=cache, loss="mse", progress=0, distill=1.0, distill_from=[tmp_path])
+    with pytest.raises(ConvertError, match="not a training run"):
+        train.train(tmp_path / "no", RunConfig(cache=cache, loss="mse", distill=1.0, distill_from=[tmp_path]),
+                    train.Session(progress=0))
     run = tmp_path / "student"
-    config = train.train(run, cache=cache, loss="mse", epochs=1, batch=4, progress=0, distill=1.0,
-                         distill_from=["fast", "default"])
+    config = train.train(run, RunConfig(cache=cache, loss="mse", epochs=1, batch=4, distill=1.0,
+                                        distill_from=["fast", "default"]), train.Session(progress=0))
     shipped = Path(__file__).resolve().parents[1] / "colorize_core" / "models"
-    assert config["distill_from"] == [str(shipped / "fast.tflite"), str(shipped / "default.tflite")]
+    assert config.distill_from == (str(shipped / "fast.tflite"), str(shipped / "default.tflite"))
+    assert json.loads((run / "config.json").read_text())["distill_from"] == list(config.distill_from)
     crops, index = dataset.load(cache)
     _, order = features.load(cache, models.ENCODER_OUTPUTS["hyper"])  # a frozen run's photos, in its cache's order
     rows = order[np.isin(order, index["splits"]["train"])]
@@ -421,8 +443,9 @@ def test_a_frozen_run_learns_the_mean_chroma_of_shipped_models(cache, frozen_run
         assert made_by["teacher_sha256"] == colorizer.model.card.sha256
         card_bytes = colorizer.model.card.path.with_suffix(".json").read_bytes()  # a gain changes it
         assert made_by["teacher_card_sha256"] == hashlib.sha256(card_bytes).hexdigest()
-    with pytest.raises(SystemExit, match="holds a run distilled 1.0 from"):
-        train.train(run, cache=cache, loss="mse", progress=0, distill=1.0, distill_from="fast")
+    with pytest.raises(ConvertError, match="holds a run distilled 1.0 from"):
+        train.train(run, RunConfig(cache=cache, loss="mse", distill=1.0, distill_from="fast"),
+                    train.Session(progress=0))
     out = tmp_path / "student.tflite"
     assert export.main([str(run), "--out", str(out), "--name", "student", "--check-photos", "2"]) == 0
     card = json.loads(out.with_suffix(".json").read_text())
@@ -431,23 +454,27 @@ def test_a_frozen_run_learns_the_mean_chroma_of_shipped_models(cache, frozen_run
 
 
 def test_finetune_keeps_a_classification_runs_loss(frozen_run, cache, vgg_weights, tmp_path):
-    with pytest.raises(SystemExit, match="its own loss, classify"):
-        train.train(tmp_path, cache=cache, loss="mse", weights=vgg_weights, finetune_from=frozen_run, progress=0)
+    with pytest.raises(ConvertError, match="its own loss, classify"):
+        train.train(tmp_path, RunConfig(cache=cache, mode=Mode.FINETUNE_BLOCK5, loss="mse",
+                                        finetune_from=frozen_run),
+                    train.Session(weights=vgg_weights, progress=0))
 
 
 def test_end_to_end_training_steps(cache, tmp_path):
-    config = train.train(tmp_path, cache=cache, model="hyper", loss="euclidean", weights=None, chroma_size=33,
-                         end_to_end=True, epochs=1, batch=4, max_train=4, lr=1e-3, cosine=True, progress=0)
-    assert config["end_to_end"] and (tmp_path / "model.weights.h5").exists()
-    assert config["final_lr"] < 1e-9  # the cosine decay reached zero at the end of its epochs
+    config = train.train(tmp_path, RunConfig(cache=cache, mode=Mode.END_TO_END, model="hyper",
+                                             loss="euclidean", chroma_size=33, epochs=1, batch=4, lr=1e-3,
+                                             cosine=True), train.Session(max_train=4, progress=0))
+    assert config.mode.from_photos and (tmp_path / "model.weights.h5").exists()
+    assert config.record["final_lr"] < 1e-9  # the cosine decay reached zero at the end of its epochs
     loss = float((tmp_path / "log.csv").read_text().splitlines()[1].split(",")[2])
     assert np.isfinite(loss)
 
 
 def test_end_to_end_training_trains_the_encoder(cache, vgg_weights, tmp_path):
     """--end-to-end changes VGG16's own weights (until session 10 it froze them: only the decoder trained)."""
-    train.train(tmp_path, cache=cache, loss="mse", weights=vgg_weights, end_to_end=True, epochs=1, batch=4,
-                max_train=4, lr=1e-3, progress=0, input_size=64)
+    train.train(tmp_path, RunConfig(cache=cache, mode=Mode.END_TO_END, loss="mse", epochs=1, batch=4, lr=1e-3,
+                                    input_size=64),
+                train.Session(weights=vgg_weights, max_train=4, progress=0))
     trained, _ = runs.load_inference_model(tmp_path)
     start = models.build_encoder("hyper", vgg_weights, 64)
     kernel = models.find_layer(trained, "block1_conv1").get_weights()[0]
@@ -526,7 +553,7 @@ def test_evaluate_a_subset_of_a_split_as_whole_frames(cache, photo_dir):
         assert np.array_equal(truth, np.asarray(frame.resize((256, 256), Image.BICUBIC)))
     names, _ = evaluate.load_eval_photos(cache, split="tune")
     assert names == [f"tune/{i}" for i in tune]
-    with pytest.raises(SystemExit, match="match"):
+    with pytest.raises(ConvertError, match="match"):
         evaluate.load_eval_photos(cache, split="tune", match="no such folder")
 
 
@@ -602,11 +629,12 @@ def test_hint_model_trains_exports_and_the_runtime_feeds_its_hints(frozen_run, c
     from colorize_core import Colorizer
     from colorize_core.hints import from_points
     from colorize_core.model import Model
-    config = train.train(tmp_path / "run", cache=cache, loss=loss, weights=None, epochs=1, batch=4, progress=0,
-                         hints=True)
-    assert config["hints"] is True and config["loss"] == loss
-    with pytest.raises(SystemExit, match="--hints"):
-        train.train(tmp_path / "e2e", cache=cache, loss=loss, weights=None, end_to_end=True, hints=True, progress=0)
+    config = train.train(tmp_path / "run", RunConfig(cache=cache, loss=loss, epochs=1, batch=4, hints=True),
+                         train.Session(progress=0))
+    assert config.hints is True and config.loss == loss
+    with pytest.raises(ConvertError, match="--hints"):
+        train.train(tmp_path / "e2e", RunConfig(cache=cache, mode=Mode.END_TO_END, loss=loss, hints=True),
+                    train.Session(progress=0))
     model, _ = runs.load_inference_model(tmp_path / "run", **read_out)
     assert [tuple(t.shape[1:]) for t in model.inputs] == [(224, 224, 1), (56, 56, 3)]
     out = tmp_path / "h.tflite"
