@@ -27,7 +27,7 @@ class Skip(str, Enum):
 
 class Failure(str, Enum):
     """Why a photo failed (its record's `failure` field); the message says what exactly."""
-    PHOTO = "photo"                  # the photo, its hints or its output could not be read, colorized or written
+    PHOTO = "photo"                  # the photo, its hints or its output could not be used
     OUT_OF_MEMORY = "out of memory"
     WORKER_LOST = "worker lost"      # the cluster mode: its worker died on every attempt
 
@@ -39,7 +39,7 @@ class PhotoResult:
     output: str | None
     status: Status
     reason: Skip | Failure | None = None
-    message: str | None = None       # the reason in words; on an ok photo, a note (the cluster's retries)
+    message: str | None = None       # the reason in words; on an ok photo a note (cluster retries)
     warnings: list[str] = field(default_factory=list)
     size: tuple[int, int] | None = None
     mode: str | None = None
@@ -61,8 +61,8 @@ class PhotoResult:
             if self.message is not None:
                 record["reason"] = self.message
             record["warnings"] = self.warnings
-        details = {"size": list(self.size) if self.size else None, "mode": self.mode, "pages": self.pages,
-                   "hints": self.hints}
+        details = {"size": list(self.size) if self.size else None, "mode": self.mode,
+                   "pages": self.pages, "hints": self.hints}
         record.update((k, v) for k, v in details.items() if v is not None)
         record["seconds"] = self.seconds
         record.update((k, v) for k, v in (("node", self.node), ("pid", self.pid)) if v is not None)
