@@ -1,34 +1,26 @@
 """Batches of photo files: finding the inputs, naming the outputs, colorizing one file into another.
 
-Configured by BatchOptions, which Python callers build directly; the CLI only parses arguments
-into it and prints what comes back.
+Configured by BatchOptions (options.py), which Python callers build directly; the CLI and the
+cluster mode only parse arguments into it and report what comes back.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from enum import Enum
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from .formats import (DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, FORMAT_NAMES, FORMATS, HINTS_SUFFIX,
-                      MULTI_PAGE_FORMATS, PHOTO_SUFFIXES, format_suffix, hint_sidecar)
+from .formats import FORMAT_NAMES, FORMATS, HINTS_SUFFIX, MULTI_PAGE_FORMATS, PHOTO_SUFFIXES, format_suffix, hint_sidecar
 from .imageio import (ImageIOError, OutputExistsError, has_alpha, load, output_format, pages, save, unreadable_format,
                       unwritable)
-from .limits import DEFAULT_MAX_MEGAPIXELS, check_max_megapixels, check_strength
+from .options import BatchOptions
+from .results import EXISTS_REASON, Failure, PhotoResult, Skip, Status, failed, skipped
 
 if TYPE_CHECKING:  # numpy and the model load in the CLI's helper thread while the first photo decodes
-    from .hints import HintsLike, Point
+    from .hints import HintsLike
     from .pipeline import Colorizer
 
 OUTPUT_TAG = "_colorized"
-EXISTS_REASON = "output exists (use --overwrite to replace it)"
-
-
-class Skip(str, Enum):
-    """Why a photo was skipped: its result's `skip` field, for code to decide on (`reason` is for people)."""
-    OUTPUT_EXISTS = "output exists"
-    IN_COLOUR = "in colour"
 
 
 class BatchUsageError(ValueError):
@@ -39,39 +31,6 @@ class BatchUsageError(ValueError):
     def __init__(self, message: str, inputs: tuple[Path, ...] = ()):
         super().__init__(message)
         self.inputs = inputs
-
-
-@dataclass
-class BatchOptions:
-    """How a batch colorizes and writes; the defaults are the CLI's."""
-    output: Path | None = None       # a file (one input) or a folder
-    output_folder: bool = False      # `output` is a folder even if it has an extension (-o NAME/)
-    recursive: bool = False
-    overwrite: bool = False
-    strength: float = 1.0
-    skip_color: bool = False
-    format: str | None = None        # output extension ("jpg"; any case, a dot allowed); None: the input's
-    quality: int = DEFAULT_QUALITY
-    png_compression: int = DEFAULT_PNG_COMPRESSION
-    max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
-    hints: Path | None = None        # one photo's hint image (RGBA); folder photos use STEM.hints.png
-    hint_points: "tuple[Point, ...]" = ()  # one photo's hints as (x, y, (r, g, b)) in its pixels
-    strip_metadata: bool = False     # write no EXIF and no ICC profile (EXIF over 64 KB cannot go into a JPEG)
-
-    def __post_init__(self) -> None:
-        check_strength(self.strength)
-        if self.hints is not None and self.hint_points:
-            raise ValueError("hints: give a hint image or hint points, not both")
-        check_max_megapixels(self.max_megapixels)
-        if not 1 <= self.quality <= 100:
-            raise ValueError(f"quality must be 1-100, got {self.quality}")
-        if not 0 <= self.png_compression <= 9:
-            raise ValueError(f"png-compression must be 0-9, got {self.png_compression}")
-        if self.format is not None:
-            suffix = format_suffix(self.format)
-            if suffix is None:
-                raise ValueError(f"format must be one of {FORMAT_NAMES}, got {self.format!r}")
-            self.format = suffix[1:]  # one spelling from here on: "JPG", ".jpg" -> "jpg"
 
 
 def collect(inputs: list[Path], recursive: bool) -> list[tuple[Path, Path]]:
@@ -156,9 +115,25 @@ def _output_name(src: Path, rel: Path, opts: BatchOptions) -> Path:
     return opts.output / name if opts.output is not None else src.with_name(name.name)
 
 
+def colorize_file(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst: Path, opts: BatchOptions, *,
+                  before_decode: Callable[[], object] | None = None) -> PhotoResult:
+    """process_one, timed, with a photo that fails as a result instead of an exception: what the
+    CLI and the cluster's workers do with each photo. Only a model that cannot load (raised by
+    `colorizer`) ends the batch."""
+    t0 = time.perf_counter()
+    try:
+        result = process_one(colorizer, src, dst, opts, before_decode=before_decode)
+    except ImageIOError as exc:
+        result = failed(str(src), Failure.PHOTO, str(exc))
+    except MemoryError:
+        result = failed(str(src), Failure.OUT_OF_MEMORY, f"{src}: out of memory")
+    result.seconds = round(time.perf_counter() - t0, 3)
+    return result
+
+
 def process_one(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst: Path, opts: BatchOptions, *,
-                before_decode: Callable[[], object] | None = None) -> dict:
-    """Colorize `src` into `dst`; returns {"status": "ok"|"skipped", "warnings": [...], ...}.
+                before_decode: Callable[[], object] | None = None) -> PhotoResult:
+    """Colorize `src` into `dst`; returns its result (ok or skipped, with warnings).
 
     colorizer: a Colorizer, or a function that returns one when the photo is decoded (so that a
     model still loading in another thread loads while the photo decodes).
@@ -169,7 +144,7 @@ def process_one(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst
     if os.path.lexists(dst) and not opts.overwrite:
         if src.exists() and dst.resolve() == src.resolve():
             raise ImageIOError(f"{dst}: is the input itself (use --overwrite to replace it)")
-        return _skipped(Skip.OUTPUT_EXISTS, EXISTS_REASON)
+        return skipped(str(src), Skip.OUTPUT_EXISTS, EXISTS_REASON)
     try:
         fmt = output_format(dst)
     except ImageIOError as exc:
@@ -180,7 +155,7 @@ def process_one(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst
     warnings = photo.warnings  # the same list: warnings about a TIFF's later pages join it as they decode
     if not is_monochrome(photo.image):
         if opts.skip_color:
-            return _skipped(Skip.IN_COLOUR, "already in colour (--skip-color)", warnings)
+            return skipped(str(src), Skip.IN_COLOUR, "already in colour (--skip-color)", warnings)
         warnings.append("already in colour: colorized from its luminance (use --skip-color to leave it)")
     from .hints import HintError  # numpy, like is_monochrome
     hints, hint_source = hints_for(src, opts)
@@ -196,10 +171,10 @@ def process_one(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst
              icc_profile=None if opts.strip_metadata else photo.icc_profile,
              exif=None if opts.strip_metadata else photo.exif, overwrite=opts.overwrite)
     except OutputExistsError:
-        return _skipped(Skip.OUTPUT_EXISTS, EXISTS_REASON + "; another process wrote it first", warnings)
+        return skipped(str(src), Skip.OUTPUT_EXISTS, EXISTS_REASON + "; another process wrote it first", warnings)
     mode = "RGB" if result[0].mode == "YCbCr" else result[0].mode
-    done = {"status": "ok", "warnings": warnings, "size": list(result[0].size), "mode": mode, "pages": len(result)}
-    return done | ({"hints": hint_source} if hints is not None else {})
+    return PhotoResult(str(src), str(dst), Status.OK, warnings=warnings, size=tuple(result[0].size), mode=mode,
+                       pages=len(result), hints=hint_source if hints is not None else None)
 
 
 def hints_for(src: Path, opts: BatchOptions) -> tuple["HintsLike | None", str | None]:
@@ -234,10 +209,6 @@ def _colorize(colorizer: "Colorizer", photo, fmt: str, strength: float, hints, w
         return [colorizer.colorize_planes(photo.gray if photo.gray is not None else photo.image, strength=strength,
                                           hints=hints)]
     return [colorizer.colorize(photo.image, strength=strength, hints=hints)]
-
-
-def _skipped(skip: Skip, reason: str, warnings: list[str] | None = None) -> dict:
-    return {"status": "skipped", "skip": skip.value, "reason": reason, "output": None, "warnings": warnings or []}
 
 
 def _make_parent(dst: Path) -> None:

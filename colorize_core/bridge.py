@@ -20,14 +20,87 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from concurrent.futures import Future
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .atomic import write_atomic
-from .limits import check_strength
+from .exits import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, UsageError
+from .options import PhotoOptions, add_photo_options, photo_options
+
+if TYPE_CHECKING:  # numpy and the model load only once there is work
+    import numpy as np
+
+    from .pipeline import Colorizer
 
 
-def _fail(message: str, code: int = 1) -> int:
+class PixelsError(Exception):
+    """The pixels, the hints or the output cannot be used: one line on stderr and exit 1."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="colorize-core bridge", description=__doc__.split("\n\n")[0],
+                                 epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("input", nargs="?", type=Path, help="input .npy (H, W, 3|4) uint8 or uint16")
+    ap.add_argument("output", nargs="?", type=Path, help="output .npy, same dtype and shape")
+    add_photo_options(ap, files=False)
+    ap.add_argument("--hints", type=Path, help="uint8 (H, W, 4) RGBA colour hints as .npy")
+    ap.add_argument("--progress", action="store_true", help="print `progress F` lines on stdout")
+    ap.add_argument("--check", action="store_true", help="load the model and print one JSON line, then exit")
+    return ap
+
+
+def main(argv: list[str]) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if not args.check and (args.input is None or args.output is None):
+        ap.error("INPUT and OUTPUT are required (or --check)")
+    try:
+        opts = photo_options(args, files=False)
+        if args.check:
+            return check(opts)
+        colorize_npy(args.input, args.output, args.hints, opts, progress=args.progress)
+        return EXIT_OK
+    except UsageError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except PixelsError as exc:
+        return _fail(str(exc), EXIT_SOME_FAILED)
+
+
+def check(opts: PhotoOptions) -> int:
+    """--check: load the model and print what it is, as one JSON line."""
+    card = _loaded(_start_loading(opts), with_hints=False).model.card
+    print(json.dumps({"version": __version__, "model": card.name, "path": str(card.path),
+                      "quantization": card.quantization}))
+    return EXIT_OK
+
+
+def colorize_npy(src: Path, dst: Path, hints_path: Path | None, opts: PhotoOptions, *, progress: bool) -> None:
+    """src.npy colorized into dst.npy (atomically): UsageError for the model, PixelsError for the rest."""
+    import numpy as np
+    loading = _start_loading(opts)  # the model loads in a helper thread while this one maps the pixels
+    hints = None
+    pixels, problem = _read_npy(np, src)
+    if hints_path is not None and problem is None:
+        hints, problem = _read_npy(np, hints_path)
+    colorizer = _loaded(loading, with_hints=hints_path is not None)
+    _progress(progress, 0.0)
+    if problem:
+        raise PixelsError(problem)
+    _check_shapes(np, src, pixels, hints_path, hints)
+    _progress(progress, 0.1)
+    out = _colorize(colorizer, np, src, pixels, hints, opts.batch.strength)
+    _progress(progress, 0.9)
+    try:
+        write_atomic(dst, lambda f: np.save(f, np.ascontiguousarray(out), allow_pickle=False), overwrite=True,
+                     durable=False)
+    except OSError as exc:
+        raise PixelsError(f"{dst}: could not write ({exc.strerror or exc})") from None
+    _progress(progress, 1.0)
+
+
+def _fail(message: str, code: int) -> int:
     print(f"colorize-core: error: {message}", file=sys.stderr)
     return code
 
@@ -35,6 +108,31 @@ def _fail(message: str, code: int = 1) -> int:
 def _progress(enabled: bool, fraction: float) -> None:
     if enabled:
         print(f"progress {fraction:.2f}", flush=True)
+
+
+def _start_loading(opts: PhotoOptions) -> Future:
+    """The Colorizer, loading in a helper thread from now on."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .pipeline import Colorizer
+    loader = ThreadPoolExecutor(1, thread_name_prefix="colorize-model")
+    loading = loader.submit(Colorizer, opts.model, threads=opts.threads)
+    loader.shutdown(wait=False)
+    return loading
+
+
+def _loaded(loading: Future, with_hints: bool) -> "Colorizer":
+    """The loaded Colorizer; UsageError for a model that cannot load, or (with hints) reads none."""
+    from .model import ModelError
+    try:
+        colorizer = loading.result()
+        if with_hints:
+            colorizer.hint_model()  # a model that takes no hints: a usage error, as in the CLI
+        return colorizer
+    except ModelError as exc:
+        raise UsageError(f"model: {exc}") from None
+    except ValueError as exc:  # --threads
+        raise UsageError(f"--{exc}") from None
 
 
 def _read_npy(np, path: Path):
@@ -50,76 +148,26 @@ def _read_npy(np, path: Path):
         return None, f"{path}: not a valid .npy pixel file ({exc})"
 
 
-def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="colorize-core bridge", description=__doc__.split("\n\n")[0],
-                                 epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("input", nargs="?", type=Path, help="input .npy (H, W, 3|4) uint8 or uint16")
-    ap.add_argument("output", nargs="?", type=Path, help="output .npy, same dtype and shape")
-    ap.add_argument("--strength", type=float, default=1.0, help="colour strength (0 gray, 1 as predicted)")
-    ap.add_argument("--model", help="a shipped model's name (default, fast) or a .tflite model with its .json card")
-    ap.add_argument("--threads", type=int, default=None, help="inference threads (default: all cores)")
-    ap.add_argument("--hints", type=Path, help="uint8 (H, W, 4) RGBA colour hints as .npy")
-    ap.add_argument("--progress", action="store_true", help="print `progress F` lines on stdout")
-    ap.add_argument("--check", action="store_true", help="load the model and print one JSON line, then exit")
-    args = ap.parse_args(argv)
-    if not args.check and (args.input is None or args.output is None):
-        ap.error("INPUT and OUTPUT are required (or --check)")
-    try:
-        check_strength(args.strength)
-    except ValueError as exc:
-        return _fail(f"--{exc}", 2)
-
-    from concurrent.futures import ThreadPoolExecutor
-
-    import numpy as np
-
-    from .hints import HintError
-    from .model import ModelError
-    from .pipeline import Colorizer
-    # the model loads in a helper thread while this one maps the pixels
-    loader = ThreadPoolExecutor(1, thread_name_prefix="colorize-model")
-    loading = loader.submit(Colorizer, args.model or None, threads=args.threads)
-    loader.shutdown(wait=False)
-    pixels = hints = problem = None
-    if not args.check:
-        pixels, problem = _read_npy(np, args.input)
-        if args.hints is not None and problem is None:
-            hints, problem = _read_npy(np, args.hints)
-    try:
-        colorizer = loading.result()
-        if args.hints is not None and not args.check:
-            colorizer.hint_model()  # a model that takes no hints: a usage error, as in the CLI
-    except ModelError as exc:
-        return _fail(f"model: {exc}", 2)
-    except ValueError as exc:  # --threads
-        return _fail(f"--{exc}", 2)
-    if args.check:
-        card = colorizer.model.card
-        print(json.dumps({"version": __version__, "model": card.name, "path": str(card.path),
-                          "quantization": card.quantization}))
-        return 0
-    _progress(args.progress, 0.0)
-    if problem:
-        return _fail(problem)
+def _check_shapes(np, src: Path, pixels: "np.ndarray", hints_path: Path | None, hints: "np.ndarray | None") -> None:
+    """PixelsError unless the pixels are (H, W, 3|4) uint8/uint16 and the hints (H', W', 4) uint8."""
     if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or pixels.dtype not in (np.uint8, np.uint16) \
             or min(pixels.shape[:2]) < 1:
-        return _fail(f"{args.input}: expected uint8 or uint16 pixels of shape (H, W, 3|4), "
-                     f"got {pixels.dtype} {pixels.shape}")
+        raise PixelsError(f"{src}: expected uint8 or uint16 pixels of shape (H, W, 3|4), "
+                          f"got {pixels.dtype} {pixels.shape}")
     if hints is not None and (hints.ndim != 3 or hints.shape[2] != 4 or hints.dtype != np.uint8):
-        return _fail(f"{args.hints}: expected uint8 RGBA hints of shape (H, W, 4), got {hints.dtype} {hints.shape}")
-    _progress(args.progress, 0.1)
+        raise PixelsError(f"{hints_path}: expected uint8 RGBA hints of shape (H, W, 4), "
+                          f"got {hints.dtype} {hints.shape}")
+
+
+def _colorize(colorizer: "Colorizer", np, src: Path, pixels: "np.ndarray", hints: "np.ndarray | None",
+              strength: float) -> "np.ndarray":
+    """The colorized pixels; PixelsError naming what went wrong."""
+    from .hints import HintError
+    from .model import ModelError
     try:
-        out = colorizer.colorize(np.asarray(pixels), strength=args.strength,
-                                 hints=None if hints is None else np.asarray(hints))
+        return colorizer.colorize(np.asarray(pixels), strength=strength,
+                                  hints=None if hints is None else np.asarray(hints))
     except HintError as exc:
-        return _fail(f"colour hints: {exc}")
+        raise PixelsError(f"colour hints: {exc}") from None
     except (ModelError, ValueError, MemoryError) as exc:
-        return _fail(f"{args.input}: colorization failed ({type(exc).__name__}: {exc})")
-    _progress(args.progress, 0.9)
-    try:
-        write_atomic(args.output, lambda f: np.save(f, np.ascontiguousarray(out), allow_pickle=False), overwrite=True,
-                     durable=False)
-    except OSError as exc:
-        return _fail(f"{args.output}: could not write ({exc.strerror or exc})")
-    _progress(args.progress, 1.0)
-    return 0
+        raise PixelsError(f"{src}: colorization failed ({type(exc).__name__}: {exc})") from None

@@ -9,46 +9,45 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 import threading
-import time
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Callable, NoReturn
 
 from . import __version__
-from .formats import DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, FORMAT_NAMES, format_suffix
-from .limits import DEFAULT_MAX_MEGAPIXELS, MAX_STRENGTH, batch_workers, check_max_megapixels, check_strength
+from .exits import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, UsageError, interrupt_signal, interrupted_code, stop_on_signals
+from .limits import batch_workers
 from .native_stderr import discard_stream, serialized_stderr
+from .options import PhotoOptions, add_photo_options, at_least, photo_options
+from .results import PhotoResult, Skip, Status, in_input_order, summary
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
-# subcommands: the first argument names one (a photo called like one is ./NAME); each module has main(argv)
-SUBCOMMANDS = {"bridge": "colorize_core.bridge", "cluster": "colorize_core.cluster",
-               "gimp": "colorize_core.gimp_install"}
+if TYPE_CHECKING:
+    from .batch import BatchOptions
+    from .pipeline import Colorizer
+
 DASH_HINT = "a file name that starts with '-' goes after --, e.g. colorize-core -- -scan.jpg"
+Job = tuple[Path, Path]  # (photo, output)
 
 
-class UsageError(Exception):
-    """Bad arguments or an unusable model: nothing was attempted.
-
-    inputs: the photos at fault, where some are (for the --json report)."""
-
-    def __init__(self, message: str, inputs: tuple[Path, ...] = ()):
-        super().__init__(message)
-        self.inputs = inputs
+def subcommand(name: str) -> Callable[[list[str]], int] | None:
+    """The main(argv) -> int of the subcommand `name` (the first argument; a photo called like one
+    is ./NAME), or None. Its module is imported only when it is asked for: a photo run loads none.
+    A new subcommand is one more `elif` with its import."""
+    if name == "bridge":
+        from .bridge import main
+    elif name == "cluster":
+        from .cluster import main
+    elif name == "gimp":
+        from .gimp_install import main
+    else:
+        return None
+    return main
 
 
 class ArgumentsError(UsageError):
     """What argparse refuses; printed after the usage line, as argparse does."""
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, handled like Ctrl-C: the photo being written is abandoned cleanly."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
 
 
 class _Parser(argparse.ArgumentParser):
@@ -76,94 +75,49 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photo files and/or folders")
     ap.add_argument("-o", "--output", metavar="PATH",
                     help="output file (one input) or folder (created if missing; a trailing / always means a folder)")
-    ap.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders of folder inputs")
-    ap.add_argument("--overwrite", action="store_true", help="allow replacing existing files, inputs included")
-    ap.add_argument("--strength", type=float, default=1.0,
-                    help=f"colour strength from 0 to {MAX_STRENGTH:g}: 0 gray, 1 as predicted (default), "
-                         ">1 more saturated")
-    ap.add_argument("--skip-color", action="store_true", help="leave photos that are already in colour alone")
-    ap.add_argument("--format", type=format_arg, metavar="EXT",
-                    help=f"output format: {FORMAT_NAMES} (any case, a dot allowed; default: the input's, or -o "
-                         "FILE's extension; a multi-page TIFF keeps every page only as tif)")
-    ap.add_argument("--quality", type=int, default=DEFAULT_QUALITY,
-                    help=f"JPEG/WebP quality 1-100 (default {DEFAULT_QUALITY})")
-    ap.add_argument("--strip-metadata", action="store_true",
-                    help="write no EXIF and no ICC profile (by default they are carried where the format holds "
-                         "them; JPEG holds at most 64 KB of EXIF)")
-    ap.add_argument("--png-compression", type=int, default=DEFAULT_PNG_COMPRESSION,
-                    help=f"PNG zlib level 0-9 (default {DEFAULT_PNG_COMPRESSION}: level 6's size at a third of its "
-                         "time; 9 is a few percent smaller and many times slower)")
-    ap.add_argument("--hints", type=Path, metavar="HINTS.png",
-                    help="colour hints for one photo: an RGBA image (any size, stretched over the photo) whose "
-                         "non-transparent pixels are dots of the colour wanted there (only their hue and "
-                         "saturation count). In folders, scan.hints.png beside scan.jpg is used for it")
-    ap.add_argument("--hint", action="append", default=[], metavar="X,Y,#RRGGBB",
-                    help="one colour hint at pixel (X, Y) of the photo, e.g. 120,80,#3050c0; repeatable")
-    ap.add_argument("--model", help="a shipped model's name: default, fast (about 6x faster, colours about as "
-                                    "good) or hints (used by itself whenever hints are given), or a .tflite file "
-                                    "with its .json card (a shipped name wins over a file or folder of that name "
-                                    "here: write ./NAME for those)")
-    ap.add_argument("--threads", type=int, default=None, help="inference threads (default: all cores)")
+    add_photo_options(ap)
     ap.add_argument("--jobs", type=int, default=None,
                     help="photos in flight at once in a batch (default: all cores); each holds one decoded "
                          "photo, so peak memory grows with it")
-    ap.add_argument("--max-megapixels", type=float, default=DEFAULT_MAX_MEGAPIXELS,
-                    help=f"refuse images larger than this (default {DEFAULT_MAX_MEGAPIXELS:g}; guards against "
-                         "decompression bombs; an image larger than the free memory is refused as well)")
     ap.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     ap.add_argument("--json", action="store_true", help="print a JSON report of every input on stdout")
     ap.add_argument("--version", action="version", version=f"colorize-core {__version__}")
     return ap
 
 
-def format_arg(text: str) -> str:
-    """--format's value as the extension it names ("JPG", ".jpg" -> "jpg"): the names -o FILE
-    accepts, so that `--format JPG` works where `-o X.JPG` does."""
-    suffix = format_suffix(text)
-    if suffix is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a format this tool writes (one of {FORMAT_NAMES})")
-    return suffix[1:]
+@dataclass(frozen=True)
+class BatchRun:
+    """What the CLI colorizes and how it reports: the parsed command line, typed."""
+    inputs: list[Path]
+    photo: PhotoOptions
+    jobs: int | None = None          # photos in flight at once; None: the cores
+    quiet: bool = False
+    json: bool = False
+
+    @property
+    def chatty(self) -> bool:
+        """Progress, warnings and counts go to stderr (not with --quiet or --json)."""
+        return not (self.quiet or self.json)
 
 
-def validate(args: argparse.Namespace) -> None:
-    """Refuse values no photo can use (NaN and infinity included) before anything is loaded."""
-    try:
-        check_strength(args.strength)
-        check_max_megapixels(args.max_megapixels)
-    except ValueError as exc:
-        raise UsageError(f"--{exc}") from None
-    for name in ("threads", "jobs"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            raise UsageError(f"--{name} must be 1 or more, got {getattr(args, name)}")
-    if args.hints is not None and args.hint:
-        raise UsageError("give --hints HINTS.png or --hint X,Y,#RRGGBB, not both")
+def batch_run(args: argparse.Namespace) -> BatchRun:
+    """The parsed arguments checked and typed: UsageError for values no photo can use."""
+    photo = photo_options(args)
+    at_least("jobs", args.jobs, 1)
+    return BatchRun(inputs=args.inputs, photo=photo, jobs=args.jobs, quiet=args.quiet, json=args.json)
 
 
-def checked_hints(args: argparse.Namespace) -> tuple:
-    """--hints checked (readable, with alpha, not empty) and --hint values parsed into points,
-    before any model loads: UsageError naming what is wrong."""
-    from .hints import HintError, parse_point, read_file
-    try:
-        if args.hints is not None:
-            read_file(args.hints, max_megapixels=args.max_megapixels)
-        return tuple(parse_point(text) for text in args.hint)
-    except HintError as exc:
-        raise UsageError(f"hints: {exc}") from None
+@dataclass
+class BatchReport:
+    """The --json report, gathered as the batch runs (read also when it is interrupted)."""
+    results: list[PhotoResult] = field(default_factory=list)
+    loading: "ModelLoad | None" = None
 
-
-def batch_options(args: argparse.Namespace):
-    """The parsed arguments as the batch module's options (which check them: UsageError if bad)."""
-    from .batch import BatchOptions
-    try:
-        output = Path(args.output) if args.output is not None else None
-        folder = args.output is not None and args.output.endswith(("/", os.sep))
-        return BatchOptions(output=output, output_folder=folder, recursive=args.recursive, overwrite=args.overwrite,
-                            strength=args.strength, skip_color=args.skip_color, format=args.format,
-                            quality=args.quality, png_compression=args.png_compression,
-                            max_megapixels=args.max_megapixels, hints=args.hints, hint_points=checked_hints(args),
-                            strip_metadata=args.strip_metadata)
-    except ValueError as exc:
-        raise UsageError(f"--{exc}") from None
+    def to_json(self, **status) -> dict:
+        names = self.loading.names() if self.loading else {}
+        return {"version": __version__, **status, "model": names.get("model"),
+                **({"hint_model": names["hint_model"]} if names.get("hint_model") else {}),
+                "results": [r.to_json() for r in self.results], "summary": summary(self.results)}
 
 
 class Progress:
@@ -186,91 +140,96 @@ class Progress:
         sys.stderr.flush()
 
 
-def run_batch(args: argparse.Namespace, results: list[dict]) -> int:
-    """Colorize every input, appending one result per photo to `results` as it finishes."""
-    loading = ModelLoad(args.model, args.threads)
-    from .atomic import remove_stale_temps
-    from .batch import BatchUsageError, Skip, plan, process_one, uses_hints
-    from .imageio import ImageIOError
+def run_batch(run: BatchRun, report: BatchReport) -> int:
+    """Colorize every input, adding one result per photo to `report` as it finishes."""
+    jobs = _plan(run.inputs, run.photo.batch)
+    from .batch import uses_hints
+    report.loading = loading = ModelLoad(run.photo.model, run.photo.threads,
+                                         with_hints=uses_hints(jobs, run.photo.batch))
+    _remove_stale_temps(jobs, run.chatty)
+    _colorize_all(jobs, loading, run, report)
+    loading()  # a broken model is a usage error even when every photo was skipped
+    report.results[:] = in_input_order(report.results, [str(src) for src, _ in jobs])
+    if run.json:
+        _print_json(report.to_json())
+    else:
+        _print_counts(report.results, run.chatty)
+    return EXIT_SOME_FAILED if any(r.status is Status.ERROR for r in report.results) else EXIT_OK
 
-    opts = batch_options(args)
+
+def _plan(inputs: list[Path], opts: "BatchOptions") -> list[Job]:
+    """(photo, output) for every input; UsageError (naming the photos at fault) when they clash."""
+    from .batch import BatchUsageError, plan
     try:
-        jobs = plan(args.inputs, opts)
+        return plan(inputs, opts)
     except BatchUsageError as exc:
         raise UsageError(str(exc), exc.inputs) from None
-    with_hints = uses_hints(jobs, opts)
 
-    def colorizer():
-        c = loading()  # UsageError for a model that cannot load
-        args.model_name = c.model.card.name
-        if with_hints:
-            args.hint_model_name = _hint_model_of(c).card.name
-        return c
-    chatty = not (args.quiet or args.json)
+
+def _remove_stale_temps(jobs: list[Job], chatty: bool) -> None:
+    """Temporary files an interrupted run left in the output folders go first (and are counted)."""
+    from .atomic import remove_stale_temps
     for folder in sorted({dst.parent for _, dst in jobs}):
         removed = remove_stale_temps(folder)
         if removed and chatty:
             print(f"colorize-core: removed {len(removed)} temporary file(s) left in {folder} by an interrupted run",
                   file=sys.stderr)
-    progress = Progress(len(jobs), enabled=chatty)
 
-    def one(src: Path, dst: Path) -> dict:
-        t0 = time.perf_counter()
-        result = {"input": str(src), "output": str(dst)}
-        try:
-            # UsageError (the model) ends the batch
-            result.update(process_one(colorizer, src, dst, opts, before_decode=loading.start))
-        except ImageIOError as exc:
-            result.update(status="error", error=str(exc), output=None)
-        except MemoryError:
-            result.update(status="error", error=f"{src}: out of memory", output=None)
-        result["seconds"] = round(time.perf_counter() - t0, 3)
-        return result
 
-    def report(result: dict) -> None:
-        results.append(result)
-        src = Path(result["input"])
-        for w in result.get("warnings", []):
-            if chatty:
-                print(f"colorize-core: warning: {src}: {w}", file=sys.stderr)
-        if result["status"] == "error":
-            if not args.json:
-                print(f"colorize-core: error: {result['error']}", file=sys.stderr)
-            progress.update(len(results), f"failed {src.name}")
-        elif result["status"] == "skipped":
-            progress.update(len(results), f"skipped {src} ({result['reason']})")
-        else:
-            progress.update(len(results), f"colorized {src} -> {result['output']} ({result['seconds']:.2f} s)")
+def _colorize_all(jobs: list[Job], loading: "ModelLoad", run: BatchRun, report: BatchReport) -> None:
+    """Every photo, one at a time or --jobs at once; each result reported as it finishes."""
+    from .batch import colorize_file
+    progress = Progress(len(jobs), enabled=run.chatty)
 
-    workers, cut = batch_workers(args.jobs, len(jobs))
-    if cut and not args.quiet:
+    def one(job: Job) -> PhotoResult:
+        return colorize_file(loading, *job, run.photo.batch, before_decode=loading.start)
+
+    workers, cut = batch_workers(run.jobs, len(jobs))
+    if cut and not run.quiet:
         print(f"colorize-core: warning: {cut}", file=sys.stderr)
     if workers == 1:
-        for src, dst in jobs:
-            report(one(src, dst))
-    else:  # decode, model and encode of different photos overlap (Pillow and LiteRT release the GIL)
-        pool = ThreadPoolExecutor(workers, thread_name_prefix="colorize-batch")
-        try:
-            for future in as_completed([pool.submit(one, src, dst) for src, dst in jobs]):
-                report(future.result())
-        finally:  # on an interrupt: photos being written finish (atomically), the others never start
-            pool.shutdown(wait=True, cancel_futures=True)
-    colorizer()  # a broken model is a usage error even when every photo was skipped
-    order = {str(src): i for i, (src, _) in enumerate(jobs)}
-    results.sort(key=lambda r: order[r["input"]])
-    failed = [r for r in results if r["status"] == "error"]
-    existing = sum(r.get("skip") == Skip.OUTPUT_EXISTS for r in results)
-    if args.json:
-        _print_json(_report(args, results))
+        for job in jobs:
+            _take(one(job), report, progress, run)
+        return
+    # decode, model and encode of different photos overlap (Pillow and LiteRT release the GIL)
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="colorize-batch")
+    try:
+        for future in as_completed([pool.submit(one, job) for job in jobs]):
+            _take(future.result(), report, progress, run)
+    finally:  # on an interrupt: photos being written finish (atomically), the others never start
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _take(result: PhotoResult, report: BatchReport, progress: Progress, run: BatchRun) -> None:
+    """A finished photo: into the report, its warnings and outcome onto stderr."""
+    report.results.append(result)
+    src = Path(result.input)
+    if run.chatty:
+        for w in result.warnings:
+            print(f"colorize-core: warning: {src}: {w}", file=sys.stderr)
+    if result.status is Status.ERROR:
+        if not run.json:
+            print(f"colorize-core: error: {result.message}", file=sys.stderr)
+        progress.update(len(report.results), f"failed {src.name}")
+    elif result.status is Status.SKIPPED:
+        progress.update(len(report.results), f"skipped {src} ({result.message})")
     else:
-        if existing and chatty and len(results) > 1:
-            print(f"colorize-core: {existing} of {len(results)} outputs existed already and were skipped "
-                  "(use --overwrite to replace them)", file=sys.stderr)
-        if failed and len(results) > 1:
-            print(f"colorize-core: {len(failed)} of {len(results)} inputs failed:", file=sys.stderr)
-            for r in failed:
-                print(f"  {r['error']}", file=sys.stderr)
-    return EXIT_SOME_FAILED if failed else EXIT_OK
+        progress.update(len(report.results), f"colorized {src} -> {result.output} ({result.seconds:.2f} s)")
+
+
+def _print_counts(results: list[PhotoResult], chatty: bool) -> None:
+    """After a batch of several photos: how many outputs existed, and every failure again."""
+    if len(results) < 2:
+        return
+    existing = sum(r.reason is Skip.OUTPUT_EXISTS for r in results)
+    if existing and chatty:
+        print(f"colorize-core: {existing} of {len(results)} outputs existed already and were skipped "
+              "(use --overwrite to replace them)", file=sys.stderr)
+    failed = [r for r in results if r.status is Status.ERROR]
+    if failed:
+        print(f"colorize-core: {len(failed)} of {len(results)} inputs failed:", file=sys.stderr)
+        for r in failed:
+            print(f"  {r.message}", file=sys.stderr)
 
 
 class ModelLoad:
@@ -282,9 +241,9 @@ class ModelLoad:
     caller's thread: they hold the GIL wherever they run.
     """
 
-    def __init__(self, model: str | None, threads: int | None):
+    def __init__(self, model: str | None, threads: int | None, with_hints: bool = False):
         from . import pipeline  # noqa: F401  (numpy, Pillow, the runtime's modules: imported once, here)
-        self._model, self._threads = model, threads
+        self._model, self._threads, self._with_hints = model, threads, with_hints
         self._lock = threading.Lock()
         self._future: Future | None = None
 
@@ -293,40 +252,36 @@ class ModelLoad:
         with self._lock:
             if self._future is None:
                 loader = ThreadPoolExecutor(1, thread_name_prefix="colorize-model")
-                self._future = loader.submit(_load_colorizer, self._model, self._threads)
+                self._future = loader.submit(_load_colorizer, self._model, self._threads, self._with_hints)
                 loader.shutdown(wait=False)
 
-    def __call__(self):
-        """The Colorizer, once loaded; UsageError (exit 2) for a model that cannot load."""
+    def __call__(self) -> "Colorizer":
+        """The Colorizer, once loaded; UsageError (exit 2) for a model that cannot load, or one
+        that reads no hints for a batch with hints."""
         self.start()
         return self._future.result()
 
+    def names(self) -> dict[str, str]:
+        """{"model": its name, "hint_model": the hinted photos' (with hints)} once loaded, else {}."""
+        if self._future is None or not self._future.done() or self._future.exception() is not None:
+            return {}
+        colorizer = self._future.result()
+        hint_model = {"hint_model": colorizer.hint_model().card.name} if self._with_hints else {}
+        return {"model": colorizer.model.card.name, **hint_model}
 
-def _load_colorizer(model: str | None, threads: int | None):
-    """The Colorizer for a batch; a model that cannot load is a usage error (exit 2)."""
+
+def _load_colorizer(model: str | None, threads: int | None, with_hints: bool) -> "Colorizer":
+    """The Colorizer for a batch; a model that cannot load (or, for a batch with hints, reads
+    none) is a usage error (exit 2)."""
     from .model import ModelError
     from .pipeline import Colorizer
     try:
-        return Colorizer(model, threads=threads)
+        colorizer = Colorizer(model, threads=threads)
+        if with_hints:
+            colorizer.hint_model()
+        return colorizer
     except ModelError as exc:
         raise UsageError(f"model: {exc}") from None
-
-
-def _hint_model_of(colorizer):
-    """The model that colorizes the batch's hinted photos; a usage error if the named model takes none."""
-    from .model import ModelError
-    try:
-        return colorizer.hint_model()
-    except ModelError as exc:
-        raise UsageError(f"model: {exc}") from None
-
-
-def _report(args: argparse.Namespace, results: list[dict], **status) -> dict:
-    """The --json report: every photo's result and the counts."""
-    summary = {s: sum(r["status"] == s for r in results) for s in ("ok", "skipped", "error")}
-    hint_model = {"hint_model": args.hint_model_name} if getattr(args, "hint_model_name", None) else {}
-    return {"version": __version__, **status, "model": getattr(args, "model_name", None), **hint_model,
-            "results": results, "summary": summary}
 
 
 def _print_json(report: dict) -> None:
@@ -335,10 +290,6 @@ def _print_json(report: dict) -> None:
         print(json.dumps(report, indent=2), flush=True)
     except BrokenPipeError:
         discard_stream(sys.stdout)
-
-
-def _raise_interrupted(signum: int, frame) -> None:
-    raise Interrupted(signum)
 
 
 def _closed_streams_to_devnull() -> None:
@@ -358,12 +309,10 @@ def _closed_streams_to_devnull() -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _closed_streams_to_devnull()
-    if argv and argv[0] in SUBCOMMANDS:
-        import importlib
-        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
-    for name in ("SIGTERM", "SIGHUP"):  # Windows has no SIGHUP
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), _raise_interrupted)
+    run_subcommand = subcommand(argv[0]) if argv else None
+    if run_subcommand is not None:
+        return run_subcommand(argv[1:])
+    stop_on_signals()
     saved_stderr, sys.stderr = sys.stderr, serialized_stderr(sys.stderr)  # the model loads in a helper thread
     try:
         return _run(argv)
@@ -375,30 +324,39 @@ def _run(argv: list[str]) -> int:
     """The CLI proper: parse, colorize, report; every outcome is an exit code."""
     parser = build_parser()
     as_json = "--json" in argv[:argv.index("--")] if "--" in argv else "--json" in argv
-    results: list[dict] = []
+    report: BatchReport | None = None
     try:
-        args = parser.parse_args(argv)
-        validate(args)
-        return run_batch(args, results)
+        run = batch_run(parser.parse_args(argv))
+        report = BatchReport()
+        return run_batch(run, report)
     except UsageError as exc:
-        if as_json:
-            inputs = {"inputs": [str(p) for p in exc.inputs]} if exc.inputs else {}
-            _print_json({"version": __version__, "status": "usage error", "exit_code": EXIT_USAGE,
-                         "message": str(exc), **inputs})
-        else:
-            usage = parser.format_usage() if isinstance(exc, ArgumentsError) else ""
-            print(f"{usage}colorize-core: error: {exc}", file=sys.stderr)
+        _report_usage_error(exc, parser, as_json)
         return EXIT_USAGE
     except KeyboardInterrupt as exc:
-        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-        code = 128 + signum
-        message = (f"interrupted ({signal.Signals(signum).name}); finished outputs are kept, "
-                   "none is half-written")
-        if as_json:
-            _print_json(_report(args, results, status="interrupted", exit_code=code, message=message)
-                        if "args" in locals() else {"status": "interrupted", "exit_code": code, "message": message})
-        print(f"colorize-core: {message}", file=sys.stderr)
-        return code
+        return _report_interrupt(exc, report, as_json)
+
+
+def _report_usage_error(exc: UsageError, parser: argparse.ArgumentParser, as_json: bool) -> None:
+    """A usage error as --json's record on stdout, or after argparse's usage line on stderr."""
+    if as_json:
+        inputs = {"inputs": [str(p) for p in exc.inputs]} if exc.inputs else {}
+        _print_json({"version": __version__, "status": "usage error", "exit_code": EXIT_USAGE,
+                     "message": str(exc), **inputs})
+    else:
+        usage = parser.format_usage() if isinstance(exc, ArgumentsError) else ""
+        print(f"{usage}colorize-core: error: {exc}", file=sys.stderr)
+
+
+def _report_interrupt(exc: KeyboardInterrupt, report: BatchReport | None, as_json: bool) -> int:
+    """Ctrl-C, SIGTERM or SIGHUP: said on stderr (and in --json with the photos finished); its exit code."""
+    sig = interrupt_signal(exc)
+    code = interrupted_code(sig)
+    message = f"interrupted ({sig.name}); finished outputs are kept, none is half-written"
+    if as_json:
+        status = {"status": "interrupted", "exit_code": code, "message": message}
+        _print_json(report.to_json(**status) if report is not None else status)
+    print(f"colorize-core: {message}", file=sys.stderr)
+    return code
 
 
 def run() -> NoReturn:

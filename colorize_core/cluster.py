@@ -18,56 +18,77 @@ import argparse
 import functools
 import json
 import os
-import signal
 import socket
 import sys
 import time
+from contextlib import closing
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .atomic import remove_stale_temps
-from .batch import EXISTS_REASON, BatchOptions, BatchUsageError, Skip, plan, process_one, uses_hints
-from .cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, Interrupted, UsageError, _raise_interrupted, format_arg
-from .formats import DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, FORMAT_NAMES
-from .imageio import ImageIOError
-from .limits import DEFAULT_MAX_MEGAPIXELS
+from .exits import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, UsageError, interrupt_signal, interrupted_code, stop_on_signals
+from .options import PhotoOptions, add_photo_options, at_least, photo_options
+from .results import EXISTS_REASON, Failure, PhotoResult, Skip, Status, failed, in_input_order, skipped, summary
+
+if TYPE_CHECKING:  # the runtime (numpy, Pillow) and Ray load only when the cluster mode runs
+    from types import ModuleType
+
+    from .pipeline import Colorizer
 
 DEFAULT_RETRIES = 3
 EARLIER_ATTEMPT = "written by an earlier attempt of this photo"
+Job = tuple[Path, Path]  # (photo, output)
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="colorize-core cluster",
-        description="Colorize photos on a Ray cluster: every node must see INPUT and OUT_DIR at the same paths "
-                    "(a shared mount). Outputs are named and written as by colorize-core itself.",
+        description="Colorize photos on a Ray cluster: every node must see INPUT, OUT_DIR and a --model file "
+                    "at the same paths (a shared mount). Outputs are named and written as by colorize-core itself.",
         epilog="Resumable: photos whose output exists are skipped, so a rerun after a crash finishes the job. "
                "Exit codes as colorize-core: 0 ok (or skipped), 1 some photos failed, 2 usage error, "
                "130/143 interrupted.")
     ap.add_argument("inputs", nargs="+", metavar="INPUT",
                     help="photo files, folders, or @LIST.txt (one path a line)")
-    ap.add_argument("-o", "--output", type=Path, required=True, metavar="OUT_DIR", help="output folder")
+    ap.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="output folder")
     ap.add_argument("--address", help="Ray cluster address ('auto': RAY_ADDRESS or the running local cluster); "
                                       "without it a local Ray instance is started and stopped")
     ap.add_argument("--workers", type=int, help="without --address: the local instance's worker processes "
                                                  "(default: all cores)")
-    ap.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders of folder inputs")
-    ap.add_argument("--overwrite", action="store_true", help="colorize again photos whose output exists")
-    ap.add_argument("--model", help="a shipped model's name (default, fast) or a .tflite path every node sees")
-    ap.add_argument("--strength", type=float, default=1.0, help="colour strength from 0 to 4 (default 1)")
-    ap.add_argument("--format", type=format_arg, metavar="EXT", help=f"output format: {FORMAT_NAMES} (any case)")
-    ap.add_argument("--quality", type=int, default=DEFAULT_QUALITY, help=f"JPEG/WebP quality (default {DEFAULT_QUALITY})")
-    ap.add_argument("--png-compression", type=int, default=DEFAULT_PNG_COMPRESSION,
-                    help=f"PNG zlib level 0-9 (default {DEFAULT_PNG_COMPRESSION})")
-    ap.add_argument("--max-megapixels", type=float, default=DEFAULT_MAX_MEGAPIXELS,
-                    help=f"refuse larger images (default {DEFAULT_MAX_MEGAPIXELS:g})")
-    ap.add_argument("--threads", type=int, default=1, help="inference threads per task (default 1: a task holds one CPU)")
+    add_photo_options(ap, threads_default=1, threads_help="inference threads per task (default 1: a task holds "
+                                                          "one CPU)")
     ap.add_argument("--retries", type=int, default=DEFAULT_RETRIES,
                     help=f"times a photo is retried after its worker died (default {DEFAULT_RETRIES})")
     ap.add_argument("--report", type=Path, help="append one JSON line per photo to this file")
     ap.add_argument("--json", action="store_true", help="print a JSON report of every photo on stdout")
     ap.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     return ap
+
+
+@dataclass(frozen=True)
+class ClusterRun:
+    """What the cluster mode colorizes, where, and how it reports: the parsed command line, typed."""
+    inputs: list[Path]               # @LIST.txt expanded
+    photo: PhotoOptions              # photo.batch.output: the output folder
+    address: str | None = None       # None: a local Ray instance, started and stopped
+    workers: int | None = None       # the local instance's worker processes
+    retries: int = DEFAULT_RETRIES
+    report: Path | None = None       # one JSON line per photo appended here
+    json: bool = False
+    quiet: bool = False
+
+
+def cluster_run(args: argparse.Namespace) -> ClusterRun:
+    """The parsed arguments checked and typed: UsageError for values no run can use."""
+    photo = photo_options(args)
+    at_least("retries", args.retries, 0)
+    at_least("workers", args.workers, 1)
+    if args.workers and args.address:
+        raise UsageError("--workers sizes the local instance; a cluster at --address has its own")
+    return ClusterRun(inputs=expand_inputs(args.inputs), photo=photo, address=args.address, workers=args.workers,
+                      retries=args.retries, report=args.report, json=args.json, quiet=args.quiet)
 
 
 def expand_inputs(items: list[str]) -> list[Path]:
@@ -87,28 +108,21 @@ def expand_inputs(items: list[str]) -> list[Path]:
 
 
 @functools.lru_cache(maxsize=2)
-def _worker_colorizer(model: str | None, threads: int | None):
+def _worker_colorizer(model: str | None, threads: int | None) -> "Colorizer":
     """The Colorizer of this worker process, loaded once for all its photos."""
     from .pipeline import Colorizer
     return Colorizer(model, threads=threads)
 
 
-def colorize_task(src: str, dst: str, opts: BatchOptions, model: str | None, threads: int | None) -> dict:
-    """One photo, on a worker: the CLI's process_one; failures are results, never exceptions
+def colorize_task(src: str, dst: str, photo: PhotoOptions) -> PhotoResult:
+    """One photo, on a worker: the CLI's colorize_file; failures are results, never exceptions
     (Ray retries only what kills a worker)."""
-    t0 = time.perf_counter()
-    result = {"input": src, "output": dst}
-    try:
-        result.update(process_one(lambda: _worker_colorizer(model, threads), Path(src), Path(dst), opts))
-    except ImageIOError as exc:
-        result.update(status="error", reason=str(exc), output=None)
-    except MemoryError:
-        result.update(status="error", reason=f"{src}: out of memory", output=None)
-    if result.get("skip") == Skip.OUTPUT_EXISTS:
+    from .batch import colorize_file
+    result = colorize_file(lambda: _worker_colorizer(photo.model, photo.threads), Path(src), Path(dst), photo.batch)
+    if result.reason is Skip.OUTPUT_EXISTS:
         # the driver sends no task for an output that existed: an attempt of this run wrote it
-        result.update(status="ok", reason=EARLIER_ATTEMPT, output=dst)
-        del result["skip"]
-    result.update(seconds=round(time.perf_counter() - t0, 3), node=socket.gethostname(), pid=os.getpid())
+        result = replace(result, status=Status.OK, reason=None, message=EARLIER_ATTEMPT, output=dst)
+    result.node, result.pid = socket.gethostname(), os.getpid()
     return result
 
 
@@ -133,16 +147,16 @@ class Progress:
         self.total, self.enabled, self.t0 = total, enabled, time.perf_counter()
         self.done = self.failed = 0
 
-    def update(self, result: dict) -> None:
+    def update(self, result: PhotoResult) -> None:
         self.done += 1
-        self.failed += result["status"] == "error"
+        self.failed += result.status is Status.ERROR
         if not self.enabled:
             return
         elapsed = time.perf_counter() - self.t0
         rate = self.done / elapsed if elapsed > 0 else 0.0
         left = (self.total - self.done) / rate if rate > 0 else float("nan")
         print(f"[{self.done}/{self.total}] {self.failed} failed, {rate:.2f} photos/s, about {left:.0f} s left: "
-              f"{result['status']} {result['input']}", file=sys.stderr, flush=True)
+              f"{result.status.value} {result.input}", file=sys.stderr, flush=True)
 
 
 def _check_takes_hints(model: str) -> None:
@@ -158,108 +172,136 @@ def _check_takes_hints(model: str) -> None:
                          "them: leave out --model (the default reads hints), or name a model that does")
 
 
-def run(args: argparse.Namespace, results: list[dict]) -> int:
+def run(job: ClusterRun, results: list[PhotoResult]) -> int:
+    """Colorize every photo of `job` on the cluster, adding one result per photo to `results`."""
+    ray = _import_ray()
+    jobs = _plan(job)
+    folders = sorted({dst.parent for _, dst in jobs})
+    for folder in folders:
+        remove_stale_temps(folder)
+    with closing(Recorder(job, results, len(jobs))) as record:
+        todo = [(src, dst) for src, dst in jobs if not _skipped_as_existing(src, dst, job, record)]
+        try:
+            _colorize_on_ray(ray, todo, job, record)
+        finally:
+            for folder in folders:  # a killed attempt's temporary file (its process is gone now)
+                remove_stale_temps(folder)
+    results[:] = in_input_order(results, [str(src) for src, _ in jobs])
+    _print_summary(job, results)
+    return EXIT_SOME_FAILED if any(r.status is Status.ERROR for r in results) else EXIT_OK
+
+
+def _import_ray() -> "ModuleType":
     try:
         import ray
     except ImportError:
         raise UsageError("the cluster mode needs Ray: pip install 'colorize-core[cluster]'") from None
+    return ray
+
+
+def _plan(job: ClusterRun) -> list[Job]:
+    """(photo, output) for every photo, the output folder made; UsageError when they cannot be
+    met, or when photos with hints meet a named model that reads none."""
+    from .batch import BatchUsageError, plan, uses_hints
+    out = job.photo.batch.output
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"-o {out}: the cluster mode writes into a folder, and this is a file")
+    out.mkdir(parents=True, exist_ok=True)
     try:
-        opts = BatchOptions(output=args.output, recursive=args.recursive, overwrite=args.overwrite,
-                            strength=args.strength, format=args.format, quality=args.quality,
-                            png_compression=args.png_compression, max_megapixels=args.max_megapixels)
-    except ValueError as exc:  # BatchOptions checks every value (NaN and infinity included)
-        raise UsageError(f"--{exc}") from None
-    for name, least in (("threads", 1), ("retries", 0), ("workers", 1)):
-        if getattr(args, name) is not None and getattr(args, name) < least:
-            raise UsageError(f"--{name} must be {least} or more")
-    if args.workers and args.address:
-        raise UsageError("--workers sizes the local instance; a cluster at --address has its own")
-    if args.output.exists() and not args.output.is_dir():
-        raise UsageError(f"-o {args.output}: the cluster mode writes into a folder, and this is a file")
-    args.output.mkdir(parents=True, exist_ok=True)
-    try:
-        jobs = plan(expand_inputs(args.inputs), opts)
+        jobs = plan(job.inputs, job.photo.batch)
     except BatchUsageError as exc:
         raise UsageError(str(exc)) from None
-    if uses_hints(jobs, opts) and args.model is not None:
-        _check_takes_hints(args.model)
-    folders = sorted({dst.parent for _, dst in jobs})
-    for folder in folders:
-        remove_stale_temps(folder)
-    report = open(args.report, "a") if args.report else None
-    progress = Progress(len(jobs), enabled=not (args.quiet or args.json))
+    if uses_hints(jobs, job.photo.batch) and job.photo.model is not None:
+        _check_takes_hints(job.photo.model)
+    return jobs
 
-    def finish(result: dict) -> None:
-        results.append(result)
-        progress.update(result)
-        if result["status"] == "error" and not args.json:
-            print(f"colorize-core: error: {result['reason']}", file=sys.stderr)
-        if report:
-            report.write(json.dumps({k: result.get(k) for k in
-                                     ("input", "output", "status", "reason", "seconds", "node")}) + "\n")
-            report.flush()
 
-    todo = []
-    for src, dst in jobs:
-        if os.path.lexists(dst) and not args.overwrite:
-            finish({"input": str(src), "output": None, "status": "skipped", "skip": Skip.OUTPUT_EXISTS.value,
-                    "reason": EXISTS_REASON, "seconds": 0.0, "node": None})
-        else:
-            todo.append((src, dst))
+class Recorder:
+    """Where each finished photo goes: into the results, the progress line, stderr (a failure)
+    and the --report file (one JSON line: its --json record). close() closes that file."""
+
+    def __init__(self, job: ClusterRun, results: list[PhotoResult], total: int):
+        self.job, self.results = job, results
+        self.progress = Progress(total, enabled=not (job.quiet or job.json))
+        self.report = open(job.report, "a") if job.report else None
+
+    def __call__(self, result: PhotoResult) -> None:
+        self.results.append(result)
+        self.progress.update(result)
+        if result.status is Status.ERROR and not self.job.json:
+            print(f"colorize-core: error: {result.message}", file=sys.stderr)
+        if self.report:
+            self.report.write(json.dumps(result.to_json()) + "\n")
+            self.report.flush()
+
+    def close(self) -> None:
+        if self.report:
+            self.report.close()
+
+
+def _skipped_as_existing(src: Path, dst: Path, job: ClusterRun, record: Recorder) -> bool:
+    """A photo whose output exists (without --overwrite) is recorded as skipped, and gets no task."""
+    if not os.path.lexists(dst) or job.photo.batch.overwrite:
+        return False
+    record(replace(skipped(str(src), Skip.OUTPUT_EXISTS, EXISTS_REASON), seconds=0.0))
+    return True
+
+
+def _colorize_on_ray(ray: "ModuleType", todo: list[Job], job: ClusterRun, record: Recorder) -> None:
+    """One Ray task a photo, each result recorded as it arrives; Ray's stdout kept off ours."""
     saved_stdout = _stdout_to_stderr()  # Ray prints worker deaths on stdout; stdout is for --json alone
     try:
         if todo:
-            ray.init(address=args.address, num_cpus=args.workers, include_dashboard=False, log_to_driver=False,
+            ray.init(address=job.address, num_cpus=job.workers, include_dashboard=False, log_to_driver=False,
                      configure_logging=True, logging_level="ERROR")
-            remote = ray.remote(num_cpus=1, max_retries=args.retries, retry_exceptions=False)(colorize_task)
-            pending = {remote.remote(str(s), str(d), opts, args.model, args.threads): (s, d) for s, d in todo}
-            try:
-                while pending:
-                    done, _ = ray.wait(list(pending), num_returns=1)
-                    src, dst = pending.pop(done[0])
-                    try:
-                        finish(ray.get(done[0]))
-                    except ray.exceptions.RayError as exc:  # its worker died on every attempt
-                        finish({"input": str(src), "output": None, "status": "error", "node": None, "seconds": None,
-                                "reason": f"{src}: failed on {args.retries + 1} attempts "
-                                          f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"})
-            except KeyboardInterrupt:
-                for ref in pending:
-                    ray.cancel(ref)
-                raise
+            remote = ray.remote(num_cpus=1, max_retries=job.retries, retry_exceptions=False)(colorize_task)
+            pending = {remote.remote(str(s), str(d), job.photo): s for s, d in todo}
+            _gather(ray, pending, job.retries, record)
     finally:
         if ray.is_initialized():
             ray.shutdown()
         _restore_stdout(saved_stdout)
-        for folder in folders:  # a killed attempt's temporary file (its process is gone now)
-            remove_stale_temps(folder)
-        if report:
-            report.close()
-    failed = [r for r in results if r["status"] == "error"]
-    order = {str(src): i for i, (src, _) in enumerate(jobs)}
-    results.sort(key=lambda r: order.get(r["input"], 0))
-    summary = {s: sum(r["status"] == s for r in results) for s in ("ok", "skipped", "error")}
-    if args.json:
-        print(json.dumps({"version": __version__, "results": results, "summary": summary}, indent=2))
-    elif not args.quiet:
-        print(f"colorize-core cluster: {summary['ok']} colorized, {summary['skipped']} skipped, "
-              f"{summary['error']} failed", file=sys.stderr)
-    return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def _gather(ray: "ModuleType", pending: dict, retries: int, record: Recorder) -> None:
+    """Each task's result as it finishes; a photo whose worker died on every attempt fails alone.
+    An interrupt cancels the tasks not finished."""
+    try:
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            src = pending.pop(done[0])
+            try:
+                record(ray.get(done[0]))
+            except ray.exceptions.RayError as exc:  # its worker died on every attempt
+                record(failed(str(src), Failure.WORKER_LOST, f"{src}: failed on {retries + 1} attempts "
+                              f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"))
+    except KeyboardInterrupt:
+        for ref in pending:
+            ray.cancel(ref)
+        raise
+
+
+def _print_summary(job: ClusterRun, results: list[PhotoResult]) -> None:
+    """--json's report on stdout, or the counts on stderr (not with --quiet)."""
+    counts = summary(results)
+    if job.json:
+        print(json.dumps({"version": __version__, "results": [r.to_json() for r in results], "summary": counts},
+                         indent=2))
+    elif not job.quiet:
+        print(f"colorize-core cluster: {counts['ok']} colorized, {counts['skipped']} skipped, "
+              f"{counts['error']} failed", file=sys.stderr)
 
 
 def main(argv: list[str]) -> int:
-    for name in ("SIGTERM", "SIGHUP"):  # Windows has no SIGHUP
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), _raise_interrupted)
-    results: list[dict] = []
+    stop_on_signals()
+    results: list[PhotoResult] = []
     try:
-        args = build_parser().parse_args(argv)
-        return run(args, results)
+        return run(cluster_run(build_parser().parse_args(argv)), results)
     except UsageError as exc:
         print(f"colorize-core cluster: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as exc:
-        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-        print(f"colorize-core cluster: interrupted ({signal.Signals(signum).name}); {len(results)} photos "
+        sig = interrupt_signal(exc)
+        print(f"colorize-core cluster: interrupted ({sig.name}); {len(results)} photos "
               "finished, their outputs are kept; run the same command again to finish", file=sys.stderr)
-        return 128 + signum
+        return interrupted_code(sig)

@@ -107,7 +107,7 @@ def test_cluster_run_survives_a_killed_worker_and_matches_the_cli(cluster, archi
         assert (out / name).read_bytes() == (reference / name).read_bytes(), name
     lines = [json.loads(line) for line in report.read_text().splitlines()]
     assert sorted(r["input"] for r in lines) == sorted(str(p) for p in archive.iterdir())
-    failed = {Path(r["input"]).name: r["reason"] for r in lines if r["status"] == "error"}
+    failed = {Path(r["input"]).name: r["error"] for r in lines if r["status"] == "error"}
     assert set(failed) == set(BAD)
     assert "not an image" in failed["note.jpg"] and "empty file" in failed["empty.png"]
     # a second run writes nothing new
@@ -118,6 +118,26 @@ def test_cluster_run_survives_a_killed_worker_and_matches_the_cli(cluster, archi
     assert again.returncode == 1
     assert json.loads(again.stdout)["summary"] == {"ok": 0, "skipped": N_GOOD, "error": len(BAD)}
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_the_cli_and_the_cluster_report_a_damaged_photo_alike(cluster, archive, tmp_path):
+    """--json of both front ends: the same failure record (what differs is only where and how long)."""
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    for name in BAD:
+        shutil.copy(archive / name, damaged / name)
+    cli = run_cli(damaged, "-o", tmp_path / "cli", "--json", timeout=120)
+    on_ray = subprocess.run([sys.executable, "-m", "colorize_core", "cluster", str(damaged), "-o", str(tmp_path / "ray"),
+                             "--address", cluster, "--json"], capture_output=True, text=True, timeout=300,
+                            env=_cluster_env())
+    assert cli.returncode == on_ray.returncode == 1, (cli.stderr[-2000:], on_ray.stderr[-2000:])
+
+    def failures(stdout: str) -> list[dict]:
+        return [{k: v for k, v in r.items() if k not in ("seconds", "node", "pid")} for r in json.loads(stdout)["results"]]
+    from_cli = failures(cli.stdout)
+    assert [(Path(r["input"]).name, r["status"], r["failure"]) for r in from_cli] == [
+        (name, "error", "photo") for name in sorted(BAD)]
+    assert failures(on_ray.stdout) == from_cli
 
 
 def test_list_files_and_usage_errors(archive, tmp_path):
