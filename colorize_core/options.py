@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .exits import UsageError
 from .formats import DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, FORMAT_NAMES, format_suffix
 from .limits import DEFAULT_MAX_MEGAPIXELS, MAX_STRENGTH, check_max_megapixels, check_strength
+from .shipped import SHIPPED_MODELS
 
 if TYPE_CHECKING:
     from .hints import Point
@@ -72,10 +73,10 @@ def add_photo_options(parser: argparse.ArgumentParser, *, files: bool = True,
     add("--strength", type=float, default=1.0,
         help=f"colour strength from 0 to {MAX_STRENGTH:g}: 0 gray, 1 as predicted (default), "
              ">1 more saturated")
-    add("--model", help="a shipped model's name: default, fast (about 6x faster, colours about "
-                        "as good) or hints (used by itself whenever hints are given), or a .tflite "
-                        "file with its .json card (a shipped name wins over a file or folder of "
-                        "that name here: write ./NAME for those)")
+    shipped = "; ".join(f"{name}: {what}" for name, what in SHIPPED_MODELS.items())
+    add("--model", help=f"a shipped model's name ({shipped}), or a .tflite file with its .json "
+                        "card (a shipped name wins over a file or folder of that name here: "
+                        "write ./NAME for those)")
     add("--threads", type=int, default=threads_default, help=threads_help)
     if files:
         _add_file_options(parser)
