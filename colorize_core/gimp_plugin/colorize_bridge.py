@@ -262,6 +262,20 @@ def run_core(core, args, timeout, progress=None, poll=0.05):
     A helper that outlives ``timeout`` seconds is killed (its whole process group).
     """
     err_file = tempfile.TemporaryFile()
+    try:
+        proc = _start(core, args, err_file)
+        _follow(proc, timeout, progress, poll)
+        rc = proc.wait()
+        err_file.seek(0)
+        err = err_file.read().decode("utf-8", "replace").strip()
+    finally:
+        err_file.close()
+    if rc != 0:
+        raise _failure(rc, err)
+
+
+def _start(core, args, err_file):
+    """The core's process, in a process group of its own (so a timeout can stop all of it)."""
     kwargs = {}
     if os.name == "nt":
         kwargs["creationflags"] = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0) | 0x08000000
@@ -270,44 +284,48 @@ def run_core(core, args, timeout, progress=None, poll=0.05):
     else:
         kwargs["preexec_fn"] = os.setsid
     try:
-        proc = subprocess.Popen(core_command(core, args), stdin=None,
+        return subprocess.Popen(core_command(core, args), stdin=None,
                                 stdout=subprocess.PIPE, stderr=err_file, **kwargs)
     except OSError as e:
         raise BridgeError("Could not start the colorize-core helper %s: %s. %s"
                           % (core, e, _start_hint()))
+
+
+def _follow(proc, timeout, progress, poll):
+    """Pass the core's ``progress F`` lines on until it exits; kill it past ``timeout`` seconds."""
     q = queue.Queue()
     t = threading.Thread(target=_reader, args=(proc.stdout, q))
     t.daemon = True
     t.start()
     deadline = time.time() + timeout
     eof = False
-    while True:
+    while not (eof and proc.poll() is not None):
         try:
             line = q.get(timeout=poll)
         except queue.Empty:
             line = False
         if line is None:
             eof = True
-        elif line:
-            parts = line.decode("utf-8", "replace").split()
-            if len(parts) == 2 and parts[0] == "progress" and progress is not None:
-                try:
-                    progress(min(1.0, max(0.0, float(parts[1]))))
-                except ValueError:
-                    pass
-        if eof and proc.poll() is not None:
-            break
+        elif line and progress is not None:
+            _report_progress(line, progress)
         if time.time() > deadline:
             _kill(proc)
             raise BridgeError("colorize-core did not finish within %d s and was stopped. "
                               "Try again (a first run can be slow), raise the timeout in the dialog, "
                               "or check the install with: colorize-core bridge --check" % timeout)
-    rc = proc.wait()
-    err_file.seek(0)
-    err = err_file.read().decode("utf-8", "replace").strip()
-    err_file.close()
-    if rc == 0:
-        return
+
+
+def _report_progress(line, progress):
+    parts = line.decode("utf-8", "replace").split()
+    if len(parts) == 2 and parts[0] == "progress":
+        try:
+            progress(min(1.0, max(0.0, float(parts[1]))))
+        except ValueError:
+            pass
+
+
+def _failure(rc, err):
+    """The BridgeError for a core that exited with ``rc`` after writing ``err`` on stderr."""
     msg = ""
     for ln in err.splitlines():
         if "colorize-core: error:" in ln:
@@ -317,14 +335,14 @@ def run_core(core, args, timeout, progress=None, poll=0.05):
             signame = signal.Signals(-rc).name
         except (AttributeError, ValueError):
             signame = "signal %d" % -rc
-        raise BridgeError("colorize-core crashed (%s). %s The layer was not changed. %s"
-                          % (signame, _tail(err), REINSTALL_HINT))
+        return BridgeError("colorize-core crashed (%s). %s The layer was not changed. %s"
+                           % (signame, _tail(err), REINSTALL_HINT))
     if msg:
-        raise BridgeError("Colorizing failed: %s. The layer was not changed. If this persists, "
-                          "run Filters > Colorize > Check Colorize Installation, or `colorize-core gimp "
-                          "install` again." % msg.rstrip("."))
-    raise BridgeError("colorize-core stopped with exit code %d. %s %s"
-                      % (rc, _tail(err), _start_hint()))
+        return BridgeError("Colorizing failed: %s. The layer was not changed. If this persists, "
+                           "run Filters > Colorize > Check Colorize Installation, or `colorize-core gimp "
+                           "install` again." % msg.rstrip("."))
+    return BridgeError("colorize-core stopped with exit code %d. %s %s"
+                       % (rc, _tail(err), _start_hint()))
 
 
 def _tail(text, n=300):
