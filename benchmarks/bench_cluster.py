@@ -7,6 +7,7 @@ start to the last file written, on the same photos (3 MP gray JPEGs made from sc
 astronaut); photos per second include Ray's start-up, as an archivist's run does. Prints the
 speed-up of 2 workers over 1 and the rate without the start-up (its time measured on zero photos).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,22 @@ from bench_core import make_photo  # noqa: E402
 def timed_run(album: Path, out: Path, workers: int, model: str | None) -> float:
     shutil.rmtree(out, ignore_errors=True)
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "colorize_core", "cluster", str(album), "-o", str(out), "-q",
-                    "--workers", str(workers), *(["--model", model] if model else [])], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "colorize_core",
+            "cluster",
+            str(album),
+            "-o",
+            str(out),
+            "-q",
+            "--workers",
+            str(workers),
+            *(["--model", model] if model else []),
+        ],
+        check=True,
+    )
     return time.perf_counter() - t
 
 
@@ -43,12 +58,16 @@ def main() -> int:
         for i in range(1, args.photos):
             shutil.copy(album / "p00.jpg", album / f"p{i:02d}.jpg")
         make_photo(empty / "only.jpg", 64, 48)
-        start = {w: timed_run(empty, tmp / "o0", w, args.model) for w in (1, 2)}  # start-up and one tiny photo
+        start = {
+            w: timed_run(empty, tmp / "o0", w, args.model) for w in (1, 2)
+        }  # start-up and one tiny photo
         wall = {w: timed_run(album, tmp / "o", w, args.model) for w in (1, 2)}
         print(f"{args.photos} photos of 2100x1400 (2.9 MP), model {args.model or 'default'}")
         for w in (1, 2):
-            print(f"  {w} worker(s): {wall[w]:.1f} s, {args.photos / wall[w]:.2f} photos/s "
-                  f"({args.photos / max(wall[w] - start[w], 1e-6):.2f} photos/s past a {start[w]:.1f} s start-up)")
+            print(
+                f"  {w} worker(s): {wall[w]:.1f} s, {args.photos / wall[w]:.2f} photos/s "
+                f"({args.photos / max(wall[w] - start[w], 1e-6):.2f} photos/s past a {start[w]:.1f} s start-up)"
+            )
         print(f"  2 workers / 1 worker: {wall[1] / wall[2]:.2f}x")
     return 0
 

@@ -10,6 +10,7 @@ written (median wall, peak RSS), and the same on a 50-megapixel image (completes
 RSS). The photos are made from scikit-image's astronaut (public domain), upscaled with noise
 so that JPEG has real detail to code.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,17 +28,23 @@ from PIL import Image
 
 def make_photo(path: Path, width: int, height: int) -> Path:
     from skimage.data import astronaut
+
     base = Image.fromarray(astronaut()).convert("L").resize((width, height), Image.BICUBIC)
     noise = np.random.default_rng(0).normal(0, 6, (height, width))
-    Image.fromarray(np.clip(np.asarray(base, np.float32) + noise, 0, 255).astype(np.uint8)).save(path, quality=92)
+    Image.fromarray(np.clip(np.asarray(base, np.float32) + noise, 0, 255).astype(np.uint8)).save(
+        path, quality=92
+    )
     return path
 
 
-def bench_in_memory(models: list[str | None], repeat: int, threads: int = 2) -> list[tuple[str, float, float]]:
+def bench_in_memory(
+    models: list[str | None], repeat: int, threads: int = 2
+) -> list[tuple[str, float, float]]:
     """(name, model inference ms, whole 224x224 photo ms) per model: medians over interleaved rounds."""
     from skimage.data import astronaut
 
     from colorize_core import Colorizer
+
     photo = Image.fromarray(astronaut()).convert("L").resize((224, 224), Image.BICUBIC)
     colorizers = [Colorizer(m, threads=threads) for m in models]
     inputs = []
@@ -54,19 +61,34 @@ def bench_in_memory(models: list[str | None], repeat: int, threads: int = 2) -> 
             t = time.perf_counter()
             c.colorize(photo)
             photo_t.append(time.perf_counter() - t)
-    return [(c.model.card.name, statistics.median(m) * 1000, statistics.median(p) * 1000)
-            for c, (m, p) in zip(colorizers, times)]
+    return [
+        (c.model.card.name, statistics.median(m) * 1000, statistics.median(p) * 1000)
+        for c, (m, p) in zip(colorizers, times)
+    ]
 
 
 def run_cli(src: Path, dst: Path, model: str | None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one `colorize-core` process."""
-    args = [sys.executable, "-m", "colorize_core", str(src), "-o", str(dst), "--overwrite", "--quiet"]
+    args = [
+        sys.executable,
+        "-m",
+        "colorize_core",
+        str(src),
+        "-o",
+        str(dst),
+        "--overwrite",
+        "--quiet",
+    ]
     if model:
         args += ["--model", model]
-    code = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-            f"r = subprocess.run({args!r}); w = time.perf_counter() - t; "
-            "print(r.returncode, w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    code = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        f"r = subprocess.run({args!r}); w = time.perf_counter() - t; "
+        "print(r.returncode, w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     if out[0] != "0":
         raise SystemExit(f"colorize-core failed on {src}")
     return float(out[1]), float(out[2]) / 1024
@@ -74,26 +96,36 @@ def run_cli(src: Path, dst: Path, model: str | None) -> tuple[float, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", action="append", help="model to measure (default: the shipped one); repeat to compare")
+    ap.add_argument(
+        "--model",
+        action="append",
+        help="model to measure (default: the shipped one); repeat to compare",
+    )
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--skip-50mp", action="store_true")
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
     models = args.model or [None]
     for name, model_ms, photo_ms in bench_in_memory(models, args.repeat * 4):
-        print(f"{name}: model inference at its input size, 2 threads, median of {args.repeat * 4}: {model_ms:.1f} ms; "
-              f"a 224x224 photo colorized in memory: {photo_ms:.1f} ms")
+        print(
+            f"{name}: model inference at its input size, 2 threads, median of {args.repeat * 4}: {model_ms:.1f} ms; "
+            f"a 224x224 photo colorized in memory: {photo_ms:.1f} ms"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         src = make_photo(tmp / "12mp.jpg", 4000, 3000)
         runs = [run_cli(src, tmp / "12mp_out.jpg", models[0]) for _ in range(args.repeat)]
-        print(f"CLI 12 MP JPEG -> JPEG, process start to file written: median {statistics.median(r[0] for r in runs):.2f} s "
-              f"(min {min(r[0] for r in runs):.2f}), peak RSS {max(r[1] for r in runs):.0f} MB")
+        print(
+            f"CLI 12 MP JPEG -> JPEG, process start to file written: median {statistics.median(r[0] for r in runs):.2f} s "
+            f"(min {min(r[0] for r in runs):.2f}), peak RSS {max(r[1] for r in runs):.0f} MB"
+        )
         if not args.skip_50mp:
             big = make_photo(tmp / "50mp.jpg", 8165, 6124)
             wall, rss = run_cli(big, tmp / "50mp_out.jpg", models[0])
             ok = Image.open(tmp / "50mp_out.jpg").size == (8165, 6124)
-            print(f"CLI 50 MP JPEG -> JPEG: {'completed' if ok else 'WRONG SIZE'} in {wall:.2f} s, peak RSS {rss:.0f} MB")
+            print(
+                f"CLI 50 MP JPEG -> JPEG: {'completed' if ok else 'WRONG SIZE'} in {wall:.2f} s, peak RSS {rss:.0f} MB"
+            )
     return 0
 
 

@@ -11,6 +11,7 @@ colour merge), writing the layer through the shadow buffer with undo. GIMP's own
 export are not counted. The plug-in's breakdown (COLORIZE_GIMP_TIMING) is printed too.
 Target (issue 4): <= 2 s on the project's 2-core machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,6 +34,7 @@ PLUGIN_DIR = f"{HOME}/.config/GIMP/3.0/plug-ins/colorize_gimp"
 def make_photo(path: Path, w: int, h: int, mode: str) -> None:
     import numpy as np
     from PIL import Image
+
     yy, xx = np.mgrid[0:h, 0:w]
     g = ((xx * 255 // max(w - 1, 1) + yy * 255 // max(h - 1, 1)) // 2).astype(np.uint8)
     g ^= ((xx // 64 + yy // 64) % 2 * 40).astype(np.uint8)
@@ -41,7 +43,9 @@ def make_photo(path: Path, w: int, h: int, mode: str) -> None:
     elif mode == "rgb":
         Image.fromarray(np.dstack([g, g, g])).save(path, compress_level=1)
     else:
-        Image.fromarray(np.dstack([g, g, g, np.full_like(g, 200)]), "RGBA").save(path, compress_level=1)
+        Image.fromarray(np.dstack([g, g, g, np.full_like(g, 200)]), "RGBA").save(
+            path, compress_level=1
+        )
 
 
 def main() -> int:
@@ -49,9 +53,13 @@ def main() -> int:
     ap.add_argument("--width", type=int, default=4000)
     ap.add_argument("--height", type=int, default=3000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--mode", choices=["gray", "rgb", "alpha"], default="rgb",
-                    help="rgb: an RGB layer of a gray photo (the common case); gray: a Grayscale-mode "
-                         "image (includes the conversion to RGB); alpha: RGBA")
+    ap.add_argument(
+        "--mode",
+        choices=["gray", "rgb", "alpha"],
+        default="rgb",
+        help="rgb: an RGB layer of a gray photo (the common case); gray: a Grayscale-mode "
+        "image (includes the conversion to RGB); alpha: RGBA",
+    )
     ap.add_argument("--json", help="also write the numbers here")
     a = ap.parse_args()
     why = gc.unavailable_reason()
@@ -66,26 +74,48 @@ def main() -> int:
             print(r.stdout[-2000:], r.stderr[-2000:], file=sys.stderr)
             return 1
     else:  # the plug-in files of this checkout, the core as installed
-        for f in ("colorize_core/gimp_plugin/colorize_bridge.py", "colorize_core/gimp_plugin/gimp3/colorize_gimp.py",
-                  "tests/gimp_batch_runner.py"):
+        for f in (
+            "colorize_core/gimp_plugin/colorize_bridge.py",
+            "colorize_core/gimp_plugin/gimp3/colorize_gimp.py",
+            "tests/gimp_batch_runner.py",
+        ):
             dst = gc.host_path(SRC) / f
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(gc.REPO / f, dst)
         for f in ("colorize_bridge.py", "colorize_gimp.py"):
-            shutil.copy2(gc.host_path(SRC) / "colorize_core/gimp_plugin" / ("gimp3/" if f == "colorize_gimp.py" else "") / f,
-                         gc.host_path(PLUGIN_DIR) / f)
+            shutil.copy2(
+                gc.host_path(SRC)
+                / "colorize_core/gimp_plugin"
+                / ("gimp3/" if f == "colorize_gimp.py" else "")
+                / f,
+                gc.host_path(PLUGIN_DIR) / f,
+            )
     work = gc.host_path(WORK)
     shutil.rmtree(work, ignore_errors=True)
     (work / "out").mkdir(parents=True)
     make_photo(work / "photo.png", a.width, a.height, a.mode)
-    job = {"plugin_dir": PLUGIN_DIR, "out_dir": f"{WORK}/out",
-           "cases": [{"name": "bench", "file": f"{WORK}/photo.png", "repeat": a.repeat, "no_dump": True}]}
+    job = {
+        "plugin_dir": PLUGIN_DIR,
+        "out_dir": f"{WORK}/out",
+        "cases": [
+            {"name": "bench", "file": f"{WORK}/photo.png", "repeat": a.repeat, "no_dump": True}
+        ],
+    }
     (work / "job.json").write_text(json.dumps(job))
     t0 = time.monotonic()
-    r = gc.run(["gimp-console-3.0", "-i", "--no-splash", "--quit", "--batch-interpreter=python-fu-eval",
-                "-b", f'exec(open("{SRC}/tests/gimp_batch_runner.py").read())'],
-               env={"HOME": HOME, "COLORIZE_BATCH_JOB": f"{WORK}/job.json", "COLORIZE_GIMP_TIMING": "1"},
-               timeout=600)
+    r = gc.run(
+        [
+            "gimp-console-3.0",
+            "-i",
+            "--no-splash",
+            "--quit",
+            "--batch-interpreter=python-fu-eval",
+            "-b",
+            f'exec(open("{SRC}/tests/gimp_batch_runner.py").read())',
+        ],
+        env={"HOME": HOME, "COLORIZE_BATCH_JOB": f"{WORK}/job.json", "COLORIZE_GIMP_TIMING": "1"},
+        timeout=600,
+    )
     wall = time.monotonic() - t0
     if r.returncode:
         print(r.stdout[-2000:], r.stderr[-4000:], file=sys.stderr)
@@ -96,16 +126,30 @@ def main() -> int:
         return 1
     secs = res["seconds"]
     mp = a.width * a.height / 1e6
-    print(f"layer {a.width}x{a.height} ({mp:.1f} MP, {a.mode}), {a.repeat} runs of plug-in-colorize-auto:")
-    print("  seconds per run: " + ", ".join(f"{s:.2f}" for s in secs)
-          + f"  (median {statistics.median(secs):.2f}, best {min(secs):.2f})")
+    print(
+        f"layer {a.width}x{a.height} ({mp:.1f} MP, {a.mode}), {a.repeat} runs of plug-in-colorize-auto:"
+    )
+    print(
+        "  seconds per run: "
+        + ", ".join(f"{s:.2f}" for s in secs)
+        + f"  (median {statistics.median(secs):.2f}, best {min(secs):.2f})"
+    )
     for line in r.stderr.splitlines():
         if "colorize-gimp timing" in line:
             print("  " + line.strip())
     print(f"  whole GIMP session incl. startup, file load: {wall:.1f} s")
     if a.json:
-        Path(a.json).write_text(json.dumps({"width": a.width, "height": a.height, "mode": a.mode,
-                                            "seconds": secs, "median": statistics.median(secs)}))
+        Path(a.json).write_text(
+            json.dumps(
+                {
+                    "width": a.width,
+                    "height": a.height,
+                    "mode": a.mode,
+                    "seconds": secs,
+                    "median": statistics.median(secs),
+                }
+            )
+        )
     return 0
 
 

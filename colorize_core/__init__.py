@@ -7,6 +7,7 @@
 
 Imports are lazy so that `colorize-core --version` and the CLI start fast.
 """
+
 from __future__ import annotations
 
 __version__ = "0.1.0"
@@ -16,11 +17,14 @@ __all__ = ["colorize", "Colorizer", "HintError", "Model", "ModelError", "__versi
 def __getattr__(name: str):
     if name in ("colorize", "Colorizer"):
         from . import pipeline
+
         return getattr(pipeline, name)
     if name in ("Model", "ModelError"):
         from . import model
+
         return getattr(model, name)
     if name == "HintError":
         from . import hints
+
         return hints.HintError
     raise AttributeError(f"module 'colorize_core' has no attribute {name!r}")

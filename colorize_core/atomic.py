@@ -6,6 +6,7 @@ fails when the name exists, so of two processes racing for one output exactly on
 Temporary files are named `.NAME.colorize-HOST-PID-XXXXXXXX.part`, so the leftovers of a killed
 run are recognisable and `remove_stale_temps` can clear them on the next run into the folder.
 """
+
 from __future__ import annotations
 
 import errno
@@ -17,10 +18,26 @@ from typing import BinaryIO, Callable
 
 TEMP_TAG = ".colorize-"
 TEMP_SUFFIX = ".part"
-STALE_AFTER_S = 24 * 3600  # a temp file this old is stale whoever wrote it (a crashed node's, a reused pid)
-_TEMP_RE = re.compile(r"^\..+" + re.escape(TEMP_TAG) + r"(?P<host>.+)-(?P<pid>\d+)-[^-]+" + re.escape(TEMP_SUFFIX) + "$")
+STALE_AFTER_S = (
+    24 * 3600
+)  # a temp file this old is stale whoever wrote it (a crashed node's, a reused pid)
+_TEMP_RE = re.compile(
+    r"^\..+"
+    + re.escape(TEMP_TAG)
+    + r"(?P<host>.+)-(?P<pid>\d+)-[^-]+"
+    + re.escape(TEMP_SUFFIX)
+    + "$"
+)
 # errors with which a file system says it has no hard links
-_NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.ENOSYS, errno.EACCES}
+_NO_LINKS = {
+    errno.EPERM,
+    errno.EOPNOTSUPP,
+    errno.ENOTSUP,
+    errno.EXDEV,
+    errno.EMLINK,
+    errno.ENOSYS,
+    errno.EACCES,
+}
 
 
 def _host() -> str:
@@ -30,11 +47,14 @@ def _host() -> str:
         name = os.uname().nodename
     else:  # Windows
         import socket
+
         name = socket.gethostname()
     return re.sub(r"[^A-Za-z0-9.]", "_", name) or "host"
 
 
-def write_atomic(path: Path, write: Callable[[BinaryIO], None], *, overwrite: bool, durable: bool = True) -> Path:
+def write_atomic(
+    path: Path, write: Callable[[BinaryIO], None], *, overwrite: bool, durable: bool = True
+) -> Path:
     """Call write(f) on a temporary file beside `path`, then publish it as `path`.
 
     durable: flush the file to disk before publishing it (a photo); off for hand-over files that
@@ -48,7 +68,9 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], None], *, overwrite: bo
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = _create_temp(folder, f".{path.name}{TEMP_TAG}{_host()}-{os.getpid()}-")
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; an output should get normal permissions
+        os.chmod(
+            tmp, 0o666 & ~_umask()
+        )  # mkstemp makes 0600; an output should get normal permissions
         with os.fdopen(fd, "w+b") as f:  # read too: a multi-page TIFF writer seeks back and reads
             write(f)
             f.flush()
@@ -68,7 +90,13 @@ def _create_temp(folder: Path, prefix: str) -> tuple[int, str]:
     """(fd, path) of a new empty file PREFIX<8 random hex digits>.part in `folder`, created
     exclusively with mode 0600: tempfile.mkstemp's contract without importing tempfile, shutil
     and random (~7 ms of every run's start-up, measured)."""
-    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = (
+        os.O_RDWR
+        | os.O_CREAT
+        | os.O_EXCL
+        | getattr(os, "O_BINARY", 0)
+        | getattr(os, "O_CLOEXEC", 0)
+    )
     for _ in range(100):
         name = os.path.join(folder, f"{prefix}{os.urandom(4).hex()}{TEMP_SUFFIX}")
         try:
@@ -114,7 +142,11 @@ def remove_stale_temps(folder: Path) -> list[Path]:
     """Delete this tool's stale temporary files in `folder` (not its sub-folders); returns them."""
     removed = []
     try:
-        candidates = [p for p in Path(folder).iterdir() if p.name.startswith(".") and p.name.endswith(TEMP_SUFFIX)]
+        candidates = [
+            p
+            for p in Path(folder).iterdir()
+            if p.name.startswith(".") and p.name.endswith(TEMP_SUFFIX)
+        ]
     except OSError:
         return removed
     for p in candidates:

@@ -3,6 +3,7 @@
 Configured by BatchOptions (options.py), which Python callers build directly; the CLI and the
 cluster mode only parse arguments into it and report what comes back.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,13 +11,32 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from .formats import FORMAT_NAMES, FORMATS, HINTS_SUFFIX, MULTI_PAGE_FORMATS, PHOTO_SUFFIXES, format_suffix, hint_sidecar
-from .imageio import (ImageIOError, OutputExistsError, has_alpha, load, output_format, pages, save, unreadable_format,
-                      unwritable)
+from .formats import (
+    FORMAT_NAMES,
+    FORMATS,
+    HINTS_SUFFIX,
+    MULTI_PAGE_FORMATS,
+    PHOTO_SUFFIXES,
+    format_suffix,
+    hint_sidecar,
+)
+from .imageio import (
+    ImageIOError,
+    OutputExistsError,
+    has_alpha,
+    load,
+    output_format,
+    pages,
+    save,
+    unreadable_format,
+    unwritable,
+)
 from .options import BatchOptions
 from .results import EXISTS_REASON, Failure, PhotoResult, Skip, Status, failed, skipped
 
-if TYPE_CHECKING:  # numpy and the model load in the CLI's helper thread while the first photo decodes
+if (
+    TYPE_CHECKING
+):  # numpy and the model load in the CLI's helper thread while the first photo decodes
     from .hints import HintsLike
     from .pipeline import Colorizer
 
@@ -44,9 +64,15 @@ def collect(inputs: list[Path], recursive: bool) -> list[tuple[Path, Path]]:
     for item in inputs:
         if item.is_dir():
             pattern = item.rglob("*") if recursive else item.glob("*")
-            found = sorted(p for p in pattern if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES
-                           and not p.stem.endswith(OUTPUT_TAG) and not p.name.startswith(".")
-                           and not p.name.lower().endswith(HINTS_SUFFIX))
+            found = sorted(
+                p
+                for p in pattern
+                if p.is_file()
+                and p.suffix.lower() in PHOTO_SUFFIXES
+                and not p.stem.endswith(OUTPUT_TAG)
+                and not p.name.startswith(".")
+                and not p.name.lower().endswith(HINTS_SUFFIX)
+            )
             jobs.extend((p, p.relative_to(item)) for p in found)
         else:
             jobs.append((item, Path(item.name)))
@@ -57,27 +83,47 @@ def plan(inputs: list[Path], opts: BatchOptions) -> list[tuple[Path, Path]]:
     """(input, output) for every photo, or BatchUsageError when the options cannot be met."""
     jobs = collect(inputs, opts.recursive)
     if not jobs:
-        raise BatchUsageError("no photos found in the given folders "
-                              f"({', '.join(PHOTO_SUFFIXES)}; use --recursive for sub-folders)")
+        raise BatchUsageError(
+            "no photos found in the given folders "
+            f"({', '.join(PHOTO_SUFFIXES)}; use --recursive for sub-folders)"
+        )
     out = opts.output
     single = len(jobs) == 1 and not inputs[0].is_dir()
     if (opts.hints is not None or opts.hint_points) and not single:
-        raise BatchUsageError(f"--hints and --hint steer one photo, and {len(jobs)} were given; in folders, put "
-                              f"each photo's hints beside it (scan.jpg: scan{HINTS_SUFFIX})")
+        raise BatchUsageError(
+            f"--hints and --hint steer one photo, and {len(jobs)} were given; in folders, put "
+            f"each photo's hints beside it (scan.jpg: scan{HINTS_SUFFIX})"
+        )
     if opts.output_folder and out is not None and out.exists() and not out.is_dir():
         raise BatchUsageError(f"-o {out}{os.sep}: names a folder, and {out} is a file")
-    to_file = out is not None and single and not opts.output_folder and not out.is_dir() and bool(out.suffix)
+    to_file = (
+        out is not None
+        and single
+        and not opts.output_folder
+        and not out.is_dir()
+        and bool(out.suffix)
+    )
     if out is not None and not single and not opts.output_folder and not out.is_dir():
         if out.exists():
-            raise BatchUsageError(f"-o {out}: several inputs need an output folder, and this is a file")
+            raise BatchUsageError(
+                f"-o {out}: several inputs need an output folder, and this is a file"
+            )
         if out.suffix.lower() in PHOTO_SUFFIXES + (".gif",):
-            raise BatchUsageError(f"-o {out}: {len(jobs)} photos cannot go into one file; name an output folder")
+            raise BatchUsageError(
+                f"-o {out}: {len(jobs)} photos cannot go into one file; name an output folder"
+            )
     if to_file and format_suffix(out.suffix) is None:
-        raise BatchUsageError(f"-o {out}: {unwritable(out.suffix)}; name it .png (or one of {FORMAT_NAMES}), "
-                              "or end it with / for a folder")
+        raise BatchUsageError(
+            f"-o {out}: {unwritable(out.suffix)}; name it .png (or one of {FORMAT_NAMES}), "
+            "or end it with / for a folder"
+        )
     if to_file and opts.format and FORMATS.get(out.suffix.lower()) != FORMATS["." + opts.format]:
-        raise BatchUsageError(f"-o {out} and --format {opts.format} contradict each other; give one of them")
-    return _one_claim_per_output([(src, out if to_file else _output_name(src, rel, opts)) for src, rel in jobs])
+        raise BatchUsageError(
+            f"-o {out} and --format {opts.format} contradict each other; give one of them"
+        )
+    return _one_claim_per_output(
+        [(src, out if to_file else _output_name(src, rel, opts)) for src, rel in jobs]
+    )
 
 
 def _file_in_the_way(folder: Path) -> Path | None:
@@ -86,7 +132,7 @@ def _file_in_the_way(folder: Path) -> Path | None:
     for place in (folder, *folder.parents):
         if place.is_dir():
             return None
-        if os.path.lexists(place):
+        if os.path.lexists(place) and not place.is_dir():  # a folder made meanwhile is no blocker
             return place
     return None
 
@@ -103,8 +149,11 @@ def _one_claim_per_output(jobs: list[tuple[Path, Path]]) -> list[tuple[Path, Pat
             claimed[key] = src
             kept.append((src, dst))
         elif os.path.realpath(first) != os.path.realpath(src):
-            raise BatchUsageError(f"{first} and {src} would both be written to {dst}: rename one of them, or "
-                                  "colorize them into different -o folders", inputs=(first, src))
+            raise BatchUsageError(
+                f"{first} and {src} would both be written to {dst}: rename one of them, or "
+                "colorize them into different -o folders",
+                inputs=(first, src),
+            )
     return kept
 
 
@@ -115,8 +164,14 @@ def _output_name(src: Path, rel: Path, opts: BatchOptions) -> Path:
     return opts.output / name if opts.output is not None else src.with_name(name.name)
 
 
-def colorize_file(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst: Path, opts: BatchOptions, *,
-                  before_decode: Callable[[], object] | None = None) -> PhotoResult:
+def colorize_file(
+    colorizer: "Colorizer | Callable[[], Colorizer]",
+    src: Path,
+    dst: Path,
+    opts: BatchOptions,
+    *,
+    before_decode: Callable[[], object] | None = None,
+) -> PhotoResult:
     """process_one, timed, with a photo that fails as a result instead of an exception: what the
     CLI and the cluster's workers do with each photo. Only a model that cannot load (raised by
     `colorizer`) ends the batch."""
@@ -131,8 +186,14 @@ def colorize_file(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, d
     return result
 
 
-def process_one(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst: Path, opts: BatchOptions, *,
-                before_decode: Callable[[], object] | None = None) -> PhotoResult:
+def process_one(
+    colorizer: "Colorizer | Callable[[], Colorizer]",
+    src: Path,
+    dst: Path,
+    opts: BatchOptions,
+    *,
+    before_decode: Callable[[], object] | None = None,
+) -> PhotoResult:
     """Colorize `src` into `dst`; returns its result (ok or skipped, with warnings).
 
     colorizer: a Colorizer, or a function that returns one when the photo is decoded (so that a
@@ -151,13 +212,21 @@ def process_one(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst
         # a photo no format would help (HEIC here): what is wrong with it comes first
         raise ImageIOError(f"{src}: {unreadable_format(src) or exc}") from None
     photo = load(src, max_megapixels=opts.max_megapixels, before_decode=before_decode)
-    from .preprocess import is_monochrome  # numpy: imported only now, so it imports while the photo decodes
-    warnings = photo.warnings  # the same list: warnings about a TIFF's later pages join it as they decode
+    from .preprocess import (
+        is_monochrome,
+    )  # numpy: imported only now, so it imports while the photo decodes
+
+    warnings = (
+        photo.warnings
+    )  # the same list: warnings about a TIFF's later pages join it as they decode
     if not is_monochrome(photo.image):
         if opts.skip_color:
             return skipped(str(src), Skip.IN_COLOUR, "already in colour (--skip-color)", warnings)
-        warnings.append("already in colour: colorized from its luminance (use --skip-color to leave it)")
+        warnings.append(
+            "already in colour: colorized from its luminance (use --skip-color to leave it)"
+        )
     from .hints import HintError  # numpy, like is_monochrome
+
     hints, hint_source = hints_for(src, opts)
     if not hasattr(colorizer, "colorize"):
         colorizer = colorizer()
@@ -167,20 +236,40 @@ def process_one(colorizer: "Colorizer | Callable[[], Colorizer]", src: Path, dst
         raise ImageIOError(f"{src}: {exc}") from None
     _make_parent(dst)
     try:
-        save(result, dst, quality=opts.quality, png_compression=opts.png_compression,
-             icc_profile=None if opts.strip_metadata else photo.icc_profile,
-             exif=None if opts.strip_metadata else photo.exif, overwrite=opts.overwrite)
+        save(
+            result,
+            dst,
+            quality=opts.quality,
+            png_compression=opts.png_compression,
+            icc_profile=None if opts.strip_metadata else photo.icc_profile,
+            exif=None if opts.strip_metadata else photo.exif,
+            overwrite=opts.overwrite,
+        )
     except OutputExistsError:
-        return skipped(str(src), Skip.OUTPUT_EXISTS, EXISTS_REASON + "; another process wrote it first", warnings)
+        return skipped(
+            str(src),
+            Skip.OUTPUT_EXISTS,
+            EXISTS_REASON + "; another process wrote it first",
+            warnings,
+        )
     mode = "RGB" if result[0].mode == "YCbCr" else result[0].mode
-    return PhotoResult(str(src), str(dst), Status.OK, warnings=warnings, size=tuple(result[0].size), mode=mode,
-                       pages=len(result), hints=hint_source if hints is not None else None)
+    return PhotoResult(
+        str(src),
+        str(dst),
+        Status.OK,
+        warnings=warnings,
+        size=tuple(result[0].size),
+        mode=mode,
+        pages=len(result),
+        hints=hint_source if hints is not None else None,
+    )
 
 
 def hints_for(src: Path, opts: BatchOptions) -> tuple["HintsLike | None", str | None]:
     """(the hints for `src`, where they came from): the options' hint image or points, else the
     photo's own STEM.hints.png, else (None, None). ImageIOError naming a bad hint file."""
     from .hints import HintError, read_file
+
     if opts.hint_points:
         return list(opts.hint_points), "--hint"
     path = opts.hints if opts.hints is not None else hint_sidecar(src)
@@ -194,30 +283,44 @@ def hints_for(src: Path, opts: BatchOptions) -> tuple["HintsLike | None", str | 
 
 def uses_hints(jobs: list[tuple[Path, Path]], opts: BatchOptions) -> bool:
     """True when some photo of the batch will be colorized with hints (so a hint model is needed)."""
-    return opts.hints is not None or bool(opts.hint_points) or any(hint_sidecar(src).is_file() for src, _ in jobs)
+    return (
+        opts.hints is not None
+        or bool(opts.hint_points)
+        or any(hint_sidecar(src).is_file() for src, _ in jobs)
+    )
 
 
-def _colorize(colorizer: "Colorizer", photo, fmt: str, strength: float, hints, warnings: list[str]) -> list:
+def _colorize(
+    colorizer: "Colorizer", photo, fmt: str, strength: float, hints, warnings: list[str]
+) -> list:
     """The colorized pages to write: every page for a multi-page output, else the first."""
     if photo.frames > 1 and fmt in MULTI_PAGE_FORMATS:
         return [colorizer.colorize(page, strength=strength, hints=hints) for page in pages(photo)]
     if photo.frames > 1:
-        warnings.append(f"only the first of its {photo.frames} frames was colorized "
-                        f"({fmt} holds one image; write .tif to keep every page)")
+        warnings.append(
+            f"only the first of its {photo.frames} frames was colorized "
+            f"({fmt} holds one image; write .tif to keep every page)"
+        )
     if fmt == "JPEG" and not has_alpha(photo.image):
         # JPEG stores YCbCr with half-size chroma: hand it over as such (tests bound the difference)
-        return [colorizer.colorize_planes(photo.gray if photo.gray is not None else photo.image, strength=strength,
-                                          hints=hints)]
+        return [
+            colorizer.colorize_planes(
+                photo.gray if photo.gray is not None else photo.image,
+                strength=strength,
+                hints=hints,
+            )
+        ]
     return [colorizer.colorize(photo.image, strength=strength, hints=hints)]
 
 
 def _make_parent(dst: Path) -> None:
-    """Create the output's folder (and its parents), as `-o FOLDER` promises."""
-    if str(dst.parent) and not dst.parent.is_dir():
+    """Create the output's folder (and its parents), as `-o FOLDER` promises. Safe when several
+    jobs make it at once: mkdir first, the reason looked for only when it fails."""
+    if not str(dst.parent):
+        return
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # mkdir says "File exists" or "Not a directory": name the file instead
         blocker = _file_in_the_way(dst.parent)
-        if blocker is not None:  # mkdir would say "File exists" or "Not a directory"
-            raise ImageIOError(f"{dst}: cannot create output folder {dst.parent}: {blocker} is a file, not a folder")
-        try:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ImageIOError(f"{dst}: cannot create output folder {dst.parent} ({exc.strerror})") from None
+        why = f": {blocker} is a file, not a folder" if blocker else f" ({exc.strerror})"
+        raise ImageIOError(f"{dst}: cannot create output folder {dst.parent}{why}") from None

@@ -15,6 +15,7 @@ a failure never leaves a partial output. --progress prints `progress F` lines (0
 Errors: one line on stderr starting `colorize-core: error:` and exit status 1 (2 for bad
 arguments or an unusable model, hints for a model that reads none included).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,14 +41,20 @@ class PixelsError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="colorize-core bridge", description=__doc__.split("\n\n")[0],
-                                 epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="colorize-core bridge",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 2)[2],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("input", nargs="?", type=Path, help="input .npy (H, W, 3|4) uint8 or uint16")
     ap.add_argument("output", nargs="?", type=Path, help="output .npy, same dtype and shape")
     add_photo_options(ap, files=False)
     ap.add_argument("--hints", type=Path, help="uint8 (H, W, 4) RGBA colour hints as .npy")
     ap.add_argument("--progress", action="store_true", help="print `progress F` lines on stdout")
-    ap.add_argument("--check", action="store_true", help="load the model and print one JSON line, then exit")
+    ap.add_argument(
+        "--check", action="store_true", help="load the model and print one JSON line, then exit"
+    )
     return ap
 
 
@@ -71,15 +78,28 @@ def main(argv: list[str]) -> int:
 def check(opts: PhotoOptions) -> int:
     """--check: load the model and print what it is, as one JSON line."""
     card = _loaded(_start_loading(opts), with_hints=False).model.card
-    print(json.dumps({"version": __version__, "model": card.name, "path": str(card.path),
-                      "quantization": card.quantization}))
+    print(
+        json.dumps(
+            {
+                "version": __version__,
+                "model": card.name,
+                "path": str(card.path),
+                "quantization": card.quantization,
+            }
+        )
+    )
     return EXIT_OK
 
 
-def colorize_npy(src: Path, dst: Path, hints_path: Path | None, opts: PhotoOptions, *, progress: bool) -> None:
+def colorize_npy(
+    src: Path, dst: Path, hints_path: Path | None, opts: PhotoOptions, *, progress: bool
+) -> None:
     """src.npy colorized into dst.npy (atomically): UsageError for the model, PixelsError for the rest."""
     import numpy as np
-    loading = _start_loading(opts)  # the model loads in a helper thread while this one maps the pixels
+
+    loading = _start_loading(
+        opts
+    )  # the model loads in a helper thread while this one maps the pixels
     hints = None
     pixels, problem = _read_npy(np, src)
     if hints_path is not None and problem is None:
@@ -93,8 +113,12 @@ def colorize_npy(src: Path, dst: Path, hints_path: Path | None, opts: PhotoOptio
     out = _colorize(colorizer, np, src, pixels, hints, opts.batch.strength)
     _progress(progress, 0.9)
     try:
-        write_atomic(dst, lambda f: np.save(f, np.ascontiguousarray(out), allow_pickle=False), overwrite=True,
-                     durable=False)
+        write_atomic(
+            dst,
+            lambda f: np.save(f, np.ascontiguousarray(out), allow_pickle=False),
+            overwrite=True,
+            durable=False,
+        )
     except OSError as exc:
         raise PixelsError(f"{dst}: could not write ({exc.strerror or exc})") from None
     _progress(progress, 1.0)
@@ -115,6 +139,7 @@ def _start_loading(opts: PhotoOptions) -> Future:
     from concurrent.futures import ThreadPoolExecutor
 
     from .pipeline import Colorizer
+
     loader = ThreadPoolExecutor(1, thread_name_prefix="colorize-model")
     loading = loader.submit(Colorizer, opts.model, threads=opts.threads)
     loader.shutdown(wait=False)
@@ -124,6 +149,7 @@ def _start_loading(opts: PhotoOptions) -> Future:
 def _loaded(loading: Future, with_hints: bool) -> "Colorizer":
     """The loaded Colorizer; UsageError for a model that cannot load, or (with hints) reads none."""
     from .model import ModelError
+
     try:
         colorizer = loading.result()
         if with_hints:
@@ -142,31 +168,53 @@ def _read_npy(np, path: Path):
     except FileNotFoundError:
         return None, f"{path}: no such file"
     except EOFError:  # numpy's word for a file with no bytes in it
-        return None, (f"{path}: empty file (0 bytes): the hand-over was cut short, as on a full disk; "
-                      "free some space and run it again")
+        return None, (
+            f"{path}: empty file (0 bytes): the hand-over was cut short, as on a full disk; "
+            "free some space and run it again"
+        )
     except (ValueError, OSError) as exc:
         return None, f"{path}: not a valid .npy pixel file ({exc})"
 
 
-def _check_shapes(np, src: Path, pixels: "np.ndarray", hints_path: Path | None, hints: "np.ndarray | None") -> None:
+def _check_shapes(
+    np, src: Path, pixels: "np.ndarray", hints_path: Path | None, hints: "np.ndarray | None"
+) -> None:
     """PixelsError unless the pixels are (H, W, 3|4) uint8/uint16 and the hints (H', W', 4) uint8."""
-    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or pixels.dtype not in (np.uint8, np.uint16) \
-            or min(pixels.shape[:2]) < 1:
-        raise PixelsError(f"{src}: expected uint8 or uint16 pixels of shape (H, W, 3|4), "
-                          f"got {pixels.dtype} {pixels.shape}")
+    if (
+        pixels.ndim != 3
+        or pixels.shape[2] not in (3, 4)
+        or pixels.dtype not in (np.uint8, np.uint16)
+        or min(pixels.shape[:2]) < 1
+    ):
+        raise PixelsError(
+            f"{src}: expected uint8 or uint16 pixels of shape (H, W, 3|4), "
+            f"got {pixels.dtype} {pixels.shape}"
+        )
     if hints is not None and (hints.ndim != 3 or hints.shape[2] != 4 or hints.dtype != np.uint8):
-        raise PixelsError(f"{hints_path}: expected uint8 RGBA hints of shape (H, W, 4), "
-                          f"got {hints.dtype} {hints.shape}")
+        raise PixelsError(
+            f"{hints_path}: expected uint8 RGBA hints of shape (H, W, 4), "
+            f"got {hints.dtype} {hints.shape}"
+        )
 
 
-def _colorize(colorizer: "Colorizer", np, src: Path, pixels: "np.ndarray", hints: "np.ndarray | None",
-              strength: float) -> "np.ndarray":
+def _colorize(
+    colorizer: "Colorizer",
+    np,
+    src: Path,
+    pixels: "np.ndarray",
+    hints: "np.ndarray | None",
+    strength: float,
+) -> "np.ndarray":
     """The colorized pixels; PixelsError naming what went wrong."""
     from .hints import HintError
     from .model import ModelError
+
     try:
-        return colorizer.colorize(np.asarray(pixels), strength=strength,
-                                  hints=None if hints is None else np.asarray(hints))
+        return colorizer.colorize(
+            np.asarray(pixels),
+            strength=strength,
+            hints=None if hints is None else np.asarray(hints),
+        )
     except HintError as exc:
         raise PixelsError(f"colour hints: {exc}") from None
     except (ModelError, ValueError, MemoryError) as exc:

@@ -4,6 +4,7 @@ Exit codes: 0 every input done (or skipped on purpose), 1 some inputs failed, 2 
 error, 130 / 143 / 129 interrupted by Ctrl-C / SIGTERM / SIGHUP (finished outputs are kept).
 Heavy imports (numpy, Pillow, LiteRT) happen only once there is work to do.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NoReturn
 
 from . import __version__
-from .exits import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, UsageError, interrupt_signal, interrupted_code, stop_on_signals
+from .exits import (
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    UsageError,
+    interrupt_signal,
+    interrupted_code,
+    stop_on_signals,
+)
 from .limits import batch_workers
 from .native_stderr import discard_stream, serialized_stderr
 from .options import PhotoOptions, add_photo_options, at_least, photo_options
@@ -63,24 +72,37 @@ def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(
         prog="colorize-core",
         description="Colorize black-and-white photos with a deep CNN (VGG16 transfer learning, YUV, "
-                    "chroma compression). Your photo's own full-resolution luminance is kept; only "
-                    "the colour comes from the model.",
+        "chroma compression). Your photo's own full-resolution luminance is kept; only "
+        "the colour comes from the model.",
         epilog="Outputs are named PHOTO_colorized.EXT beside each input (or inside -o FOLDER) and never "
-               "replace an existing file unless --overwrite. `colorize-core bridge --help` documents "
-               "the raw-pixel mode the GIMP plug-in uses, `colorize-core cluster --help` the Ray cluster mode, "
-               "`colorize-core gimp install` puts the GIMP plug-in into every GIMP profile. Existing outputs "
-               "are skipped (exit 0). A file name "
-               "starting with '-' goes after --. Exit codes: 0 ok (or skipped), 1 some inputs failed, "
-               "2 usage or model error, 130/143/129 interrupted (Ctrl-C/SIGTERM/SIGHUP).")
-    ap.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photo files and/or folders")
-    ap.add_argument("-o", "--output", metavar="PATH",
-                    help="output file (one input) or folder (created if missing; a trailing / always means a folder)")
+        "replace an existing file unless --overwrite. `colorize-core bridge --help` documents "
+        "the raw-pixel mode the GIMP plug-in uses, `colorize-core cluster --help` the Ray cluster mode, "
+        "`colorize-core gimp install` puts the GIMP plug-in into every GIMP profile. Existing outputs "
+        "are skipped (exit 0). A file name "
+        "starting with '-' goes after --. Exit codes: 0 ok (or skipped), 1 some inputs failed, "
+        "2 usage or model error, 130/143/129 interrupted (Ctrl-C/SIGTERM/SIGHUP).",
+    )
+    ap.add_argument(
+        "inputs", nargs="+", type=Path, metavar="INPUT", help="photo files and/or folders"
+    )
+    ap.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="output file (one input) or folder (created if missing; a trailing / always means a folder)",
+    )
     add_photo_options(ap)
-    ap.add_argument("--jobs", type=int, default=None,
-                    help="photos in flight at once in a batch (default: all cores); each holds one decoded "
-                         "photo, so peak memory grows with it")
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="photos in flight at once in a batch (default: all cores); each holds one decoded "
+        "photo, so peak memory grows with it",
+    )
     ap.add_argument("-q", "--quiet", action="store_true", help="print errors only")
-    ap.add_argument("--json", action="store_true", help="print a JSON report of every input on stdout")
+    ap.add_argument(
+        "--json", action="store_true", help="print a JSON report of every input on stdout"
+    )
     ap.add_argument("--version", action="version", version=f"colorize-core {__version__}")
     return ap
 
@@ -88,9 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
 @dataclass(frozen=True)
 class BatchRun:
     """What the CLI colorizes and how it reports: the parsed command line, typed."""
+
     inputs: list[Path]
     photo: PhotoOptions
-    jobs: int | None = None          # photos in flight at once; None: the cores
+    jobs: int | None = None  # photos in flight at once; None: the cores
     quiet: bool = False
     json: bool = False
 
@@ -104,20 +127,28 @@ def batch_run(args: argparse.Namespace) -> BatchRun:
     """The parsed arguments checked and typed: UsageError for values no photo can use."""
     photo = photo_options(args)
     at_least("jobs", args.jobs, 1)
-    return BatchRun(inputs=args.inputs, photo=photo, jobs=args.jobs, quiet=args.quiet, json=args.json)
+    return BatchRun(
+        inputs=args.inputs, photo=photo, jobs=args.jobs, quiet=args.quiet, json=args.json
+    )
 
 
 @dataclass
 class BatchReport:
     """The --json report, gathered as the batch runs (read also when it is interrupted)."""
+
     results: list[PhotoResult] = field(default_factory=list)
     loading: "ModelLoad | None" = None
 
     def to_json(self, **status) -> dict:
         names = self.loading.names() if self.loading else {}
-        return {"version": __version__, **status, "model": names.get("model"),
-                **({"hint_model": names["hint_model"]} if names.get("hint_model") else {}),
-                "results": [r.to_json() for r in self.results], "summary": summary(self.results)}
+        return {
+            "version": __version__,
+            **status,
+            "model": names.get("model"),
+            **({"hint_model": names["hint_model"]} if names.get("hint_model") else {}),
+            "results": [r.to_json() for r in self.results],
+            "summary": summary(self.results),
+        }
 
 
 class Progress:
@@ -132,7 +163,9 @@ class Progress:
         if self.tty and self.total > 1:
             width = 24
             filled = int(width * done / self.total)
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {message[:60]:<60}")
+            sys.stderr.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {message[:60]:<60}"
+            )
             if done == self.total:
                 sys.stderr.write("\n")
         else:
@@ -144,8 +177,10 @@ def run_batch(run: BatchRun, report: BatchReport) -> int:
     """Colorize every input, adding one result per photo to `report` as it finishes."""
     jobs = _plan(run.inputs, run.photo.batch)
     from .batch import uses_hints
-    report.loading = loading = ModelLoad(run.photo.model, run.photo.threads,
-                                         with_hints=uses_hints(jobs, run.photo.batch))
+
+    report.loading = loading = ModelLoad(
+        run.photo.model, run.photo.threads, with_hints=uses_hints(jobs, run.photo.batch)
+    )
     _remove_stale_temps(jobs, run.chatty)
     _colorize_all(jobs, loading, run, report)
     loading()  # a broken model is a usage error even when every photo was skipped
@@ -160,6 +195,7 @@ def run_batch(run: BatchRun, report: BatchReport) -> int:
 def _plan(inputs: list[Path], opts: "BatchOptions") -> list[Job]:
     """(photo, output) for every input; UsageError (naming the photos at fault) when they clash."""
     from .batch import BatchUsageError, plan
+
     try:
         return plan(inputs, opts)
     except BatchUsageError as exc:
@@ -169,16 +205,22 @@ def _plan(inputs: list[Path], opts: "BatchOptions") -> list[Job]:
 def _remove_stale_temps(jobs: list[Job], chatty: bool) -> None:
     """Temporary files an interrupted run left in the output folders go first (and are counted)."""
     from .atomic import remove_stale_temps
+
     for folder in sorted({dst.parent for _, dst in jobs}):
         removed = remove_stale_temps(folder)
         if removed and chatty:
-            print(f"colorize-core: removed {len(removed)} temporary file(s) left in {folder} by an interrupted run",
-                  file=sys.stderr)
+            print(
+                f"colorize-core: removed {len(removed)} temporary file(s) left in {folder} by an interrupted run",
+                file=sys.stderr,
+            )
 
 
-def _colorize_all(jobs: list[Job], loading: "ModelLoad", run: BatchRun, report: BatchReport) -> None:
+def _colorize_all(
+    jobs: list[Job], loading: "ModelLoad", run: BatchRun, report: BatchReport
+) -> None:
     """Every photo, one at a time or --jobs at once; each result reported as it finishes."""
     from .batch import colorize_file
+
     progress = Progress(len(jobs), enabled=run.chatty)
 
     def one(job: Job) -> PhotoResult:
@@ -214,7 +256,9 @@ def _take(result: PhotoResult, report: BatchReport, progress: Progress, run: Bat
     elif result.status is Status.SKIPPED:
         progress.update(len(report.results), f"skipped {src} ({result.message})")
     else:
-        progress.update(len(report.results), f"colorized {src} -> {result.output} ({result.seconds:.2f} s)")
+        progress.update(
+            len(report.results), f"colorized {src} -> {result.output} ({result.seconds:.2f} s)"
+        )
 
 
 def _print_counts(results: list[PhotoResult], chatty: bool) -> None:
@@ -223,8 +267,11 @@ def _print_counts(results: list[PhotoResult], chatty: bool) -> None:
         return
     existing = sum(r.reason is Skip.OUTPUT_EXISTS for r in results)
     if existing and chatty:
-        print(f"colorize-core: {existing} of {len(results)} outputs existed already and were skipped "
-              "(use --overwrite to replace them)", file=sys.stderr)
+        print(
+            f"colorize-core: {existing} of {len(results)} outputs existed already and were skipped "
+            "(use --overwrite to replace them)",
+            file=sys.stderr,
+        )
     failed = [r for r in results if r.status is Status.ERROR]
     if failed:
         print(f"colorize-core: {len(failed)} of {len(results)} inputs failed:", file=sys.stderr)
@@ -242,7 +289,10 @@ class ModelLoad:
     """
 
     def __init__(self, model: str | None, threads: int | None, with_hints: bool = False):
-        from . import pipeline  # noqa: F401  (numpy, Pillow, the runtime's modules: imported once, here)
+        from . import (
+            pipeline,  # noqa: F401  (numpy, Pillow, the runtime's modules: imported once, here)
+        )
+
         self._model, self._threads, self._with_hints = model, threads, with_hints
         self._lock = threading.Lock()
         self._future: Future | None = None
@@ -252,7 +302,9 @@ class ModelLoad:
         with self._lock:
             if self._future is None:
                 loader = ThreadPoolExecutor(1, thread_name_prefix="colorize-model")
-                self._future = loader.submit(_load_colorizer, self._model, self._threads, self._with_hints)
+                self._future = loader.submit(
+                    _load_colorizer, self._model, self._threads, self._with_hints
+                )
                 loader.shutdown(wait=False)
 
     def __call__(self) -> "Colorizer":
@@ -275,6 +327,7 @@ def _load_colorizer(model: str | None, threads: int | None, with_hints: bool) ->
     none) is a usage error (exit 2)."""
     from .model import ModelError
     from .pipeline import Colorizer
+
     try:
         colorizer = Colorizer(model, threads=threads)
         if with_hints:
@@ -313,7 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     if run_subcommand is not None:
         return run_subcommand(argv[1:])
     stop_on_signals()
-    saved_stderr, sys.stderr = sys.stderr, serialized_stderr(sys.stderr)  # the model loads in a helper thread
+    saved_stderr, sys.stderr = (
+        sys.stderr,
+        serialized_stderr(sys.stderr),
+    )  # the model loads in a helper thread
     try:
         return _run(argv)
     finally:
@@ -323,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(argv: list[str]) -> int:
     """The CLI proper: parse, colorize, report; every outcome is an exit code."""
     parser = build_parser()
-    as_json = "--json" in argv[:argv.index("--")] if "--" in argv else "--json" in argv
+    as_json = "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv
     report: BatchReport | None = None
     try:
         run = batch_run(parser.parse_args(argv))
@@ -340,8 +396,15 @@ def _report_usage_error(exc: UsageError, parser: argparse.ArgumentParser, as_jso
     """A usage error as --json's record on stdout, or after argparse's usage line on stderr."""
     if as_json:
         inputs = {"inputs": [str(p) for p in exc.inputs]} if exc.inputs else {}
-        _print_json({"version": __version__, "status": "usage error", "exit_code": EXIT_USAGE,
-                     "message": str(exc), **inputs})
+        _print_json(
+            {
+                "version": __version__,
+                "status": "usage error",
+                "exit_code": EXIT_USAGE,
+                "message": str(exc),
+                **inputs,
+            }
+        )
     else:
         usage = parser.format_usage() if isinstance(exc, ArgumentsError) else ""
         print(f"{usage}colorize-core: error: {exc}", file=sys.stderr)
@@ -374,7 +437,10 @@ def run() -> NoReturn:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # a reader that has gone, a closed stream: nothing more reaches it
+        except (
+            OSError,
+            ValueError,
+        ):  # a reader that has gone, a closed stream: nothing more reaches it
             pass
     os._exit(code)
 

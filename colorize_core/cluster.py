@@ -12,6 +12,7 @@ in and a file out on a file system all nodes mount; streaming in-memory blocks b
   crash finishes the job. A bad photo fails alone, with the CLI's one-line reason.
 Needs the `cluster` extra (Ray); nothing else in colorize_core imports Ray.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,9 +29,27 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .atomic import remove_stale_temps
-from .exits import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, UsageError, interrupt_signal, interrupted_code, stop_on_signals
+from .exits import (
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    UsageError,
+    interrupt_signal,
+    interrupted_code,
+    stop_on_signals,
+)
 from .options import PhotoOptions, add_photo_options, at_least, photo_options
-from .results import EXISTS_REASON, Failure, PhotoResult, Skip, Status, failed, in_input_order, skipped, summary
+from .results import (
+    EXISTS_REASON,
+    Failure,
+    PhotoResult,
+    Skip,
+    Status,
+    failed,
+    in_input_order,
+    skipped,
+    summary,
+)
 
 if TYPE_CHECKING:  # the runtime (numpy, Pillow) and Ray load only when the cluster mode runs
     from types import ModuleType
@@ -46,23 +65,43 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="colorize-core cluster",
         description="Colorize photos on a Ray cluster: every node must see INPUT, OUT_DIR and a --model file "
-                    "at the same paths (a shared mount). Outputs are named and written as by colorize-core itself.",
+        "at the same paths (a shared mount). Outputs are named and written as by colorize-core itself.",
         epilog="Resumable: photos whose output exists are skipped, so a rerun after a crash finishes the job. "
-               "Exit codes as colorize-core: 0 ok (or skipped), 1 some photos failed, 2 usage error, "
-               "130/143 interrupted.")
-    ap.add_argument("inputs", nargs="+", metavar="INPUT",
-                    help="photo files, folders, or @LIST.txt (one path a line)")
+        "Exit codes as colorize-core: 0 ok (or skipped), 1 some photos failed, 2 usage error, "
+        "130/143 interrupted.",
+    )
+    ap.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="photo files, folders, or @LIST.txt (one path a line)",
+    )
     ap.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="output folder")
-    ap.add_argument("--address", help="Ray cluster address ('auto': RAY_ADDRESS or the running local cluster); "
-                                      "without it a local Ray instance is started and stopped")
-    ap.add_argument("--workers", type=int, help="without --address: the local instance's worker processes "
-                                                 "(default: all cores)")
-    add_photo_options(ap, threads_default=1, threads_help="inference threads per task (default 1: a task holds "
-                                                          "one CPU)")
-    ap.add_argument("--retries", type=int, default=DEFAULT_RETRIES,
-                    help=f"times a photo is retried after its worker died (default {DEFAULT_RETRIES})")
+    ap.add_argument(
+        "--address",
+        help="Ray cluster address ('auto': RAY_ADDRESS or the running local cluster); "
+        "without it a local Ray instance is started and stopped",
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        help="without --address: the local instance's worker processes (default: all cores)",
+    )
+    add_photo_options(
+        ap,
+        threads_default=1,
+        threads_help="inference threads per task (default 1: a task holds one CPU)",
+    )
+    ap.add_argument(
+        "--retries",
+        type=int,
+        default=DEFAULT_RETRIES,
+        help=f"times a photo is retried after its worker died (default {DEFAULT_RETRIES})",
+    )
     ap.add_argument("--report", type=Path, help="append one JSON line per photo to this file")
-    ap.add_argument("--json", action="store_true", help="print a JSON report of every photo on stdout")
+    ap.add_argument(
+        "--json", action="store_true", help="print a JSON report of every photo on stdout"
+    )
     ap.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     return ap
 
@@ -70,12 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
 @dataclass(frozen=True)
 class ClusterRun:
     """What the cluster mode colorizes, where, and how it reports: the parsed command line, typed."""
-    inputs: list[Path]               # @LIST.txt expanded
-    photo: PhotoOptions              # photo.batch.output: the output folder
-    address: str | None = None       # None: a local Ray instance, started and stopped
-    workers: int | None = None       # the local instance's worker processes
+
+    inputs: list[Path]  # @LIST.txt expanded
+    photo: PhotoOptions  # photo.batch.output: the output folder
+    address: str | None = None  # None: a local Ray instance, started and stopped
+    workers: int | None = None  # the local instance's worker processes
     retries: int = DEFAULT_RETRIES
-    report: Path | None = None       # one JSON line per photo appended here
+    report: Path | None = None  # one JSON line per photo appended here
     json: bool = False
     quiet: bool = False
 
@@ -87,8 +127,16 @@ def cluster_run(args: argparse.Namespace) -> ClusterRun:
     at_least("workers", args.workers, 1)
     if args.workers and args.address:
         raise UsageError("--workers sizes the local instance; a cluster at --address has its own")
-    return ClusterRun(inputs=expand_inputs(args.inputs), photo=photo, address=args.address, workers=args.workers,
-                      retries=args.retries, report=args.report, json=args.json, quiet=args.quiet)
+    return ClusterRun(
+        inputs=expand_inputs(args.inputs),
+        photo=photo,
+        address=args.address,
+        workers=args.workers,
+        retries=args.retries,
+        report=args.report,
+        json=args.json,
+        quiet=args.quiet,
+    )
 
 
 def expand_inputs(items: list[str]) -> list[Path]:
@@ -100,8 +148,14 @@ def expand_inputs(items: list[str]) -> list[Path]:
             try:
                 lines = listing.read_text().splitlines()
             except OSError as exc:
-                raise UsageError(f"{listing}: cannot read the list ({exc.strerror or exc})") from None
-            paths += [Path(line.strip()) for line in lines if line.strip() and not line.lstrip().startswith("#")]
+                raise UsageError(
+                    f"{listing}: cannot read the list ({exc.strerror or exc})"
+                ) from None
+            paths += [
+                Path(line.strip())
+                for line in lines
+                if line.strip() and not line.lstrip().startswith("#")
+            ]
         else:
             paths.append(Path(item))
     return paths
@@ -111,6 +165,7 @@ def expand_inputs(items: list[str]) -> list[Path]:
 def _worker_colorizer(model: str | None, threads: int | None) -> "Colorizer":
     """The Colorizer of this worker process, loaded once for all its photos."""
     from .pipeline import Colorizer
+
     return Colorizer(model, threads=threads)
 
 
@@ -118,7 +173,10 @@ def colorize_task(src: str, dst: str, photo: PhotoOptions) -> PhotoResult:
     """One photo, on a worker: the CLI's colorize_file; failures are results, never exceptions
     (Ray retries only what kills a worker)."""
     from .batch import colorize_file
-    result = colorize_file(lambda: _worker_colorizer(photo.model, photo.threads), Path(src), Path(dst), photo.batch)
+
+    result = colorize_file(
+        lambda: _worker_colorizer(photo.model, photo.threads), Path(src), Path(dst), photo.batch
+    )
     if result.reason is Skip.OUTPUT_EXISTS:
         # the driver sends no task for an output that existed: an attempt of this run wrote it
         result = replace(result, status=Status.OK, reason=None, message=EARLIER_ATTEMPT, output=dst)
@@ -155,21 +213,28 @@ class Progress:
         elapsed = time.perf_counter() - self.t0
         rate = self.done / elapsed if elapsed > 0 else 0.0
         left = (self.total - self.done) / rate if rate > 0 else float("nan")
-        print(f"[{self.done}/{self.total}] {self.failed} failed, {rate:.2f} photos/s, about {left:.0f} s left: "
-              f"{result.status.value} {result.input}", file=sys.stderr, flush=True)
+        print(
+            f"[{self.done}/{self.total}] {self.failed} failed, {rate:.2f} photos/s, about {left:.0f} s left: "
+            f"{result.status.value} {result.input}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _check_takes_hints(model: str) -> None:
     """Photos with a STEM.hints.png need a model that reads hints: a named one is checked on its card
     here, before any worker starts (the shipped default reads hints)."""
     from .model import ModelCard, ModelError, resolve_model
+
     try:
         card = ModelCard.read(resolve_model(model))
     except ModelError as exc:
         raise UsageError(f"model: {exc}") from None
     if not card.takes_hints:
-        raise UsageError(f"model: {card.name} takes no colour hints, and some photos have a hint file beside "
-                         "them: leave out --model (the default reads hints), or name a model that does")
+        raise UsageError(
+            f"model: {card.name} takes no colour hints, and some photos have a hint file beside "
+            "them: leave out --model (the default reads hints), or name a model that does"
+        )
 
 
 def run(job: ClusterRun, results: list[PhotoResult]) -> int:
@@ -195,7 +260,9 @@ def _import_ray() -> "ModuleType":
     try:
         import ray
     except ImportError:
-        raise UsageError("the cluster mode needs Ray: pip install 'colorize-core[cluster]'") from None
+        raise UsageError(
+            "the cluster mode needs Ray: pip install 'colorize-core[cluster]'"
+        ) from None
     return ray
 
 
@@ -203,6 +270,7 @@ def _plan(job: ClusterRun) -> list[Job]:
     """(photo, output) for every photo, the output folder made; UsageError when they cannot be
     met, or when photos with hints meet a named model that reads none."""
     from .batch import BatchUsageError, plan, uses_hints
+
     out = job.photo.batch.output
     if out.exists() and not out.is_dir():
         raise UsageError(f"-o {out}: the cluster mode writes into a folder, and this is a file")
@@ -249,12 +317,22 @@ def _skipped_as_existing(src: Path, dst: Path, job: ClusterRun, record: Recorder
 
 def _colorize_on_ray(ray: "ModuleType", todo: list[Job], job: ClusterRun, record: Recorder) -> None:
     """One Ray task a photo, each result recorded as it arrives; Ray's stdout kept off ours."""
-    saved_stdout = _stdout_to_stderr()  # Ray prints worker deaths on stdout; stdout is for --json alone
+    saved_stdout = (
+        _stdout_to_stderr()
+    )  # Ray prints worker deaths on stdout; stdout is for --json alone
     try:
         if todo:
-            ray.init(address=job.address, num_cpus=job.workers, include_dashboard=False, log_to_driver=False,
-                     configure_logging=True, logging_level="ERROR")
-            remote = ray.remote(num_cpus=1, max_retries=job.retries, retry_exceptions=False)(colorize_task)
+            ray.init(
+                address=job.address,
+                num_cpus=job.workers,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=True,
+                logging_level="ERROR",
+            )
+            remote = ray.remote(num_cpus=1, max_retries=job.retries, retry_exceptions=False)(
+                colorize_task
+            )
             pending = {remote.remote(str(s), str(d), job.photo): s for s, d in todo}
             _gather(ray, pending, job.retries, record)
     finally:
@@ -273,8 +351,14 @@ def _gather(ray: "ModuleType", pending: dict, retries: int, record: Recorder) ->
             try:
                 record(ray.get(done[0]))
             except ray.exceptions.RayError as exc:  # its worker died on every attempt
-                record(failed(str(src), Failure.WORKER_LOST, f"{src}: failed on {retries + 1} attempts "
-                              f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"))
+                record(
+                    failed(
+                        str(src),
+                        Failure.WORKER_LOST,
+                        f"{src}: failed on {retries + 1} attempts "
+                        f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})",
+                    )
+                )
     except KeyboardInterrupt:
         for ref in pending:
             ray.cancel(ref)
@@ -285,11 +369,22 @@ def _print_summary(job: ClusterRun, results: list[PhotoResult]) -> None:
     """--json's report on stdout, or the counts on stderr (not with --quiet)."""
     counts = summary(results)
     if job.json:
-        print(json.dumps({"version": __version__, "results": [r.to_json() for r in results], "summary": counts},
-                         indent=2))
+        print(
+            json.dumps(
+                {
+                    "version": __version__,
+                    "results": [r.to_json() for r in results],
+                    "summary": counts,
+                },
+                indent=2,
+            )
+        )
     elif not job.quiet:
-        print(f"colorize-core cluster: {counts['ok']} colorized, {counts['skipped']} skipped, "
-              f"{counts['error']} failed", file=sys.stderr)
+        print(
+            f"colorize-core cluster: {counts['ok']} colorized, {counts['skipped']} skipped, "
+            f"{counts['error']} failed",
+            file=sys.stderr,
+        )
 
 
 def main(argv: list[str]) -> int:
@@ -302,6 +397,9 @@ def main(argv: list[str]) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt as exc:
         sig = interrupt_signal(exc)
-        print(f"colorize-core cluster: interrupted ({sig.name}); {len(results)} photos "
-              "finished, their outputs are kept; run the same command again to finish", file=sys.stderr)
+        print(
+            f"colorize-core cluster: interrupted ({sig.name}); {len(results)} photos "
+            "finished, their outputs are kept; run the same command again to finish",
+            file=sys.stderr,
+        )
         return interrupted_code(sig)

@@ -11,6 +11,7 @@ All three lie in [-1, 1]. Pillow's "L" and "YCbCr" modes use the same BT.601 ful
 transform on 8-bit data, which gives the runtime a fast path for 8-bit photos; a test pins
 the two to within one 8-bit level.
 """
+
 from __future__ import annotations
 
 import functools
@@ -55,7 +56,9 @@ def luma_to_unit(y8: np.ndarray) -> np.ndarray:
 
 def chroma_from_codes(codes: np.ndarray) -> np.ndarray:
     """8-bit Cb/Cr codes -> u/v in [-1, 1] (float32)."""
-    return np.clip((np.asarray(codes, dtype=np.float32) - CHROMA_CODE_ZERO) / CHROMA_CODE_SCALE, -1.0, 1.0)
+    return np.clip(
+        (np.asarray(codes, dtype=np.float32) - CHROMA_CODE_ZERO) / CHROMA_CODE_SCALE, -1.0, 1.0
+    )
 
 
 def chroma_to_codes(uv: np.ndarray) -> np.ndarray:
@@ -73,14 +76,15 @@ def split_8bit(image: Image.Image) -> tuple[Image.Image, np.ndarray]:
 
 def _resize_plane(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Bicubic resize of one float plane (H, W) to size=(width, height), float32."""
-    return np.asarray(Image.fromarray(np.asarray(plane, dtype=np.float32), "F").resize(size, Image.BICUBIC))
+    return np.asarray(
+        Image.fromarray(np.asarray(plane, dtype=np.float32), "F").resize(size, Image.BICUBIC)
+    )
 
 
 def resize_chroma(uv: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Bicubic resize of UV (H, W, 2) to size=(width, height), clipped to [-1, 1] (float32)."""
     planes = [_resize_plane(uv[..., c], size) for c in range(2)]
     return np.clip(np.stack(planes, axis=-1), -1.0, 1.0)
-
 
 
 def merge(y: np.ndarray, uv_small: np.ndarray) -> np.ndarray:
@@ -98,8 +102,11 @@ def to_uint8(rgb: np.ndarray) -> np.ndarray:
     return np.rint(np.asarray(rgb) * 255.0).astype(np.uint8)
 
 
-def expand_chroma_codes(uv_small: np.ndarray, size: tuple[int, int],
-                        finish: Callable[[Image.Image], T] = lambda plane: plane) -> tuple[T, T]:
+def expand_chroma_codes(
+    uv_small: np.ndarray,
+    size: tuple[int, int],
+    finish: Callable[[Image.Image], T] = lambda plane: plane,
+) -> tuple[T, T]:
     """Fast chroma expansion for 8-bit output: UV (h, w, 2) -> Cb, Cr "L" images of `size`,
     each passed through finish() (the JPEG writer's halving and copy into numpy).
 
@@ -107,13 +114,17 @@ def expand_chroma_codes(uv_small: np.ndarray, size: tuple[int, int],
     resizes), so a large photo's chroma costs one plane's time on two cores.
     """
     codes = chroma_to_codes(uv_small)
-    cb_small, cr_small = (Image.fromarray(np.ascontiguousarray(codes[..., c]), "L") for c in range(2))
+    cb_small, cr_small = (
+        Image.fromarray(np.ascontiguousarray(codes[..., c]), "L") for c in range(2)
+    )
     cb = in_background(lambda: finish(cb_small.resize(size, Image.BICUBIC)))
     cr = finish(cr_small.resize(size, Image.BICUBIC))
     return cb.result(), cr
 
 
-def rgb_bands(y: Image.Image, cb: Image.Image, cr: Image.Image, finish: Callable[[Image.Image], T]) -> list[T]:
+def rgb_bands(
+    y: Image.Image, cb: Image.Image, cr: Image.Image, finish: Callable[[Image.Image], T]
+) -> list[T]:
     """Full-resolution Y, Cb, Cr "L" images -> the RGB photo as bands of rows, top first (see
     by_halves), each passed through finish() (a copy into numpy, say). The conversion is per
     pixel, so the bands stacked are the one-piece conversion, bit for bit."""
@@ -121,7 +132,10 @@ def rgb_bands(y: Image.Image, cb: Image.Image, cr: Image.Image, finish: Callable
 
     def band(top: int, bottom: int) -> T:
         box = (0, top, w, bottom)
-        return finish(merge_8bit(*(p if (top, bottom) == (0, y.height) else p.crop(box) for p in (y, cb, cr))))
+        return finish(
+            merge_8bit(*(p if (top, bottom) == (0, y.height) else p.crop(box) for p in (y, cb, cr)))
+        )
+
     return by_halves(y.height, band)
 
 

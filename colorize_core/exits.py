@@ -5,6 +5,7 @@ means the same whichever one returned it: 0 every input done (or skipped on purp
 inputs failed, 2 usage or model error, 128 + the signal when interrupted (130 Ctrl-C, 143
 SIGTERM, 129 SIGHUP).
 """
+
 from __future__ import annotations
 
 import signal

@@ -6,6 +6,7 @@ plug-in gets a colorize-core.json beside it that names this environment's colori
 records every file and folder the install made; uninstall removes exactly those, so a home
 folder is left as it was.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,17 +21,27 @@ from pathlib import Path
 
 from . import __version__
 from .atomic import write_atomic
-from .gimp_profiles import (Packaging, Profile, Series, current_system, default_profile, find_profiles,
-                            home_folder, profile_of_folder)
+from .gimp_profiles import (
+    Packaging,
+    Profile,
+    Series,
+    current_system,
+    default_profile,
+    find_profiles,
+    home_folder,
+    profile_of_folder,
+)
 
 PLUGIN_SOURCES = Path(__file__).resolve().parent / "gimp_plugin"
 CONFIG_NAME = "colorize-core.json"  # the plug-ins' bridge reads it (colorize_bridge.CONFIG_NAME)
 WRITTEN_BY = "colorize-core gimp install"
 FLATPAK_OVERRIDE = "flatpak override --user --talk-name=org.freedesktop.Flatpak org.gimp.GIMP"
-SNAP_STEPS = ("A Snap GIMP runs confined and cannot start programs from outside its snap, so the plug-in "
-              "cannot reach colorize-core there. Use GIMP from Flathub (flatpak install flathub org.gimp.GIMP) "
-              "or from your distribution, then run `colorize-core gimp install` again. "
-              "(--gimp-dir DIR installs into a Snap profile anyway.)")
+SNAP_STEPS = (
+    "A Snap GIMP runs confined and cannot start programs from outside its snap, so the plug-in "
+    "cannot reach colorize-core there. Use GIMP from Flathub (flatpak install flathub org.gimp.GIMP) "
+    "or from your distribution, then run `colorize-core gimp install` again. "
+    "(--gimp-dir DIR installs into a Snap profile anyway.)"
+)
 CHECK_TIMEOUT_S = 300
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -44,18 +55,22 @@ class PluginFile:
 
 # GIMP 3 wants plug-ins/NAME/NAME.py; GIMP 2.10 runs every plug-ins/*.py, so its library sits apart.
 LAYOUT = {
-    Series.GIMP3: (PluginFile("gimp3/colorize_gimp.py", "colorize_gimp/colorize_gimp.py", True),
-                   PluginFile("colorize_bridge.py", "colorize_gimp/colorize_bridge.py", False)),
-    Series.GIMP2: (PluginFile("gimp210/colorize_gimp210.py", "colorize_gimp210.py", True),
-                   PluginFile("colorize_bridge.py", "colorize_gimp210_lib/colorize_bridge.py", False)),
+    Series.GIMP3: (
+        PluginFile("gimp3/colorize_gimp.py", "colorize_gimp/colorize_gimp.py", True),
+        PluginFile("colorize_bridge.py", "colorize_gimp/colorize_bridge.py", False),
+    ),
+    Series.GIMP2: (
+        PluginFile("gimp210/colorize_gimp210.py", "colorize_gimp210.py", True),
+        PluginFile("colorize_bridge.py", "colorize_gimp210_lib/colorize_bridge.py", False),
+    ),
 }
 CONFIG_FOLDER = {Series.GIMP3: "colorize_gimp", Series.GIMP2: "colorize_gimp210_lib"}
 
 
 class State(str, Enum):
-    INSTALLED = "installed"          # this package's plug-in files, a core that answers
-    OUTDATED = "outdated"            # installed, but the files differ from this package's
-    BROKEN = "broken"                # installed, but its core is missing or does not answer
+    INSTALLED = "installed"  # this package's plug-in files, a core that answers
+    OUTDATED = "outdated"  # installed, but the files differ from this package's
+    BROKEN = "broken"  # installed, but its core is missing or does not answer
     NOT_INSTALLED = "not installed"
 
 
@@ -70,6 +85,7 @@ class GimpInstallError(Exception):
 @dataclass
 class ProfileReport:
     """What install, uninstall or status did or found in one profile."""
+
     plugins: str
     gimp: str
     packaging: str
@@ -85,10 +101,13 @@ class ProfileReport:
 
     @classmethod
     def of(cls, profile: Profile) -> ProfileReport:
-        return cls(str(profile.plugins), profile.series.value, profile.packaging.value, profile.version)
+        return cls(
+            str(profile.plugins), profile.series.value, profile.packaging.value, profile.version
+        )
 
 
 # ---------------------------------------------------------------- where things are
+
 
 def core_executable() -> Path:
     """This environment's colorize-core command (bin/colorize-core, or Scripts\\colorize-core.exe).
@@ -102,9 +121,11 @@ def core_executable() -> Path:
         candidate = Path(sysconfig.get_path("scripts", scheme)) / name
         if candidate.is_file():
             return candidate
-    raise GimpInstallError(f"this Python ({sys.executable}) has no {name} command: install the package "
-                           f"with `pip install colorize-core` (in a virtual environment), then run "
-                           f"`colorize-core gimp install` from there")
+    raise GimpInstallError(
+        f"this Python ({sys.executable}) has no {name} command: install the package "
+        f"with `pip install colorize-core` (in a virtual environment), then run "
+        f"`colorize-core gimp install` from there"
+    )
 
 
 def target_profiles(gimp_dirs: list[Path], *, for_install: bool) -> list[Profile]:
@@ -134,6 +155,7 @@ def read_record(profile: Profile) -> dict | None:
 
 # ---------------------------------------------------------------- install
 
+
 def _missing_folders(folder: Path) -> list[Path]:
     """The folders that `mkdir -p folder` would create, outermost first."""
     missing = []
@@ -143,7 +165,9 @@ def _missing_folders(folder: Path) -> list[Path]:
             break
         folder = folder.parent
     if folder.exists() and not folder.is_dir():
-        raise GimpInstallError(f"cannot create {missing[-1] if missing else folder}: {folder} is a file, not a folder")
+        raise GimpInstallError(
+            f"cannot create {missing[-1] if missing else folder}: {folder} is a file, not a folder"
+        )
     return list(reversed(missing))
 
 
@@ -154,8 +178,10 @@ def _make_folders(folders: list[Path]) -> None:
         except FileExistsError:
             pass
         except OSError as e:
-            raise GimpInstallError(f"cannot create {f}: {e.strerror or e}. Choose another place with --gimp-dir, "
-                                   f"or fix the folder's permissions") from e
+            raise GimpInstallError(
+                f"cannot create {f}: {e.strerror or e}. Choose another place with --gimp-dir, "
+                f"or fix the folder's permissions"
+            ) from e
 
 
 def _write(path: Path, data: bytes, executable: bool) -> None:
@@ -164,8 +190,10 @@ def _write(path: Path, data: bytes, executable: bool) -> None:
         if executable and os.name != "nt":
             os.chmod(path, path.stat().st_mode | 0o111)
     except OSError as e:
-        raise GimpInstallError(f"cannot write {path}: {e.strerror or e}. Fix the folder's permissions, "
-                               f"or choose another place with --gimp-dir") from e
+        raise GimpInstallError(
+            f"cannot write {path}: {e.strerror or e}. Fix the folder's permissions, "
+            f"or choose another place with --gimp-dir"
+        ) from e
 
 
 def install_profile(profile: Profile, core: Path, *, dry_run: bool) -> ProfileReport:
@@ -182,22 +210,30 @@ def install_profile(profile: Profile, core: Path, *, dry_run: bool) -> ProfileRe
     files = [plugins / f.target for f in LAYOUT[profile.series]] + [_config_path(profile)]
     report.written = [str(p) for p in new_folders + files]
     if profile.packaging is Packaging.FLATPAK:
-        report.notes.append(f"Flatpak GIMP: let it start colorize-core outside its sandbox, once: {FLATPAK_OVERRIDE}")
+        report.notes.append(
+            f"Flatpak GIMP: let it start colorize-core outside its sandbox, once: {FLATPAK_OVERRIDE}"
+        )
     if dry_run:
         return report
     _make_folders(new_folders)
     for f in LAYOUT[profile.series]:
         _write(plugins / f.target, (PLUGIN_SOURCES / f.source).read_bytes(), f.executable)
-    record = {"core": str(core), "version": __version__, "written_by": WRITTEN_BY,
-              "gimp": profile.series.value, "packaging": profile.packaging.value,
-              "files": [str(p) for p in files],
-              "created_folders": [str(p) for p in dict.fromkeys(created + new_folders)]}
+    record = {
+        "core": str(core),
+        "version": __version__,
+        "written_by": WRITTEN_BY,
+        "gimp": profile.series.value,
+        "packaging": profile.packaging.value,
+        "files": [str(p) for p in files],
+        "created_folders": [str(p) for p in dict.fromkeys(created + new_folders)],
+    }
     _write(_config_path(profile), (json.dumps(record, indent=1) + "\n").encode("utf-8"), False)
     report.state, report.core = State.INSTALLED, str(core)
     return report
 
 
 # ---------------------------------------------------------------- uninstall
+
 
 def _inside(path: Path, folder: Path) -> bool:
     try:
@@ -217,11 +253,16 @@ def uninstall_profile(profile: Profile, *, dry_run: bool) -> ProfileReport:
         return report
     plugins = Path(profile.plugins)
     files = [Path(p) for p in record.get("files", []) if isinstance(p, str)]
-    files = [p for p in files if _inside(p, plugins)] or [plugins / f.target for f in LAYOUT[profile.series]]
+    files = [p for p in files if _inside(p, plugins)] or [
+        plugins / f.target for f in LAYOUT[profile.series]
+    ]
     files.append(_config_path(profile))
     ours = {(plugins / f.target).parent for f in LAYOUT[profile.series]} - {plugins}
-    folders = sorted(ours | {Path(p) for p in record.get("created_folders", []) if isinstance(p, str)},
-                     key=lambda p: len(p.parts), reverse=True)
+    folders = sorted(
+        ours | {Path(p) for p in record.get("created_folders", []) if isinstance(p, str)},
+        key=lambda p: len(p.parts),
+        reverse=True,
+    )
     for p in dict.fromkeys(files):
         if p.is_file() or p.is_symlink():
             report.removed.append(str(p))
@@ -245,11 +286,14 @@ def uninstall_profile(profile: Profile, *, dry_run: bool) -> ProfileReport:
 
 # ---------------------------------------------------------------- status
 
+
 def _plugin_files_current(profile: Profile) -> bool:
     plugins = Path(profile.plugins)
     try:
-        return all((plugins / f.target).read_bytes() == (PLUGIN_SOURCES / f.source).read_bytes()
-                   for f in LAYOUT[profile.series])
+        return all(
+            (plugins / f.target).read_bytes() == (PLUGIN_SOURCES / f.source).read_bytes()
+            for f in LAYOUT[profile.series]
+        )
     except OSError:
         return False
 
@@ -259,8 +303,12 @@ def self_test(profile: Profile) -> tuple[bool, str]:
     small gray picture. (ok, its last line)."""
     lib = Path(profile.plugins) / CONFIG_FOLDER[profile.series]
     try:
-        r = subprocess.run([sys.executable, str(lib / "colorize_bridge.py"), "--self-test", str(lib)],
-                           capture_output=True, text=True, timeout=CHECK_TIMEOUT_S)
+        r = subprocess.run(
+            [sys.executable, str(lib / "colorize_bridge.py"), "--self-test", str(lib)],
+            capture_output=True,
+            text=True,
+            timeout=CHECK_TIMEOUT_S,
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         return False, str(e)
     lines = (r.stdout + r.stderr).strip().splitlines()
@@ -277,7 +325,9 @@ def status_profile(profile: Profile, *, check: bool) -> ProfileReport:
     report.core = record.get("core")
     report.state = State.INSTALLED if _plugin_files_current(profile) else State.OUTDATED
     if report.state is State.OUTDATED:
-        report.notes.append("the plug-in files differ from this package's: run `colorize-core gimp install`")
+        report.notes.append(
+            "the plug-in files differ from this package's: run `colorize-core gimp install`"
+        )
     if check and profile.packaging is not Packaging.FLATPAK:
         ok, line = self_test(profile)
         if not ok:
@@ -285,37 +335,59 @@ def status_profile(profile: Profile, *, check: bool) -> ProfileReport:
         else:
             report.model = line
     if profile.packaging is Packaging.FLATPAK:
-        report.notes.append(f"Flatpak GIMP: the plug-in reaches colorize-core through flatpak-spawn after: "
-                            f"{FLATPAK_OVERRIDE}")
+        report.notes.append(
+            f"Flatpak GIMP: the plug-in reaches colorize-core through flatpak-spawn after: "
+            f"{FLATPAK_OVERRIDE}"
+        )
     return report
 
 
 # ---------------------------------------------------------------- the command
 
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="colorize-core gimp",
-                                 description="Install, remove or check the GIMP plug-in (GIMP 3.x and 2.10, "
-                                             "Linux, macOS, Windows, the Flatpak GIMP).")
+    ap = argparse.ArgumentParser(
+        prog="colorize-core gimp",
+        description="Install, remove or check the GIMP plug-in (GIMP 3.x and 2.10, "
+        "Linux, macOS, Windows, the Flatpak GIMP).",
+    )
     sub = ap.add_subparsers(dest="action", required=True, metavar="install|uninstall|status")
-    for name, text in (("install", "put the plug-in into every GIMP profile found (or --gimp-dir)"),
-                       ("uninstall", "remove exactly what install put there"),
-                       ("status", "what is installed where, and whether each plug-in's core runs")):
+    for name, text in (
+        ("install", "put the plug-in into every GIMP profile found (or --gimp-dir)"),
+        ("uninstall", "remove exactly what install put there"),
+        ("status", "what is installed where, and whether each plug-in's core runs"),
+    ):
         p = sub.add_parser(name, help=text, description=text)
-        p.add_argument("--gimp-dir", action="append", default=[], metavar="DIR", type=Path,
-                       help="a GIMP plug-ins folder to use instead of the profiles found (repeatable); "
-                            "a path with a 2.x folder in it gets the GIMP 2.10 plug-in")
-        p.add_argument("--json", action="store_true", help="one JSON object on stdout instead of text")
+        p.add_argument(
+            "--gimp-dir",
+            action="append",
+            default=[],
+            metavar="DIR",
+            type=Path,
+            help="a GIMP plug-ins folder to use instead of the profiles found (repeatable); "
+            "a path with a 2.x folder in it gets the GIMP 2.10 plug-in",
+        )
+        p.add_argument(
+            "--json", action="store_true", help="one JSON object on stdout instead of text"
+        )
         if name != "status":
-            p.add_argument("--dry-run", action="store_true", help="say what would be done, change nothing")
+            p.add_argument(
+                "--dry-run", action="store_true", help="say what would be done, change nothing"
+            )
         if name == "install":
-            p.add_argument("--no-self-test", action="store_true",
-                           help="skip colorizing a test picture through each installed plug-in's bridge")
+            p.add_argument(
+                "--no-self-test",
+                action="store_true",
+                help="skip colorizing a test picture through each installed plug-in's bridge",
+            )
         if name == "status":
             p.add_argument("--no-check", action="store_true", help="do not run each plug-in's core")
     return ap
 
 
-def _run_install(profiles: list[Profile], explicit: bool, dry_run: bool, self_check: bool) -> list[ProfileReport]:
+def _run_install(
+    profiles: list[Profile], explicit: bool, dry_run: bool, self_check: bool
+) -> list[ProfileReport]:
     core = core_executable()
     reports = []
     for profile in profiles:
@@ -329,7 +401,11 @@ def _run_install(profiles: list[Profile], explicit: bool, dry_run: bool, self_ch
         except GimpInstallError as e:
             report = ProfileReport.of(profile)
             report.problem = str(e)
-        if report.state is State.INSTALLED and self_check and profile.packaging is not Packaging.FLATPAK:
+        if (
+            report.state is State.INSTALLED
+            and self_check
+            and profile.packaging is not Packaging.FLATPAK
+        ):
             ok, line = self_test(profile)
             if ok:
                 report.model = line
@@ -346,17 +422,23 @@ def _headline(action: str, r: ProfileReport, dry_run: bool) -> str:
     if r.problem:
         return f"{head}: {r.state.value + ': ' if r.state else ''}{r.problem}"
     if action == "install":
-        return f"{head}: would install the GIMP {r.gimp} plug-in" if dry_run else f"{head}: installed"
+        return (
+            f"{head}: would install the GIMP {r.gimp} plug-in" if dry_run else f"{head}: installed"
+        )
     if action == "uninstall":
         if not r.removed:
             return f"{head}: nothing to remove"
-        return f"{head}: {'would remove' if dry_run else 'removed'} {len(r.removed)} files and folders"
+        return (
+            f"{head}: {'would remove' if dry_run else 'removed'} {len(r.removed)} files and folders"
+        )
     return f"{head}: {r.state.value}" + (f", core {r.core}" if r.core else "")
 
 
 def _print_text(action: str, reports: list[ProfileReport], dry_run: bool) -> None:
     if not reports:
-        print("No GIMP 3.x or 2.10 profile found (start GIMP once, or name a plug-ins folder with --gimp-dir).")
+        print(
+            "No GIMP 3.x or 2.10 profile found (start GIMP once, or name a plug-ins folder with --gimp-dir)."
+        )
     for r in reports:
         print(_headline(action, r, dry_run))
         listed = r.written if action == "install" else r.removed
@@ -365,7 +447,9 @@ def _print_text(action: str, reports: list[ProfileReport], dry_run: bool) -> Non
         for line in ([r.model] if r.model else []) + [f"note: {n}" for n in r.notes]:
             print(f"    {line}")
     if action == "install" and not dry_run and any(r.state is State.INSTALLED for r in reports):
-        print("Restart GIMP, open a photo, then Filters > Colorize > Auto Colorize (Deep Learning)...")
+        print(
+            "Restart GIMP, open a photo, then Filters > Colorize > Auto Colorize (Deep Learning)..."
+        )
 
 
 def main(argv: list[str]) -> int:
@@ -374,7 +458,9 @@ def main(argv: list[str]) -> int:
     profiles = target_profiles(args.gimp_dir, for_install=args.action == "install")
     try:
         if args.action == "install":
-            reports = _run_install(profiles, bool(args.gimp_dir), dry_run, not (dry_run or args.no_self_test))
+            reports = _run_install(
+                profiles, bool(args.gimp_dir), dry_run, not (dry_run or args.no_self_test)
+            )
         elif args.action == "uninstall":
             reports = [uninstall_profile(p, dry_run=dry_run) for p in profiles]
         else:
@@ -383,7 +469,15 @@ def main(argv: list[str]) -> int:
         print(f"colorize-core gimp: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     if args.json:
-        print(json.dumps({"action": args.action, "dry_run": dry_run, "profiles": [asdict(r) for r in reports]}))
+        print(
+            json.dumps(
+                {
+                    "action": args.action,
+                    "dry_run": dry_run,
+                    "profiles": [asdict(r) for r in reports],
+                }
+            )
+        )
     else:
         _print_text(args.action, reports, dry_run)
     return EXIT_FAILED if any(r.problem for r in reports) else EXIT_OK

@@ -4,6 +4,7 @@ A pure function of the home folder, the environment and the system, so the Windo
 rules are tested on Linux (with PureWindowsPath and an injected environment). Only folders that
 exist count: a profile is made by GIMP the first time it starts.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,6 +29,7 @@ class System(str, Enum):
 
 class Series(str, Enum):
     """Which plug-in a profile takes: GIMP 3.x's (Python 3, GI) or GIMP 2.10's (Python 2.7, gimpfu)."""
+
     GIMP3 = "3"
     GIMP2 = "2.10"
 
@@ -35,6 +37,7 @@ class Series(str, Enum):
 class Packaging(str, Enum):
     """How the GIMP that owns a profile was installed: it decides whether its plug-ins can start a
     program outside GIMP (a Flatpak only through flatpak-spawn, a Snap not at all)."""
+
     NATIVE = "native"
     FLATPAK = "flatpak"
     SNAP = "snap"
@@ -43,6 +46,7 @@ class Packaging(str, Enum):
 @dataclass(frozen=True)
 class Profile:
     """One GIMP profile's plug-ins folder."""
+
     plugins: PurePath
     series: Series
     packaging: Packaging
@@ -61,19 +65,25 @@ def path_type(system: System) -> type[PurePath]:
     return PureWindowsPath if system is System.WINDOWS else PurePosixPath
 
 
-def profile_roots(system: System, home: PurePath, env: Mapping[str, str]) -> list[tuple[PurePath, Packaging]]:
+def profile_roots(
+    system: System, home: PurePath, env: Mapping[str, str]
+) -> list[tuple[PurePath, Packaging]]:
     """The folders that hold GIMP's versioned profiles (GIMP/3.0, GIMP/2.10, ...)."""
     if system is System.WINDOWS:
         appdata = env.get("APPDATA")
-        base = PureWindowsPath(appdata) if appdata else PureWindowsPath(home) / "AppData" / "Roaming"
+        base = (
+            PureWindowsPath(appdata) if appdata else PureWindowsPath(home) / "AppData" / "Roaming"
+        )
         return [(base / "GIMP", Packaging.NATIVE)]
     if system is System.MACOS:
         return [(home / "Library" / "Application Support" / "GIMP", Packaging.NATIVE)]
     xdg = env.get("XDG_CONFIG_HOME")
     config = PurePosixPath(xdg) if xdg and PurePosixPath(xdg).is_absolute() else home / ".config"
-    return [(config / "GIMP", Packaging.NATIVE),
-            (home / ".var" / "app" / FLATPAK_APP / "config" / "GIMP", Packaging.FLATPAK),
-            (home / "snap" / SNAP_NAME / "current" / ".config" / "GIMP", Packaging.SNAP)]
+    return [
+        (config / "GIMP", Packaging.NATIVE),
+        (home / ".var" / "app" / FLATPAK_APP / "config" / "GIMP", Packaging.FLATPAK),
+        (home / "snap" / SNAP_NAME / "current" / ".config" / "GIMP", Packaging.SNAP),
+    ]
 
 
 def series_of(version: str) -> Series | None:
@@ -93,8 +103,12 @@ def _subfolders(folder: PurePath) -> list[str]:
         return []
 
 
-def find_profiles(system: System, home: PurePath, env: Mapping[str, str],
-                  subfolders: Callable[[PurePath], Iterable[str]] = _subfolders) -> list[Profile]:
+def find_profiles(
+    system: System,
+    home: PurePath,
+    env: Mapping[str, str],
+    subfolders: Callable[[PurePath], Iterable[str]] = _subfolders,
+) -> list[Profile]:
     """Every GIMP 3.x and 2.10 profile under `home`: (plug-ins folder, series, packaging, version)."""
     found = []
     for root, packaging in profile_roots(system, home, env):
@@ -115,7 +129,9 @@ def profile_of_folder(plugins: PurePath) -> Profile:
     """A plug-ins folder the user named (--gimp-dir): GIMP 2.10's when a folder on its path is
     named 2.x, else GIMP 3's; Flatpak or Snap by where it lies."""
     parts = plugins.parts
-    version = next((p for p in reversed(parts) if _GIMP3_VERSION.match(p) or _GIMP2_VERSION.match(p)), "")
+    version = next(
+        (p for p in reversed(parts) if _GIMP3_VERSION.match(p) or _GIMP2_VERSION.match(p)), ""
+    )
     series = Series.GIMP2 if _GIMP2_VERSION.match(version) else Series.GIMP3
     text = "/".join(parts)
     if f".var/app/{FLATPAK_APP}/" in text:

@@ -10,6 +10,7 @@ Hints come as an RGBA image (any size, stretched over the photo as the model's v
 pixel with alpha above 0 is a hint of its own colour) or as points (x, y, (r, g, b)) in the
 photo's pixel coordinates.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,7 +27,9 @@ from .limits import DEFAULT_MAX_MEGAPIXELS
 HINT_CHANNELS = 3  # u * mask, v * mask, mask
 Point = tuple[float, float, tuple[int, int, int]]
 HintsLike = Union[Image.Image, np.ndarray, Sequence[Point], str, os.PathLike]
-FLATTENED_SHARE = 0.5  # more of a hint image than this in one opaque colour is a background, not dots
+FLATTENED_SHARE = (
+    0.5  # more of a hint image than this in one opaque colour is a background, not dots
+)
 _FLATTENED = "it looks like a flattened export: hints must be dots on a transparent layer (export with alpha)"
 _POINT = re.compile(r"^\s*([^,]+),([^,]+),\s*#?([0-9a-fA-F]{6})\s*$")
 
@@ -47,8 +50,15 @@ def empty(grid: tuple[int, int]) -> np.ndarray:
     return np.zeros((h, w, HINT_CHANNELS), np.float32)
 
 
-def propagate(luma: np.ndarray, uv: np.ndarray, hints: np.ndarray, *, reach: float, edge: float,
-              iterations: int = 150) -> np.ndarray:
+def propagate(
+    luma: np.ndarray,
+    uv: np.ndarray,
+    hints: np.ndarray,
+    *,
+    reach: float,
+    edge: float,
+    iterations: int = 150,
+) -> np.ndarray:
     """The model's chroma with each hint's correction spread over cells of similar luminance.
 
     Levin, Lischinski and Weiss 2004's colorization by optimization, applied to the residual
@@ -67,7 +77,7 @@ def propagate(luma: np.ndarray, uv: np.ndarray, hints: np.ndarray, *, reach: flo
     weights = []  # to the right and below; the same weight serves both cells of a pair
     for axis in (1, 0):
         diff = np.diff(y, axis=axis)
-        weights.append(np.exp(-diff ** 2 / (2 * edge ** 2))[..., None])
+        weights.append(np.exp(-(diff**2) / (2 * edge**2))[..., None])
     degree = np.zeros(y.shape + (1,))
     degree[:, :-1] += weights[0]
     degree[:, 1:] += weights[0]
@@ -119,14 +129,18 @@ def from_rgba(image: Image.Image | np.ndarray, grid: tuple[int, int]) -> np.ndar
     weight = alpha[ys, xs]
     uv = rgb_to_yuv(rgba[ys, xs, :3].astype(np.float32) / 255.0)[:, 1:]
     total = np.bincount(cells, weight, minlength=w * h)
-    sums = np.stack([np.bincount(cells, weight * uv[:, k], minlength=w * h) for k in (0, 1)], axis=-1)
+    sums = np.stack(
+        [np.bincount(cells, weight * uv[:, k], minlength=w * h) for k in (0, 1)], axis=-1
+    )
     hinted = total > 0
     mean = np.zeros_like(sums)
     mean[hinted] = sums[hinted] / total[hinted, None]
     return encode(mean.reshape(h, w, 2), hinted.reshape(h, w))
 
 
-def from_points(points: Sequence[Point], photo_size: tuple[int, int], grid: tuple[int, int]) -> np.ndarray:
+def from_points(
+    points: Sequence[Point], photo_size: tuple[int, int], grid: tuple[int, int]
+) -> np.ndarray:
     """Points (x, y, (r, g, b)) in the photo's pixel coordinates -> the hint grid (h, w, 3).
 
     Each point colours the one grid cell it falls in; points in the same cell are averaged.
@@ -165,7 +179,9 @@ def parse_point(text: str) -> Point:
     """'X,Y,#RRGGBB' (the CLI's --hint) -> (x, y, (r, g, b))."""
     m = _POINT.match(text)
     if not m:
-        raise HintError(f"--hint {text!r}: expected X,Y,#RRGGBB (pixel coordinates of the photo, a hex colour)")
+        raise HintError(
+            f"--hint {text!r}: expected X,Y,#RRGGBB (pixel coordinates of the photo, a hex colour)"
+        )
     try:
         x, y = float(m.group(1)), float(m.group(2))
     except ValueError as exc:
@@ -184,11 +200,15 @@ def to_grid(hints: HintsLike, photo_size: tuple[int, int], grid: tuple[int, int]
         return from_rgba(hints, grid)
     if isinstance(hints, (list, tuple)):
         return from_points(hints, photo_size, grid)
-    raise HintError(f"hints must be an RGBA image, an (H, W, 4) array, a hint file or a list of (x, y, (r, g, b)), "
-                    f"not {type(hints).__name__}")
+    raise HintError(
+        f"hints must be an RGBA image, an (H, W, 4) array, a hint file or a list of (x, y, (r, g, b)), "
+        f"not {type(hints).__name__}"
+    )
 
 
-def read_file(path: str | os.PathLike, *, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Image.Image:
+def read_file(
+    path: str | os.PathLike, *, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
+) -> Image.Image:
     """A hint file, decoded and checked (alpha, at least one hint, not a flattened export): RGBA;
     HintError naming the file."""
     try:
@@ -196,7 +216,9 @@ def read_file(path: str | os.PathLike, *, max_megapixels: float = DEFAULT_MAX_ME
         _check_has_hint(_rgba_array(image))
     except (ImageIOError, HintError) as exc:
         message = str(exc)
-        raise HintError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+        raise HintError(
+            message if message.startswith(str(path)) else f"{path}: {message}"
+        ) from None
     return image.convert("RGBA")
 
 
@@ -205,7 +227,9 @@ def _check_has_hint(rgba: np.ndarray) -> None:
     flattened export) would make every pixel a hint of its colour and wash the photo out."""
     alpha = rgba[..., 3]
     if not alpha.any():
-        raise HintError("the hint image has no hint: every pixel is transparent (paint dots of colour on it)")
+        raise HintError(
+            "the hint image has no hint: every pixel is transparent (paint dots of colour on it)"
+        )
     if alpha.all():
         raise HintError(f"the hint image has no transparent pixel: {_FLATTENED}")
     solid = alpha == 255
@@ -226,8 +250,10 @@ def _rgba_array(image: Image.Image | np.ndarray) -> np.ndarray:
         if image.mode == "P" and "transparency" in image.info:
             image = image.convert("RGBA")
         if image.mode not in ("RGBA", "LA", "RGBa", "La"):
-            raise HintError(f"the hint image is {image.mode} without alpha: hints are the non-transparent pixels of "
-                            "an RGBA image (paint dots on a transparent layer)")
+            raise HintError(
+                f"the hint image is {image.mode} without alpha: hints are the non-transparent pixels of "
+                "an RGBA image (paint dots on a transparent layer)"
+            )
         return np.asarray(image.convert("RGBA"))
     a = np.asarray(image)
     if a.ndim != 3 or a.shape[-1] != 4 or min(a.shape[:2]) < 1:

@@ -3,6 +3,7 @@
 Every failure is an ImageIOError whose message names the file and says what is wrong, in a
 line a user can act on (Pillow's tracebacks and decompression-bomb warnings never reach them).
 """
+
 from __future__ import annotations
 
 import errno
@@ -19,7 +20,13 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from . import jpeg
 from .atomic import write_atomic
-from .formats import DEFAULT_PNG_COMPRESSION, DEFAULT_QUALITY, FORMAT_NAMES, FORMATS, MULTI_PAGE_FORMATS
+from .formats import (
+    DEFAULT_PNG_COMPRESSION,
+    DEFAULT_QUALITY,
+    FORMAT_NAMES,
+    FORMATS,
+    MULTI_PAGE_FORMATS,
+)
 from .limits import DEFAULT_MAX_MEGAPIXELS, available_memory, decoded_bytes, human_bytes
 
 if TYPE_CHECKING:  # numpy is imported where pixels are handled (the CLI's --help never needs it)
@@ -27,16 +34,25 @@ if TYPE_CHECKING:  # numpy is imported where pixels are handled (the CLI's --hel
 
 
 TURNED = range(2, 9)  # EXIF orientations that need turning upright
-DECODE_BLOCK_MAX = 64 << 20  # bytes of a file handed to its decoder at once (larger files: in such blocks)
-KEYED_MODES = {"L": "LA", "RGB": "RGBA"}  # modes whose transparency may be one key value -> with alpha
+DECODE_BLOCK_MAX = (
+    64 << 20
+)  # bytes of a file handed to its decoder at once (larger files: in such blocks)
+KEYED_MODES = {
+    "L": "LA",
+    "RGB": "RGBA",
+}  # modes whose transparency may be one key value -> with alpha
 # Pillow's format plugins parse a file's headers in Python, so a damaged file surfaces as almost any
 # built-in exception (TypeError for a TIFF page without dimensions, RuntimeError from the AVIF
 # decoder, EOFError, struct.error, SyntaxError from an EXIF block): around Pillow's reading calls,
 # every Exception but MemoryError is the file's fault.
 UNREADABLE_EXIF = "its EXIF metadata is damaged and was left out (the pixels were read)"
 LOOP = "symbolic link loop (a link that leads back to itself)"
-NOT_REGULAR = {stat.S_IFIFO: "a named pipe (FIFO)", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
-               stat.S_IFSOCK: "a socket"}
+NOT_REGULAR = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
 # ISO media brands (the `ftyp` box that opens the file) of HEIC photos, the iPhone's format
 HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}
 
@@ -51,7 +67,9 @@ class OutputExistsError(ImageIOError):
 
 def has_alpha(image: Image.Image) -> bool:
     """True when a PIL image carries transparency (an alpha band or a palette's transparent entry)."""
-    return image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (image.mode == "P" and "transparency" in image.info)
+    return image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        image.mode == "P" and "transparency" in image.info
+    )
 
 
 def output_format(path: Path) -> str:
@@ -59,7 +77,9 @@ def output_format(path: Path) -> str:
     (an output named after its input: `-o FILE` is refused before any work, see batch.plan)."""
     ext = Path(path).suffix.lower()
     if ext not in FORMATS:
-        raise ImageIOError(f"{path}: {unwritable(ext)}; use --format png (or one of {FORMAT_NAMES})")
+        raise ImageIOError(
+            f"{path}: {unwritable(ext)}; use --format png (or one of {FORMAT_NAMES})"
+        )
     return FORMATS[ext][0]
 
 
@@ -67,12 +87,15 @@ def unwritable(ext: str) -> str:
     """Why a file named *ext cannot be written, in words."""
     if not ext:
         return "cannot write a file without an extension"
-    return f"cannot write {ext} files" + (" (GIF holds only 256 colours)" if ext.lower() == ".gif" else "")
+    return f"cannot write {ext} files" + (
+        " (GIF holds only 256 colours)" if ext.lower() == ".gif" else ""
+    )
 
 
 @dataclass
 class Photo:
     """A decoded photo, upright (EXIF orientation applied), with what should carry to its output."""
+
     image: Image.Image
     path: Path
     icc_profile: bytes | None = None
@@ -83,8 +106,12 @@ class Photo:
     gray: "np.ndarray | None" = None  # a grayscale JPEG's pixels, shared with `image` (see _decode)
 
 
-def load(path: str | os.PathLike, *, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
-         before_decode: Callable[[], object] | None = None) -> Photo:
+def load(
+    path: str | os.PathLike,
+    *,
+    max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
+    before_decode: Callable[[], object] | None = None,
+) -> Photo:
     """Decode a photo's first page fully, or raise ImageIOError naming the file and the reason.
 
     before_decode: called once the photo is checked, just before its pixels decode (outside the
@@ -108,7 +135,9 @@ def _add_new(warned: list[str], said: Iterable[str]) -> None:
             warned.append(text)
 
 
-def _read(fp: BinaryIO, path: Path, max_megapixels: float, before_decode: Callable[[], object] | None) -> Photo:
+def _read(
+    fp: BinaryIO, path: Path, max_megapixels: float, before_decode: Callable[[], object] | None
+) -> Photo:
     """load() once the file is open: the first page decoded, upright, with its metadata."""
     opened = _open_checked(fp, path, max_megapixels, before_decode)
     im, gray = _decode(opened, fp, path)
@@ -122,7 +151,9 @@ def _read(fp: BinaryIO, path: Path, max_megapixels: float, before_decode: Callab
     if icc and len(icc) > 20 and icc[16:20] == b"RGB ":
         photo.icc_profile = icc
     elif icc:
-        photo.warnings.append(f"{icc[16:20].decode('ascii', 'replace').strip()} ICC profile not carried to the RGB output")
+        photo.warnings.append(
+            f"{icc[16:20].decode('ascii', 'replace').strip()} ICC profile not carried to the RGB output"
+        )
     exif = _exif_of(im)
     orientation = None if exif is None else exif.get(ExifTags.Base.Orientation, 1)
     if gray is not None and orientation not in TURNED:
@@ -159,7 +190,9 @@ def _open_photo(path: Path) -> BinaryIO:
             raise ImageIOError(f"{path}: is a folder (pass --recursive or name the files)")
         if not stat.S_ISREG(info.st_mode):
             what = NOT_REGULAR.get(kind, "not a file")
-            raise ImageIOError(f"{path}: {what}, not a regular file: save the photo into a file first")
+            raise ImageIOError(
+                f"{path}: {what}, not a regular file: save the photo into a file first"
+            )
         if info.st_size == 0:
             raise ImageIOError(f"{path}: empty file (0 bytes)")
         if hasattr(os, "O_NONBLOCK"):
@@ -201,10 +234,12 @@ def unreadable_format(path: Path) -> str | None:
         return None
     end = min(int.from_bytes(head[:4], "big"), len(head))
     # the major brand, then (past the minor version) the compatible ones
-    brands = {head[8:12]} | {head[at:at + 4] for at in range(16, end - 3, 4)}
+    brands = {head[8:12]} | {head[at : at + 4] for at in range(16, end - 3, 4)}
     if brands & HEIC_BRANDS:
-        return ("a HEIC photo, which this tool cannot read (Pillow has no HEIC decoder here): convert it to "
-                "JPEG, PNG or TIFF first")
+        return (
+            "a HEIC photo, which this tool cannot read (Pillow has no HEIC decoder here): convert it to "
+            "JPEG, PNG or TIFF first"
+        )
     return None
 
 
@@ -290,7 +325,9 @@ def pages(photo: Photo) -> Iterator[Image.Image]:
             except (ImageIOError, MemoryError):
                 raise
             except Exception as exc:  # see the note at the top
-                raise ImageIOError(f"{photo.path}: page {i + 1} is truncated or corrupt ({_reason(exc)})") from None
+                raise ImageIOError(
+                    f"{photo.path}: page {i + 1} is truncated or corrupt ({_reason(exc)})"
+                ) from None
             _add_new(photo.warnings, (f"page {i + 1}: {w}" for w in said))
             yield upright
 
@@ -332,15 +369,17 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _open_checked(fp, path: Path, max_megapixels: float,
-                  before_decode: Callable[[], object] | None = None) -> Image.Image:
+def _open_checked(
+    fp, path: Path, max_megapixels: float, before_decode: Callable[[], object] | None = None
+) -> Image.Image:
     """Image.open + the size, pixel-limit and memory checks (no pixels decoded yet), then
     before_decode()."""
     try:
         im = _open_unlimited(fp)
     except UnidentifiedImageError:
-        raise ImageIOError(f"{path}: {unreadable_format(path) or 'not an image, or a format this tool cannot read'}") \
-            from None
+        raise ImageIOError(
+            f"{path}: {unreadable_format(path) or 'not an image, or a format this tool cannot read'}"
+        ) from None
     except MemoryError:
         raise ImageIOError(f"{path}: not enough memory to read this image") from None
     except Exception as exc:  # see the note at the top
@@ -381,7 +420,9 @@ def _decode(im: Image.Image, fp, path: Path) -> tuple[Image.Image, "np.ndarray |
                 return shared, gray
         # the whole file in one decoder call: Pillow lets go of the GIL for it, so the model
         # loading in another thread cannot stall it between blocks
-        im.decodermaxblock = max(im.decodermaxblock, min(os.fstat(fp.fileno()).st_size, DECODE_BLOCK_MAX))
+        im.decodermaxblock = max(
+            im.decodermaxblock, min(os.fstat(fp.fileno()).st_size, DECODE_BLOCK_MAX)
+        )
         im.load()
     except MemoryError:
         raise ImageIOError(f"{path}: not enough memory to decode this image") from None
@@ -393,6 +434,7 @@ def _decode(im: Image.Image, fp, path: Path) -> tuple[Image.Image, "np.ndarray |
 def _gray_jpeg(fp) -> "np.ndarray | None":
     """A grayscale JPEG's pixels (H, W) by libjpeg-turbo (outside the GIL), or None if it refuses."""
     import simplejpeg  # loads numpy: imported when a grayscale JPEG is decoded, not at start-up
+
     fp.seek(0)
     try:
         return simplejpeg.decode_jpeg(fp.read(), colorspace="GRAY")[..., 0]
@@ -406,17 +448,28 @@ def _check_size(im: Image.Image, path: Path, max_megapixels: float, where: str =
     if w < 1 or h < 1:
         raise ImageIOError(f"{path}{where}: image has zero size ({w} x {h})")
     if w * h > max_megapixels * 1e6:
-        raise ImageIOError(f"{path}{where}: {w} x {h} is {w * h / 1e6:.0f} megapixels, over the limit of "
-                           f"{max_megapixels:g} (raise it with --max-megapixels)")
+        raise ImageIOError(
+            f"{path}{where}: {w} x {h} is {w * h / 1e6:.0f} megapixels, over the limit of "
+            f"{max_megapixels:g} (raise it with --max-megapixels)"
+        )
     need, free = decoded_bytes(w, h, im.mode), available_memory()
     if free is not None and need > free:
-        raise ImageIOError(f"{path}{where}: {w} x {h} needs about {human_bytes(need)} of memory to colorize, "
-                           f"and only {human_bytes(free)} is available")
+        raise ImageIOError(
+            f"{path}{where}: {w} x {h} needs about {human_bytes(need)} of memory to colorize, "
+            f"and only {human_bytes(free)} is available"
+        )
 
 
-def save(image: Image.Image | jpeg.Planes | list[Image.Image], path: str | os.PathLike, *,
-         quality: int = DEFAULT_QUALITY, png_compression: int = DEFAULT_PNG_COMPRESSION,
-         icc_profile: bytes | None = None, exif: bytes | None = None, overwrite: bool = False) -> Path:
+def save(
+    image: Image.Image | jpeg.Planes | list[Image.Image],
+    path: str | os.PathLike,
+    *,
+    quality: int = DEFAULT_QUALITY,
+    png_compression: int = DEFAULT_PNG_COMPRESSION,
+    icc_profile: bytes | None = None,
+    exif: bytes | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Write `image` (or a list of pages, for TIFF; or JPEG planes, for JPEG) atomically: into a
     temporary file beside `path`, then published under its name (exclusively, unless overwrite).
 
@@ -432,10 +485,14 @@ def save(image: Image.Image | jpeg.Planes | list[Image.Image], path: str | os.Pa
     if len(images) > 1 and fmt not in MULTI_PAGE_FORMATS:
         raise ImageIOError(f"{path}: {fmt} cannot hold {len(images)} pages; write .tif")
     if any(im.mode in ("RGBA", "LA") for im in images) and not keeps_alpha:
-        raise ImageIOError(f"{path}: {fmt} cannot store the photo's transparency; write .png, .tif or .webp")
+        raise ImageIOError(
+            f"{path}: {fmt} cannot store the photo's transparency; write .png, .tif or .webp"
+        )
     if fmt == "JPEG" and exif and not jpeg.exif_fits(exif):
-        raise ImageIOError(f"{path}: EXIF data is too long for JPEG ({len(exif):,} bytes, at most 64 KB); nothing was "
-                           "written: leave the metadata out with --strip-metadata, or write .png, .tif or .webp")
+        raise ImageIOError(
+            f"{path}: EXIF data is too long for JPEG ({len(exif):,} bytes, at most 64 KB); nothing was "
+            "written: leave the metadata out with --strip-metadata, or write .png, .tif or .webp"
+        )
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path}: already exists (use --overwrite to replace it)")
     folder = path.parent if str(path.parent) else Path(".")
@@ -446,7 +503,9 @@ def save(image: Image.Image | jpeg.Planes | list[Image.Image], path: str | os.Pa
         options["quality"] = quality
     if fmt == "WEBP":
         options["exact"] = True  # keep the RGB under transparent pixels
-    if fmt == "JPEG":  # the chroma is the model's, upsampled from 56x56: half-size chroma loses nothing of it
+    if (
+        fmt == "JPEG"
+    ):  # the chroma is the model's, upsampled from 56x56: half-size chroma loses nothing of it
         options["subsampling"] = 2
     if fmt == "PNG":
         options["compress_level"] = png_compression
@@ -462,18 +521,26 @@ def save(image: Image.Image | jpeg.Planes | list[Image.Image], path: str | os.Pa
     except FileExistsError:
         raise OutputExistsError(f"{path}: already exists (use --overwrite to replace it)") from None
     except OSError as exc:
-        raise ImageIOError(f"{path}: could not write ({exc.strerror or exc}); nothing was written") from None
+        raise ImageIOError(
+            f"{path}: could not write ({exc.strerror or exc}); nothing was written"
+        ) from None
     except ValueError as exc:  # metadata the format cannot hold (an ICC profile over 16 MB in JPEG)
         raise ImageIOError(f"{path}: could not write ({exc}); nothing was written") from None
     return path
 
 
-def _writer(image: Image.Image | jpeg.Planes, fmt: str, options: dict) -> Callable[[BinaryIO], object]:
+def _writer(
+    image: Image.Image | jpeg.Planes, fmt: str, options: dict
+) -> Callable[[BinaryIO], object]:
     """What writes the photo into an open file: Pillow, or libjpeg-turbo for JPEG planes."""
     if not isinstance(image, jpeg.Planes):
         return lambda f: image.save(f, format=fmt, **options)
     if fmt != "JPEG":
         raise ImageIOError(f"JPEG planes cannot be written as {fmt}")
-    data = jpeg.encode(image, quality=options["quality"], icc_profile=options.get("icc_profile"),
-                       exif=options.get("exif"))
+    data = jpeg.encode(
+        image,
+        quality=options["quality"],
+        icc_profile=options.get("icc_profile"),
+        exif=options.get("exif"),
+    )
     return lambda f: f.write(data)

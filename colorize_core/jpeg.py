@@ -6,6 +6,7 @@ the full-size chroma, the merged YCbCr image and the encoder's own downsampling:
 work of writing a colorized JPEG through Pillow. ICC and EXIF are carried as Pillow carries them
 (APP1 "Exif", APP2 "ICC_PROFILE" chunks after the JFIF header).
 """
+
 from __future__ import annotations
 
 import struct
@@ -15,7 +16,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # numpy is imported where pixels are handled; this module loads before it is
     import numpy as np
 
-MAX_SEGMENT = 65533  # bytes of payload one JPEG marker segment holds (its length field counts itself)
+MAX_SEGMENT = (
+    65533  # bytes of payload one JPEG marker segment holds (its length field counts itself)
+)
 ICC_TAG = b"ICC_PROFILE\0"
 EXIF_TAG = b"Exif\0\0"
 
@@ -23,6 +26,7 @@ EXIF_TAG = b"Exif\0\0"
 @dataclass(frozen=True)
 class Planes:
     """A colorized photo as JPEG stores it: Y (H, W) and Cb, Cr (ceil(H/2), ceil(W/2)), uint8."""
+
     y: "np.ndarray"
     cb: "np.ndarray"
     cr: "np.ndarray"
@@ -38,11 +42,15 @@ def chroma_size(size: tuple[int, int]) -> tuple[int, int]:
     return (size[0] + 1) // 2, (size[1] + 1) // 2
 
 
-def encode(planes: Planes, *, quality: int, icc_profile: bytes | None = None, exif: bytes | None = None) -> bytes:
+def encode(
+    planes: Planes, *, quality: int, icc_profile: bytes | None = None, exif: bytes | None = None
+) -> bytes:
     """The JPEG file's bytes; ValueError for EXIF too long for its one segment."""
     import simplejpeg  # loads numpy: imported when a JPEG is written, long after the CLI started
-    data = simplejpeg.encode_jpeg_yuv_planes(_even_rows_and_columns(planes.y), planes.cb, planes.cr,
-                                             quality=quality)
+
+    data = simplejpeg.encode_jpeg_yuv_planes(
+        _even_rows_and_columns(planes.y), planes.cb, planes.cr, quality=quality
+    )
     extra = _segments(icc_profile, exif)
     if not extra:
         return data
@@ -56,6 +64,7 @@ def _even_rows_and_columns(y: "np.ndarray") -> "np.ndarray":
     (garbage in the photo's last MCU row, or a crash). An odd plane is copied with its edge
     repeated into an even buffer, which is handed over as a view of the photo's own size."""
     import numpy as np
+
     h, w = y.shape
     if h % 2 == 0 and w % 2 == 0:
         return y
@@ -77,11 +86,13 @@ def _segments(icc_profile: bytes | None, exif: bytes | None) -> bytes:
     if exif:
         payload = _exif_payload(exif)
         if len(payload) > MAX_SEGMENT:
-            raise ValueError(f"EXIF data is too long for JPEG ({len(payload)} bytes, at most {MAX_SEGMENT})")
+            raise ValueError(
+                f"EXIF data is too long for JPEG ({len(payload)} bytes, at most {MAX_SEGMENT})"
+            )
         out += b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
     if icc_profile:
         room = MAX_SEGMENT - len(ICC_TAG) - 2
-        chunks = [icc_profile[i:i + room] for i in range(0, len(icc_profile), room)]
+        chunks = [icc_profile[i : i + room] for i in range(0, len(icc_profile), room)]
         if len(chunks) > 255:
             raise ValueError(f"ICC profile is too long for JPEG ({len(icc_profile)} bytes)")
         for i, chunk in enumerate(chunks, 1):

@@ -4,6 +4,7 @@ The CLI, the GIMP bridge and the Python API all validate through these functions
 value one of them refuses (NaN, infinity, a negative thread count) is refused by all of them
 with the same words. Each check raises ValueError; the CLI turns it into exit status 2.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,16 +22,37 @@ MAX_STRENGTH = 4.0  # beyond this the chroma clips everywhere: a posterized imag
 # luminance, two chroma planes at full size, the merged RGB result and the encoder's buffers
 # (measured peak for a 13 MP gray JPEG: about 240 MB, ~18 bytes a pixel with the model).
 WORKING_BYTES_PER_PIXEL = 16
-BYTES_PER_SAMPLE = {"1": 1, "L": 1, "P": 1, "LA": 2, "La": 2, "PA": 2, "RGB": 3, "YCbCr": 3, "LAB": 3, "HSV": 3,
-                    "RGBA": 4, "RGBa": 4, "RGBX": 4, "CMYK": 4, "I": 4, "F": 4,
-                    "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+BYTES_PER_SAMPLE = {
+    "1": 1,
+    "L": 1,
+    "P": 1,
+    "LA": 2,
+    "La": 2,
+    "PA": 2,
+    "RGB": 3,
+    "YCbCr": 3,
+    "LAB": 3,
+    "HSV": 3,
+    "RGBA": 4,
+    "RGBa": 4,
+    "RGBX": 4,
+    "CMYK": 4,
+    "I": 4,
+    "F": 4,
+    "I;16": 2,
+    "I;16B": 2,
+    "I;16L": 2,
+    "I;16N": 2,
+}
 
 
 def check_strength(value: float) -> float:
     """A colour strength: finite, 0 (gray) to MAX_STRENGTH."""
     value = float(value)
     if not math.isfinite(value) or not 0.0 <= value <= MAX_STRENGTH:
-        raise ValueError(f"strength must be a number from 0 to {MAX_STRENGTH:g} (0 gray, 1 as predicted), got {value}")
+        raise ValueError(
+            f"strength must be a number from 0 to {MAX_STRENGTH:g} (0 gray, 1 as predicted), got {value}"
+        )
     return value
 
 
@@ -38,7 +60,9 @@ def check_max_megapixels(value: float) -> float:
     """The decompression-bomb guard: a finite, positive number of megapixels."""
     value = float(value)
     if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"max-megapixels must be a positive number (default {DEFAULT_MAX_MEGAPIXELS:g}), got {value}")
+        raise ValueError(
+            f"max-megapixels must be a positive number (default {DEFAULT_MAX_MEGAPIXELS:g}), got {value}"
+        )
     return value
 
 
@@ -47,16 +71,19 @@ def check_threads(value: int | None) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"threads must be a whole number of 1 or more (or None for all cores), got {value!r}")
+        raise ValueError(
+            f"threads must be a whole number of 1 or more (or None for all cores), got {value!r}"
+        )
     return value
 
 
 JOBS_PER_CORE = 4  # photos in flight per core: enough to overlap decoding, the model and encoding
-JOB_RESERVE_BYTES = 64 * 2 ** 20  # a batch thread's stack and its smallest photo's working memory
+JOB_RESERVE_BYTES = 64 * 2**20  # a batch thread's stack and its smallest photo's working memory
 
 
-def batch_workers(requested: int | None, photos: int, cores: int | None = None,
-                  free: int | None = None) -> tuple[int, str | None]:
+def batch_workers(
+    requested: int | None, photos: int, cores: int | None = None, free: int | None = None
+) -> tuple[int, str | None]:
     """Threads for a batch: the --jobs asked (default: the cores), never more than the photos,
     JOBS_PER_CORE per core, or what the free memory (ulimit -v included) can hold at
     JOB_RESERVE_BYTES a thread. Returns the count and, when a request was cut, why (for the user)."""

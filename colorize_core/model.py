@@ -4,6 +4,7 @@ The runtime hard-codes nothing about a model: everything comes from the card, an
 sha256 is checked at load, so a corrupt or mismatched model fails early with a message naming it.
 A model may take colour hints as a second input; its card declares them.
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,6 +22,7 @@ from .hints import empty as empty_hints
 from .limits import check_threads
 from .native_stderr import native_stderr_captured
 from .shipped import DEFAULT_MODEL, SHIPPED_DIR, SHIPPED_MODELS
+
 
 def sha256_of(path: Path) -> str:
     """The file's sha256, hashed from a memory map in one call (outside the GIL throughout)."""
@@ -73,7 +75,9 @@ def resolve_model(model: str | os.PathLike | None) -> Path:
         return SHIPPED_DIR / f"{os.fspath(model)}.tflite"
     path = Path(model)
     if not path.is_file():
-        raise ModelError(f"{path}: model file not found (shipped models, by name: {', '.join(SHIPPED_MODELS)})")
+        raise ModelError(
+            f"{path}: model file not found (shipped models, by name: {', '.join(SHIPPED_MODELS)})"
+        )
     return path
 
 
@@ -98,24 +102,34 @@ class Model:
         except (ValueError, RuntimeError) as exc:
             self._check_sum(digest.result())
             detail = " ".join(captured.read().split())
-            raise ModelError(f"{path}: LiteRT cannot load this model "
-                             f"({' '.join(filter(None, [str(exc), detail]))})") from exc
+            raise ModelError(
+                f"{path}: LiteRT cannot load this model "
+                f"({' '.join(filter(None, [str(exc), detail]))})"
+            ) from exc
         self._check_sum(digest.result())
         self._lock = threading.Lock()
-        self._in, self._hints = split_inputs(self._interp.get_input_details(), self.card.input_shape, path)
+        self._in, self._hints = split_inputs(
+            self._interp.get_input_details(), self.card.input_shape, path
+        )
         self._out = self._interp.get_output_details()[0]
         cw, ch = self.card.chroma_size
-        want = [self.card.input_shape, (1, ch, cw, 2)] + ([self.card.hint_shape] if self.card.takes_hints else [])
+        want = [self.card.input_shape, (1, ch, cw, 2)] + (
+            [self.card.hint_shape] if self.card.takes_hints else []
+        )
         got = [tuple(self._in["shape"]), tuple(self._out["shape"])]
         if self._hints is not None:
             got.append(tuple(self._hints["shape"]))
         if got != want:
-            raise ModelError(f"{path}: tensor shapes {got} do not match the card's {want} (input, output, hints)")
+            raise ModelError(
+                f"{path}: tensor shapes {got} do not match the card's {want} (input, output, hints)"
+            )
 
     def _check_sum(self, actual: str) -> None:
         if actual != self.card.sha256:
-            raise ModelError(f"{self.card.path}: checksum mismatch (file {actual[:12]}..., card "
-                             f"{self.card.sha256[:12]}...): the model file is corrupt or does not belong to this card")
+            raise ModelError(
+                f"{self.card.path}: checksum mismatch (file {actual[:12]}..., card "
+                f"{self.card.sha256[:12]}...): the model file is corrupt or does not belong to this card"
+            )
 
     def predict(self, luma: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
         """Luminance codes (H, W) at the card's input size, float 0..255 -> UV (h, w, 2) in [-1, 1].
@@ -137,15 +151,18 @@ class Model:
         return np.clip(out * self.card.output_scale + self.card.output_offset, -1.0, 1.0)
 
 
-def split_inputs(details: list[dict], luma_shape: tuple[int, ...], where: Path | str = "model"
-                 ) -> tuple[dict, dict | None]:
+def split_inputs(
+    details: list[dict], luma_shape: tuple[int, ...], where: Path | str = "model"
+) -> tuple[dict, dict | None]:
     """An interpreter's input details -> (the luminance input, the hint input or None), told apart
     by the luminance input's shape (the card declares it; tensor names are the converter's)."""
     luma = [d for d in details if tuple(d["shape"]) == tuple(luma_shape)]
     rest = [d for d in details if tuple(d["shape"]) != tuple(luma_shape)]
     if len(luma) != 1 or len(rest) > 1:
-        raise ModelError(f"{where}: expected one luminance input of shape {tuple(luma_shape)} and at most one "
-                         f"hint input, got {[tuple(d['shape']) for d in details]}")
+        raise ModelError(
+            f"{where}: expected one luminance input of shape {tuple(luma_shape)} and at most one "
+            f"hint input, got {[tuple(d['shape']) for d in details]}"
+        )
     return luma[0], (rest[0] if rest else None)
 
 
@@ -153,7 +170,12 @@ def make_interpreter(model: Path | bytes, threads: int | None = None):
     """A LiteRT interpreter for a .tflite file or its bytes, tensors allocated: the one place the
     runtime, the conversion checks and the feature cache set LiteRT up."""
     from ai_edge_litert.interpreter import Interpreter
-    source = {"model_content": model} if isinstance(model, (bytes, bytearray)) else {"model_path": str(model)}
+
+    source = (
+        {"model_content": model}
+        if isinstance(model, (bytes, bytearray))
+        else {"model_path": str(model)}
+    )
     interp = Interpreter(num_threads=threads or os.cpu_count() or 1, **source)
     interp.allocate_tensors()
     return interp

@@ -4,6 +4,7 @@ redirection is process-wide, and the CLI loads the model in a helper thread whil
 may already be reporting (a usage error, a skipped photo): `serialized_stderr` makes the CLI's
 own writes wait for the capture to end, so none of them lands in the capture and is lost.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,6 +44,7 @@ def _anonymous_file():
     if hasattr(os, "memfd_create"):
         return os.fdopen(os.memfd_create("colorize-stderr", getattr(os, "MFD_CLOEXEC", 0)), "w+")
     import tempfile
+
     return tempfile.TemporaryFile(mode="w+")
 
 

@@ -5,6 +5,7 @@ UV upsampled bicubically to full size -> merged with the ORIGINAL Y -> RGB -> al
 The model never sees or produces full-resolution pixels, so every detail of a 12-megapixel
 scan survives: only its colour comes from the model.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,14 +32,18 @@ class Colorizer:
     """Loads a model once and colorizes any number of photos with it, with or without colour hints
     (the shipped default reads them as a second input of its one network)."""
 
-    def __init__(self, model: str | os.PathLike | Model | None = None, *, threads: int | None = None):
+    def __init__(
+        self, model: str | os.PathLike | Model | None = None, *, threads: int | None = None
+    ):
         self.model = model if isinstance(model, Model) else Model(model, threads=threads)
 
     def hint_model(self) -> Model:
         """The model that colorizes with hints: this one; ModelError when it takes none."""
         if not self.model.card.takes_hints:
-            raise ModelError(f"model {self.model.card.name} takes no colour hints: leave out --model (the default "
-                             "reads hints)")
+            raise ModelError(
+                f"model {self.model.card.name} takes no colour hints: leave out --model (the default "
+                "reads hints)"
+            )
         return self.model
 
     # -- the chroma the model predicts -------------------------------------------------
@@ -49,8 +54,12 @@ class Colorizer:
         over the photo, or points (x, y, (r, g, b)) in its pixels); HintError if unusable.
         """
         if hints is None:
-            return self.model.predict(np.asarray(model_view(luma, self.model.card.input_size), np.float32))
-        return self.chroma_with_grid(luma, hints_module.to_grid(hints, luma.size, self.hint_model().card.hint_grid))
+            return self.model.predict(
+                np.asarray(model_view(luma, self.model.card.input_size), np.float32)
+            )
+        return self.chroma_with_grid(
+            luma, hints_module.to_grid(hints, luma.size, self.hint_model().card.hint_grid)
+        )
 
     def chroma_with_grid(self, luma: Image.Image, grid: np.ndarray) -> np.ndarray:
         """The model's chroma for a ready hint grid (colorize_core.hints; evaluations draw grids
@@ -64,8 +73,14 @@ class Colorizer:
         return hints_module.propagate(y, uv, grid, reach=reach, edge=edge)
 
     # -- public entry points -------------------------------------------------------------
-    def colorize(self, image: ImageLike, *, strength: float = 1.0, exif_transpose: bool = False,
-                 hints: HintsLike | None = None) -> ImageLike:
+    def colorize(
+        self,
+        image: ImageLike,
+        *,
+        strength: float = 1.0,
+        exif_transpose: bool = False,
+        hints: HintsLike | None = None,
+    ) -> ImageLike:
         """Colorize a PIL image or a numpy array; returns the same kind.
 
         strength scales the predicted chroma: 0 gives gray, 1 the model's colours, above 1
@@ -88,8 +103,13 @@ class Colorizer:
             return self._colorize_pil(_straight_alpha(image), strength, hints)
         raise TypeError(f"expected a PIL image or a numpy array, got {type(image).__name__}")
 
-    def colorize_planes(self, image: Image.Image | np.ndarray, *, strength: float = 1.0,
-                        hints: HintsLike | None = None) -> jpeg.Planes:
+    def colorize_planes(
+        self,
+        image: Image.Image | np.ndarray,
+        *,
+        strength: float = 1.0,
+        hints: HintsLike | None = None,
+    ) -> jpeg.Planes:
         """The colorized photo as the planes a JPEG stores (full-size Y, half-size Cb and Cr), for
         jpeg.encode: no full-size chroma, no RGB and no encoder conversions. Alpha is dropped.
 
@@ -101,17 +121,23 @@ class Colorizer:
             luma = Image.frombuffer("L", (y.shape[1], y.shape[0]), y, "raw", "L", 0, 1)
         else:
             luma = self._luma(_straight_alpha(image))
-            y = color.in_background(np.asarray, luma)  # Pillow copies 13 MP in ~25 ms: beside the model's pass
+            y = color.in_background(
+                np.asarray, luma
+            )  # Pillow copies 13 MP in ~25 ms: beside the model's pass
         uv = self.predict_chroma(luma, hints) * strength
         half = jpeg.chroma_size(luma.size)
         if half[0] >= uv.shape[1] and half[1] >= uv.shape[0]:  # grown: straight to half size
             cb, cr = color.expand_chroma_codes(uv, half, np.asarray)
         else:  # a small photo: shrinking would low-pass the model's chroma; average 2x2 as libjpeg does
-            cb, cr = color.expand_chroma_codes(uv, luma.size, lambda plane: np.asarray(plane.reduce(2)))
+            cb, cr = color.expand_chroma_codes(
+                uv, luma.size, lambda plane: np.asarray(plane.reduce(2))
+            )
         return jpeg.Planes(y if isinstance(y, np.ndarray) else y.result(), cb, cr)
 
     # -- 8-bit path: Pillow's C code for every full-resolution step ----------------------
-    def _colorize_pil(self, image: Image.Image, strength: float, hints: HintsLike | None) -> Image.Image:
+    def _colorize_pil(
+        self, image: Image.Image, strength: float, hints: HintsLike | None
+    ) -> Image.Image:
         alpha = _alpha_of(image)
         luma = self._luma(image)
         uv = self.predict_chroma(luma, hints) * strength
@@ -127,19 +153,31 @@ class Colorizer:
         """An image's 8-bit luminance at full size ("L"; the image itself when it is one)."""
         if image.mode in HIGH_BIT_MODES:
             return _high_bit_luma(image)
-        return image if image.mode == "L" else image.convert("L") if image.mode == "RGB" else \
-            _to_rgb(image).convert("L")
+        return (
+            image
+            if image.mode == "L"
+            else image.convert("L")
+            if image.mode == "RGB"
+            else _to_rgb(image).convert("L")
+        )
 
     # -- array path: float math, keeps 16-bit precision ----------------------------------
-    def _colorize_array(self, array: np.ndarray, strength: float, hints: HintsLike | None) -> np.ndarray:
+    def _colorize_array(
+        self, array: np.ndarray, strength: float, hints: HintsLike | None
+    ) -> np.ndarray:
         array = _check_array(array)
         if array.dtype == np.uint8:  # the fast 8-bit path, through Pillow and back
             c = array.shape[-1]
             if c in (1, 3):  # no alpha: luminance, RGB and the copy back into numpy in two bands
-                luma = color.stack_rows(color.by_halves(array.shape[0], lambda top, bottom: _luma_of_codes(
-                    array[top:bottom])))
+                luma = color.stack_rows(
+                    color.by_halves(
+                        array.shape[0], lambda top, bottom: _luma_of_codes(array[top:bottom])
+                    )
+                )
                 uv = self.predict_chroma(luma, hints) * strength
-                return np.concatenate(color.rgb_bands(luma, *color.expand_chroma_codes(uv, luma.size), np.asarray))
+                return np.concatenate(
+                    color.rgb_bands(luma, *color.expand_chroma_codes(uv, luma.size), np.asarray)
+                )
             pil = Image.fromarray(np.ascontiguousarray(array), ARRAY_MODES[c])
             return np.asarray(self._colorize_pil(pil, strength, hints))
         rgb, alpha, dtype = _split_array(array)
@@ -152,18 +190,30 @@ class Colorizer:
         return _restore_dtype(out, dtype, alpha_source=array if alpha is not None else None)
 
 
-def colorize(image: ImageLike, *, model: str | os.PathLike | Model | None = None, strength: float = 1.0,
-             threads: int | None = None, exif_transpose: bool = False, hints: HintsLike | None = None) -> ImageLike:
+def colorize(
+    image: ImageLike,
+    *,
+    model: str | os.PathLike | Model | None = None,
+    strength: float = 1.0,
+    threads: int | None = None,
+    exif_transpose: bool = False,
+    hints: HintsLike | None = None,
+) -> ImageLike:
     """Colorize one photo with `model` (default: the shipped default). See Colorizer.colorize."""
     check_strength(strength)  # before the model loads
-    return Colorizer(model, threads=threads).colorize(image, strength=strength, exif_transpose=exif_transpose,
-                                                      hints=hints)
+    return Colorizer(model, threads=threads).colorize(
+        image, strength=strength, exif_transpose=exif_transpose, hints=hints
+    )
 
 
 # -- helpers ------------------------------------------------------------------------------
 def _straight_alpha(image: Image.Image) -> Image.Image:
     """La / RGBa (premultiplied alpha) -> LA / RGBA; any other image as it is."""
-    return image.convert(PREMULTIPLIED_MODES[image.mode]) if image.mode in PREMULTIPLIED_MODES else image
+    return (
+        image.convert(PREMULTIPLIED_MODES[image.mode])
+        if image.mode in PREMULTIPLIED_MODES
+        else image
+    )
 
 
 def _alpha_of(image: Image.Image) -> Image.Image | None:
@@ -198,7 +248,9 @@ def _high_bit_luma(image: Image.Image) -> Image.Image:
 def _check_gray_codes(array: np.ndarray) -> np.ndarray:
     """A grayscale photo's 8-bit codes, (H, W) uint8 with H, W >= 1; ValueError naming anything else."""
     if array.dtype != np.uint8 or array.ndim != 2 or min(array.shape) < 1:
-        raise ValueError(f"expected a uint8 array of shape (H, W) with H, W >= 1, got {array.dtype} {array.shape}")
+        raise ValueError(
+            f"expected a uint8 array of shape (H, W) with H, W >= 1, got {array.dtype} {array.shape}"
+        )
     return array
 
 
@@ -210,7 +262,9 @@ def _check_array(array: np.ndarray) -> np.ndarray:
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim != 3 or array.shape[-1] not in ARRAY_MODES or min(array.shape[:2]) < 1:
-        raise ValueError(f"expected an array of shape (H, W) or (H, W, 1-4) with H, W >= 1, got {shape}")
+        raise ValueError(
+            f"expected an array of shape (H, W) or (H, W, 1-4) with H, W >= 1, got {shape}"
+        )
     if not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="))
     return array
@@ -238,10 +292,14 @@ def _check_unit_floats(array: np.ndarray) -> np.ndarray:
     infinity would come out as NaN pixels; ValueError saying which."""
     lo, hi = float(array.min()), float(array.max())  # NaN propagates through both
     if not (np.isfinite(lo) and np.isfinite(hi)):
-        raise ValueError("the float array has NaN or infinite pixels: every value must be a number in [0, 1]")
+        raise ValueError(
+            "the float array has NaN or infinite pixels: every value must be a number in [0, 1]"
+        )
     if lo < 0.0 or hi > 1.0:
         hint = " (for 0-255 values, divide by 255)" if hi > 1.0 else ""
-        raise ValueError(f"float arrays must be in [0, 1]{hint}; this one has values from {lo:g} to {hi:g}")
+        raise ValueError(
+            f"float arrays must be in [0, 1]{hint}; this one has values from {lo:g} to {hi:g}"
+        )
     return array
 
 

@@ -1,4 +1,5 @@
 """The seed's photo preparation and the grayscale detectors, shared by training and the CLI."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,7 +33,9 @@ def model_view(luma: Image.Image, size: tuple[int, int]) -> Image.Image:
     return luma.resize(size, Image.BICUBIC, reducing_gap=3.0)
 
 
-def is_grayscale(image: Image.Image, *, thumb: int = 128, p99_max: float = 4.0, mean_max: float = 2.0) -> bool:
+def is_grayscale(
+    image: Image.Image, *, thumb: int = 128, p99_max: float = 4.0, mean_max: float = 2.0
+) -> bool:
     """True when a photo carries no real colour.
 
     Same rule the training data were filtered with: on a small thumbnail, the 99th percentile
@@ -45,7 +48,9 @@ def is_grayscale(image: Image.Image, *, thumb: int = 128, p99_max: float = 4.0, 
     return bool(np.percentile(mag, 99) < p99_max and mag.mean() < mean_max)
 
 
-def is_monochrome(image: Image.Image, *, thumb: int = 128, spread_max: float = TONED_SPREAD_MAX) -> bool:
+def is_monochrome(
+    image: Image.Image, *, thumb: int = 128, spread_max: float = TONED_SPREAD_MAX
+) -> bool:
     """True for a black-and-white photo, toned ones included (sepia, cyanotype, selenium, a tinted scan).
 
     A toned print's colour follows its brightness alone, so among pixels of one brightness the
@@ -63,7 +68,12 @@ def is_monochrome(image: Image.Image, *, thumb: int = 128, spread_max: float = T
     within = 0.0
     for channel in codes.T:
         total = np.bincount(tone, channel, TONE_BINS)
-        within += float((np.bincount(tone, channel * channel, TONE_BINS) - total * total / np.maximum(count, 1)).sum())
+        within += float(
+            (
+                np.bincount(tone, channel * channel, TONE_BINS)
+                - total * total / np.maximum(count, 1)
+            ).sum()
+        )
     return bool(np.sqrt(max(within, 0.0) / len(codes)) < spread_max)
 
 
@@ -72,5 +82,8 @@ def _thumbnail(image: Image.Image, size: int) -> Image.Image:
     scale = size / max(image.size)
     if scale >= 1:
         return image
-    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                        Image.BILINEAR, reducing_gap=2.0)
+    return image.resize(
+        (max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+        Image.BILINEAR,
+        reducing_gap=2.0,
+    )

@@ -4,6 +4,7 @@ Code decides on `status` and `reason` (enums); `message` is the same in words, f
 The CLI's and the cluster's --json (and the cluster's --report lines) are `to_json()` of these,
 so that both say a photo failed, or was skipped, in the same record.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -21,32 +22,35 @@ class Status(str, Enum):
 
 class Skip(str, Enum):
     """Why a photo was skipped (its record's `skip` field)."""
+
     OUTPUT_EXISTS = "output exists"
     IN_COLOUR = "in colour"
 
 
 class Failure(str, Enum):
     """Why a photo failed (its record's `failure` field); the message says what exactly."""
-    PHOTO = "photo"                  # the photo, its hints or its output could not be used
+
+    PHOTO = "photo"  # the photo, its hints or its output could not be used
     OUT_OF_MEMORY = "out of memory"
-    WORKER_LOST = "worker lost"      # the cluster mode: its worker died on every attempt
+    WORKER_LOST = "worker lost"  # the cluster mode: its worker died on every attempt
 
 
 @dataclass
 class PhotoResult:
     """One photo's outcome. reason: a Skip or a Failure where skipped or failed, else None."""
+
     input: str
     output: str | None
     status: Status
     reason: Skip | Failure | None = None
-    message: str | None = None       # the reason in words; on an ok photo a note (cluster retries)
+    message: str | None = None  # the reason in words; on an ok photo a note (cluster retries)
     warnings: list[str] = field(default_factory=list)
     size: tuple[int, int] | None = None
     mode: str | None = None
     pages: int | None = None
-    hints: str | None = None         # where a hinted photo's hints came from
+    hints: str | None = None  # where a hinted photo's hints came from
     seconds: float | None = None
-    node: str | None = None          # the cluster mode: the machine and process that colorized it
+    node: str | None = None  # the cluster mode: the machine and process that colorized it
     pid: int | None = None
 
     def to_json(self) -> dict:
@@ -61,8 +65,12 @@ class PhotoResult:
             if self.message is not None:
                 record["reason"] = self.message
             record["warnings"] = self.warnings
-        details = {"size": list(self.size) if self.size else None, "mode": self.mode,
-                   "pages": self.pages, "hints": self.hints}
+        details = {
+            "size": list(self.size) if self.size else None,
+            "mode": self.mode,
+            "pages": self.pages,
+            "hints": self.hints,
+        }
         record.update((k, v) for k, v in details.items() if v is not None)
         record["seconds"] = self.seconds
         record.update((k, v) for k, v in (("node", self.node), ("pid", self.pid)) if v is not None)

@@ -10,6 +10,7 @@ A cache whose folder changed since it was made is rebuilt by `prepare` and refus
 Inputs (luminance) and targets (compressed chroma) are derived from the crops through
 colorize_core's colour math, so that any chroma size can be trained from one cache.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,9 @@ class StaleCacheError(RuntimeError):
 
 def list_photos(folder: Path) -> list[Path]:
     """All photo files under `folder`, sorted, so a split is reproducible."""
-    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file())
+    return sorted(
+        p for p in Path(folder).rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file()
+    )
 
 
 def _prepare_one(path: Path, size: int) -> np.ndarray | None:
@@ -54,7 +57,7 @@ def split_of(relative: str | Path) -> str:
     """The split of a photo, from its path inside the photo folder without the extension: stable
     when photos are added or re-encoded, the same on every machine."""
     key = Path(relative).with_suffix("").as_posix().encode()
-    u = int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2.0 ** 64
+    u = int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2.0**64
     edge = 0.0
     for split, fraction in SPLIT_FRACTIONS.items():
         edge += fraction
@@ -66,7 +69,10 @@ def split_of(relative: str | Path) -> str:
 def split_rows(relatives: list[str]) -> dict[str, np.ndarray]:
     """Row indices of each split for photos listed by their paths inside the folder."""
     names = [split_of(r) for r in relatives]
-    return {k: np.array([i for i, n in enumerate(names) if n == k], dtype=np.int64) for k in SPLIT_FRACTIONS}
+    return {
+        k: np.array([i for i, n in enumerate(names) if n == k], dtype=np.int64)
+        for k in SPLIT_FRACTIONS
+    }
 
 
 def legacy_split_indices(n: int, seed: int = 838) -> dict[str, np.ndarray]:
@@ -75,16 +81,31 @@ def legacy_split_indices(n: int, seed: int = 838) -> dict[str, np.ndarray]:
     order = np.random.default_rng(seed).permutation(n)
     n_train = int(round(n * SPLIT_FRACTIONS["train"]))
     n_tune = int(round(n * SPLIT_FRACTIONS["tune"]))
-    return {"train": np.sort(order[:n_train]), "tune": np.sort(order[n_train:n_train + n_tune]),
-            "test": np.sort(order[n_train + n_tune:])}
+    return {
+        "train": np.sort(order[:n_train]),
+        "tune": np.sort(order[n_train : n_train + n_tune]),
+        "test": np.sort(order[n_train + n_tune :]),
+    }
 
 
 # the photo sets earlier models trained on, by folder: each was split by legacy_split_indices over
 # its sorted list (vgg16-ft5-hyper-mse-56-v4 and fast on the first, the hint model on the second)
 LEGACY_SETS = {
     "13400": ("bsds", "imagenette", "scenes"),
-    "24740": ("bsds", "imagenette", "scenes", "webfaces", "streetfashion", "utkfaces", "webfaces2", "filmfaces",
-              "houses", "pacs", "pets", "caltech101"),
+    "24740": (
+        "bsds",
+        "imagenette",
+        "scenes",
+        "webfaces",
+        "streetfashion",
+        "utkfaces",
+        "webfaces2",
+        "filmfaces",
+        "houses",
+        "pacs",
+        "pets",
+        "caltech101",
+    ),
 }
 
 
@@ -103,8 +124,11 @@ def clean_rows(index: dict, split: str = "tune") -> list[int]:
     """The rows of `split` that no earlier shipped model trained on: candidates are compared on these."""
     folder = Path(index["source"])
     seen = legacy_train_photos(folder)
-    return [i for i in index["splits"][split]
-            if Path(index["photos"][i]).relative_to(folder).with_suffix("").as_posix() not in seen]
+    return [
+        i
+        for i in index["splits"][split]
+        if Path(index["photos"][i]).relative_to(folder).with_suffix("").as_posix() not in seen
+    ]
 
 
 def fingerprint(folder: Path, paths: list[Path]) -> str:
@@ -116,8 +140,15 @@ def fingerprint(folder: Path, paths: list[Path]) -> str:
     return h.hexdigest()
 
 
-def prepare(folder: Path, cache: Path, *, size: int = 224, workers: int | None = None,
-            limit: int | None = None, progress: bool = True) -> dict:
+def prepare(
+    folder: Path,
+    cache: Path,
+    *,
+    size: int = 224,
+    workers: int | None = None,
+    limit: int | None = None,
+    progress: bool = True,
+) -> dict:
     """Build the cache for `folder`, or reuse it when the folder is unchanged; returns the index.
 
     A cache made from another folder, size or limit, or before the folder changed, is rebuilt
@@ -132,28 +163,45 @@ def prepare(folder: Path, cache: Path, *, size: int = 224, workers: int | None =
     digest = fingerprint(folder, paths)
     if index_path.exists():
         index = json.loads(index_path.read_text())
-        if (index["source"], index["size"], index.get("limit"), index.get("fingerprint")) == \
-                (str(folder), size, limit, digest):
+        if (index["source"], index["size"], index.get("limit"), index.get("fingerprint")) == (
+            str(folder),
+            size,
+            limit,
+            digest,
+        ):
             return index
         if progress:
-            print(f"{cache}: made from another folder, size or version of the photos; rebuilding it",
-                  file=sys.stderr)
+            print(
+                f"{cache}: made from another folder, size or version of the photos; rebuilding it",
+                file=sys.stderr,
+            )
     cache.mkdir(parents=True, exist_ok=True)
     crops, kept, dropped = [], [], []
     with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
-        for i, (path, crop) in enumerate(zip(paths, pool.map(_prepare_one, paths, [size] * len(paths), chunksize=64))):
+        for i, (path, crop) in enumerate(
+            zip(paths, pool.map(_prepare_one, paths, [size] * len(paths), chunksize=64))
+        ):
             (dropped if crop is None else kept).append(str(Path(path).resolve()))
             if crop is not None:
                 crops.append(crop)
             if progress and (i + 1) % 500 == 0:
-                print(f"\rprepared {i + 1}/{len(paths)} photos", end="", file=sys.stderr, flush=True)
+                print(
+                    f"\rprepared {i + 1}/{len(paths)} photos", end="", file=sys.stderr, flush=True
+                )
     if progress:
         print(file=sys.stderr)
     np.save(cache / "photos.npy", np.stack(crops))
     splits = split_rows([os.path.relpath(p, folder) for p in kept])
-    index = {"source": str(folder), "size": size, "limit": limit, "fingerprint": digest, "split_rule": SPLIT_RULE,
-             "photos": kept, "dropped_grayscale": dropped,
-             "splits": {k: v.tolist() for k, v in splits.items()}}
+    index = {
+        "source": str(folder),
+        "size": size,
+        "limit": limit,
+        "fingerprint": digest,
+        "split_rule": SPLIT_RULE,
+        "photos": kept,
+        "dropped_grayscale": dropped,
+        "splits": {k: v.tolist() for k, v in splits.items()},
+    }
     index_path.write_text(json.dumps(index))
     return index
 
@@ -170,10 +218,15 @@ def load(cache: Path, *, check: bool = True) -> tuple[np.ndarray, dict]:
         stale = index.get("split_rule") != SPLIT_RULE
         if not stale and Path(index["source"]).is_dir():
             source = Path(index["source"])
-            stale = fingerprint(source, list_photos(source)[:index.get("limit")]) != index["fingerprint"]
+            stale = (
+                fingerprint(source, list_photos(source)[: index.get("limit")])
+                != index["fingerprint"]
+            )
         if stale:
-            raise StaleCacheError(f"{cache}: made from an older version of {index['source']} or an older split rule; "
-                                  f"run `python -m convert.dataset {index['source']} --cache {cache}` to rebuild it")
+            raise StaleCacheError(
+                f"{cache}: made from an older version of {index['source']} or an older split rule; "
+                f"run `python -m convert.dataset {index['source']} --cache {cache}` to rebuild it"
+            )
     return np.load(cache / "photos.npy", mmap_mode="r"), index
 
 
@@ -182,8 +235,10 @@ def original_path(index: dict, i: int) -> Path:
     them relative to the directory convert.dataset ran in)."""
     path = Path(index["photos"][i])
     if not path.exists():
-        raise ConvertError(f"{path}: photo {i} of the cache is not there (run from the directory "
-                           f"convert.dataset ran in, or prepare the cache again)")
+        raise ConvertError(
+            f"{path}: photo {i} of the cache is not there (run from the directory "
+            f"convert.dataset ran in, or prepare the cache again)"
+        )
     return path
 
 
@@ -196,7 +251,9 @@ def lumas(crops: np.ndarray, size: int | None = None) -> np.ndarray:
     ys = np.empty((len(crops), s, s, 1), np.float32)
     for i, crop in enumerate(crops):
         luma = Image.fromarray(np.asarray(crop)).convert("L")
-        ys[i, ..., 0] = luma_to_unit(np.asarray(luma if s == luma.width else model_view(luma, (s, s))))
+        ys[i, ..., 0] = luma_to_unit(
+            np.asarray(luma if s == luma.width else model_view(luma, (s, s)))
+        )
     return ys
 
 
@@ -204,7 +261,9 @@ def chroma_targets(crops: np.ndarray, chroma_size: int) -> np.ndarray:
     """RGB crops (N, S, S, 3) uint8 -> compressed UV targets (N, c, c, 2) in [-1, 1]."""
     uvs = np.empty((len(crops), chroma_size, chroma_size, 2), np.float32)
     for i, crop in enumerate(crops):
-        uvs[i] = resize_chroma(split_8bit(Image.fromarray(np.asarray(crop)))[1], (chroma_size, chroma_size))
+        uvs[i] = resize_chroma(
+            split_8bit(Image.fromarray(np.asarray(crop)))[1], (chroma_size, chroma_size)
+        )
     return uvs
 
 
@@ -218,7 +277,9 @@ def inputs_and_targets(crops: np.ndarray, chroma_size: int) -> tuple[np.ndarray,
 
 @reports_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m convert.dataset", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m convert.dataset", description=__doc__.split("\n\n")[0]
+    )
     ap.add_argument("folder", type=Path, help="folder of colour photos (searched recursively)")
     ap.add_argument("--cache", type=Path, required=True, help="where to write the prepared arrays")
     ap.add_argument("--size", type=int, default=224, help="crop size (default 224)")
@@ -229,8 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         ap.error(str(e))
     counts = {k: len(v) for k, v in index["splits"].items()}
-    print(f"{len(index['photos'])} colour photos kept, {len(index['dropped_grayscale'])} grayscale dropped; "
-          f"split {counts}; cache {args.cache}")
+    print(
+        f"{len(index['photos'])} colour photos kept, {len(index['dropped_grayscale'])} grayscale dropped; "
+        f"split {counts}; cache {args.cache}"
+    )
     return 0
 
 

@@ -3,6 +3,7 @@
 Library functions raise ConvertError with a message that says what to do; only a module's main()
 turns it into a message on stderr and an exit status, so the functions stay usable from tests,
 notebooks and other commands."""
+
 from __future__ import annotations
 
 import functools
@@ -18,6 +19,7 @@ class ConvertError(Exception):
 
 def reports_errors(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | None], int]:
     """Wrap a module's main(argv): a ConvertError becomes its message on stderr and EXIT_FAILED."""
+
     @functools.wraps(main)
     def wrapped(argv: list[str] | None = None) -> int:
         try:
@@ -25,4 +27,5 @@ def reports_errors(main: Callable[[list[str] | None], int]) -> Callable[[list[st
         except ConvertError as exc:
             print(exc, file=sys.stderr)
             return EXIT_FAILED
+
     return wrapped

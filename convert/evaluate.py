@@ -13,6 +13,7 @@ the model's own chroma compression: the ceiling its output size allows). Writes 
 results.json and grid.png. --compression-study is the seed's Figure 4: how much chroma can be
 discarded (oracle PSNR and CF at several chroma sizes), as compression.md and compression.png.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,9 +32,13 @@ from convert.errors import ConvertError, reports_errors
 EVAL_SIZE = 256
 STUDY_SIZES = (8, 16, 22, 33, 45, 56, 75, 112, 224)
 # the training set's folders (shared/data/README.md) -> the groups every evaluation of a split reports
-GROUPS = {"people": ("webfaces", "webfaces2", "utkfaces", "filmfaces", "streetfashion"),
-          "rooms and houses": ("houses",), "scenes": ("scenes",), "ImageNet classes": ("imagenette",),
-          "BSDS": ("bsds",)}
+GROUPS = {
+    "people": ("webfaces", "webfaces2", "utkfaces", "filmfaces", "streetfashion"),
+    "rooms and houses": ("houses",),
+    "scenes": ("scenes",),
+    "ImageNet classes": ("imagenette",),
+    "BSDS": ("bsds",),
+}
 OTHER_GROUP = "other"
 
 
@@ -46,8 +51,14 @@ def photo_group(source: str) -> str:
     return OTHER_GROUP
 
 
-def _split_rows(folder: Path, split: str, limit: int | None, match: str | None,
-                sample: int | None = None, clean: bool = False) -> tuple[list[int], dict, np.ndarray]:
+def _split_rows(
+    folder: Path,
+    split: str,
+    limit: int | None,
+    match: str | None,
+    sample: int | None = None,
+    clean: bool = False,
+) -> tuple[list[int], dict, np.ndarray]:
     """The cache rows of a split (those whose source path contains match; with clean, only those
     no earlier shipped model trained on; a seeded random sample of them, since a split is sorted
     by folder), the cache index and its crops."""
@@ -62,22 +73,40 @@ def _split_rows(folder: Path, split: str, limit: int | None, match: str | None,
     return rows, index, crops
 
 
-def split_sources(folder: Path, split: str, limit: int | None = None, match: str | None = None,
-                  sample: int | None = None, clean: bool = False) -> list[str]:
+def split_sources(
+    folder: Path,
+    split: str,
+    limit: int | None = None,
+    match: str | None = None,
+    sample: int | None = None,
+    clean: bool = False,
+) -> list[str]:
     """The source path of every photo load_eval_photos returns for the same split, in its order."""
     rows, index, _ = _split_rows(folder, split, limit, match, sample, clean)
     return [index["photos"][i] for i in rows]
 
 
-def split_groups(folder: Path, split: str, limit: int | None = None, match: str | None = None,
-                 sample: int | None = None) -> list[str]:
+def split_groups(
+    folder: Path,
+    split: str,
+    limit: int | None = None,
+    match: str | None = None,
+    sample: int | None = None,
+) -> list[str]:
     """photo_group of every photo load_eval_photos returns for the same split, in its order."""
     return [photo_group(s) for s in split_sources(folder, split, limit, match, sample)]
 
 
-def load_eval_photos(folder: Path, size: int = EVAL_SIZE, split: str | None = None, limit: int | None = None,
-                     match: str | None = None, originals: bool = False, sample: int | None = None,
-                     clean: bool = False) -> tuple[list[str], list[np.ndarray]]:
+def load_eval_photos(
+    folder: Path,
+    size: int = EVAL_SIZE,
+    split: str | None = None,
+    limit: int | None = None,
+    match: str | None = None,
+    originals: bool = False,
+    sample: int | None = None,
+    clean: bool = False,
+) -> tuple[list[str], list[np.ndarray]]:
     """Photos resized straight to size x size: a folder's, or a prepared cache's split (folder = cache).
 
     With a split, match keeps the photos whose source path contains it (e.g. "/bsds/", the
@@ -89,10 +118,19 @@ def load_eval_photos(folder: Path, size: int = EVAL_SIZE, split: str | None = No
         if originals:
             paths = [dataset.original_path(index, i) for i in rows]
             return [f"{split}/{p.name}" for p in paths], [_load(p, size) for p in paths]
-        return ([f"{split}/{i}" for i in rows],
-                [np.asarray(Image.fromarray(np.asarray(crops[i])).resize((size, size), Image.BICUBIC)) for i in rows])
+        return (
+            [f"{split}/{i}" for i in rows],
+            [
+                np.asarray(
+                    Image.fromarray(np.asarray(crops[i])).resize((size, size), Image.BICUBIC)
+                )
+                for i in rows
+            ],
+        )
     if match is not None or originals or sample is not None or clean:
-        raise ConvertError("--match, --originals, --sample and --clean select within a --split of a cache")
+        raise ConvertError(
+            "--match, --originals, --sample and --clean select within a --split of a cache"
+        )
     paths = dataset.list_photos(folder)[:limit]
     if not paths:
         raise ConvertError(f"no photos under {folder}")
@@ -103,8 +141,9 @@ def _load(path: Path, size: int) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB").resize((size, size), Image.BICUBIC))
 
 
-def compressed_chroma(truth: np.ndarray, chroma_size: tuple[int, int],
-                      model_input: tuple[int, int] = (224, 224)) -> tuple[Image.Image, np.ndarray]:
+def compressed_chroma(
+    truth: np.ndarray, chroma_size: tuple[int, int], model_input: tuple[int, int] = (224, 224)
+) -> tuple[Image.Image, np.ndarray]:
     """(the truth's luminance, its chroma at chroma_size) as a model sees it: the chroma of the
     model_input view of the photo, compressed to the model's chroma (or hint) grid."""
     y_img, uv = split_8bit(Image.fromarray(truth))
@@ -125,15 +164,18 @@ def gray(truth: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(truth).convert("L").convert("RGB"))
 
 
-def summarise(name: str, truths: list[np.ndarray], preds: list[np.ndarray],
-              groups: list[str] | None = None) -> dict:
+def summarise(
+    name: str, truths: list[np.ndarray], preds: list[np.ndarray], groups: list[str] | None = None
+) -> dict:
     """Mean scores of a system over the photos; with groups, also per group (row["groups"][g])."""
     scores = [metrics.score(t, p) for t, p in zip(truths, preds)]
     truth_cf = [metrics.colorfulness(t) for t in truths]
     row = _mean_row(name, scores, truth_cf, range(len(scores)))
     if groups is not None:
-        row["groups"] = {g: _mean_row(name, scores, truth_cf, [i for i, x in enumerate(groups) if x == g])
-                         for g in sorted(set(groups), key=_group_order)}
+        row["groups"] = {
+            g: _mean_row(name, scores, truth_cf, [i for i, x in enumerate(groups) if x == g])
+            for g in sorted(set(groups), key=_group_order)
+        }
     return row
 
 
@@ -150,17 +192,36 @@ def _group_order(group: str) -> int:
     return order.index(group) if group in order else len(order)
 
 
-def evaluate(folder: Path, model_paths: list[Path], out: Path, *, strength: float = 1.0, grid_photos: int = 6,
-             threads: int | None = None, split: str | None = None, limit: int | None = None,
-             match: str | None = None, originals: bool = False, sample: int | None = None,
-             semantic: bool = False, clean: bool = False) -> list[dict]:
+def evaluate(
+    folder: Path,
+    model_paths: list[Path],
+    out: Path,
+    *,
+    strength: float = 1.0,
+    grid_photos: int = 6,
+    threads: int | None = None,
+    split: str | None = None,
+    limit: int | None = None,
+    match: str | None = None,
+    originals: bool = False,
+    sample: int | None = None,
+    semantic: bool = False,
+    clean: bool = False,
+) -> list[dict]:
     """Score every model beside gray, oracle and truth; a split is also reported per photo group.
 
     semantic: also the top-1 accuracy of an ImageNet classifier (convert.semantic) on the split's
     photos of known ImageNet class, for the gray inputs, each model's outputs and the truth.
     """
-    names, truths = load_eval_photos(folder, split=split, limit=limit, match=match, originals=originals,
-                                     sample=sample, clean=clean)
+    names, truths = load_eval_photos(
+        folder,
+        split=split,
+        limit=limit,
+        match=match,
+        originals=originals,
+        sample=sample,
+        clean=clean,
+    )
     sources = split_sources(folder, split, limit, match, sample, clean) if split else None
     groups = [photo_group(s) for s in sources] if split else None
     check = _semantic_check(sources) if semantic else None
@@ -172,7 +233,10 @@ def evaluate(folder: Path, model_paths: list[Path], out: Path, *, strength: floa
     for path in model_paths:
         c = Colorizer(path, threads=threads)
         chroma = c.model.card.chroma_size[0]
-        preds = [np.asarray(c.colorize(Image.fromarray(t).convert("L"), strength=strength)) for t in truths]
+        preds = [
+            np.asarray(c.colorize(Image.fromarray(t).convert("L"), strength=strength))
+            for t in truths
+        ]
         label = f"{c.model.card.name} ({c.model.card.quantization})"
         rows.append(summarise(label, truths, preds, groups))
         if check:
@@ -185,22 +249,41 @@ def evaluate(folder: Path, model_paths: list[Path], out: Path, *, strength: floa
     if check:
         check(rows[-1], truths)
     columns["truth"] = truths[:grid_photos]
-    (out / "results.json").write_text(json.dumps({"photos": names, "size": EVAL_SIZE, "strength": strength,
-                                                  "rows": rows}, indent=2))
+    (out / "results.json").write_text(
+        json.dumps(
+            {"photos": names, "size": EVAL_SIZE, "strength": strength, "rows": rows}, indent=2
+        )
+    )
     source = folder.name
     if split:
         clean_note = " (clean: no earlier shipped model trained on them)" if clean else ""
-        source = (f"the {split} split of {folder}{clean_note}"
-                  + (f", source paths containing {match!r}" if match else "")
-                  + (f", a seeded sample of {sample}" if sample else "")
-                  + (", whole original frames" if originals else ""))
-    text = markdown_table(rows, f"{len(truths)} photos from {source}, {EVAL_SIZE}x{EVAL_SIZE}, strength {strength}")
+        source = (
+            f"the {split} split of {folder}{clean_note}"
+            + (f", source paths containing {match!r}" if match else "")
+            + (f", a seeded sample of {sample}" if sample else "")
+            + (", whole original frames" if originals else "")
+        )
+    text = markdown_table(
+        rows, f"{len(truths)} photos from {source}, {EVAL_SIZE}x{EVAL_SIZE}, strength {strength}"
+    )
     if check:
-        text += "\n" + "\n".join([f"ImageNet top-1 (EfficientNet-Lite0) on the {rows[0]['top1_photos']} photos of known "
-                                   "class:\n", "| | top-1 |", "|---|---|"]
-                                  + [f"| {r['name']} | {100 * r['top1']:.1f}% |" for r in rows if "top1" in r]) + "\n"
-    for g in (rows[0].get("groups") or {}):
-        text += "\n" + markdown_table([r["groups"][g] for r in rows], f"{g}: {rows[0]['groups'][g]['photos']} photos")
+        text += (
+            "\n"
+            + "\n".join(
+                [
+                    f"ImageNet top-1 (EfficientNet-Lite0) on the {rows[0]['top1_photos']} photos of known "
+                    "class:\n",
+                    "| | top-1 |",
+                    "|---|---|",
+                ]
+                + [f"| {r['name']} | {100 * r['top1']:.1f}% |" for r in rows if "top1" in r]
+            )
+            + "\n"
+        )
+    for g in rows[0].get("groups") or {}:
+        text += "\n" + markdown_table(
+            [r["groups"][g] for r in rows], f"{g}: {rows[0]['groups'][g]['photos']} photos"
+        )
     (out / "results.md").write_text(text)
     save_grid(columns, out / "grid.png")
     return rows
@@ -209,30 +292,40 @@ def evaluate(folder: Path, model_paths: list[Path], out: Path, *, strength: floa
 def _semantic_check(sources: list[str] | None):
     """A function adding the classifier's top-1 on the photos of known class to a row."""
     if not sources:
-        raise ConvertError("--semantic needs --split: the classes come from the cache's source folders")
+        raise ConvertError(
+            "--semantic needs --split: the classes come from the cache's source folders"
+        )
     classes = [semantic.imagenet_class(s) for s in sources]
     known = [i for i, c in enumerate(classes) if c is not None]
     if not known:
-        raise ConvertError("--semantic: no photo of a known ImageNet class (Imagenette folders) in this selection")
+        raise ConvertError(
+            "--semantic: no photo of a known ImageNet class (Imagenette folders) in this selection"
+        )
     classifier = semantic.Classifier()
 
     def add(row: dict, photos: list[np.ndarray]) -> None:
-        row["top1"] = semantic.accuracy(classifier, [photos[i] for i in known], [classes[i] for i in known])
+        row["top1"] = semantic.accuracy(
+            classifier, [photos[i] for i in known], [classes[i] for i in known]
+        )
         row["top1_photos"] = len(known)
+
     return add
 
 
 def markdown_table(rows: list[dict], caption: str) -> str:
     lines = [f"{caption}\n", "| | PSNR dB | SSIM | CF | dCF | AuC |", "|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['name']} | {r['psnr']:.2f} | {r['ssim']:.4f} | {r['cf']:.1f} | {r['dcf']:.1f} | "
-                     f"{r['auc']:.3f} |")
+        lines.append(
+            f"| {r['name']} | {r['psnr']:.2f} | {r['ssim']:.4f} | {r['cf']:.1f} | {r['dcf']:.1f} | "
+            f"{r['auc']:.3f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def save_grid(columns: dict[str, list[np.ndarray]], path: Path, cell: int = 160) -> None:
     """Photos in rows, one column per system (titles on top)."""
     from PIL import ImageDraw
+
     names = list(columns)
     n = len(next(iter(columns.values())))
     grid = Image.new("RGB", (cell * len(names), 18 + cell * n), "white")
@@ -252,18 +345,30 @@ def compression_study(folder: Path, out: Path) -> list[dict]:
     rows = []
     for s in STUDY_SIZES:
         preds = [oracle(t, s) for t in truths]
-        rows.append({"chroma_size": s, "discarded_pct": round(100 * (1 - s * s / 224 ** 2), 1),
-                     "psnr": float(np.mean([metrics.psnr(t, p) for t, p in zip(truths, preds)])),
-                     "cf": float(np.mean([metrics.colorfulness(p) for p in preds]))})
-    lines = [f"Oracle chroma round trip on {len(truths)} photos at {EVAL_SIZE}x{EVAL_SIZE} "
-             f"(truth CF {truth_cf:.1f})\n", "| chroma size (of 224) | chroma discarded | PSNR dB | CF |",
-             "|---|---|---|---|"]
-    lines += [f"| {r['chroma_size']}x{r['chroma_size']} | {r['discarded_pct']}% | {r['psnr']:.2f} | {r['cf']:.1f} |"
-              for r in rows]
+        rows.append(
+            {
+                "chroma_size": s,
+                "discarded_pct": round(100 * (1 - s * s / 224**2), 1),
+                "psnr": float(np.mean([metrics.psnr(t, p) for t, p in zip(truths, preds)])),
+                "cf": float(np.mean([metrics.colorfulness(p) for p in preds])),
+            }
+        )
+    lines = [
+        f"Oracle chroma round trip on {len(truths)} photos at {EVAL_SIZE}x{EVAL_SIZE} "
+        f"(truth CF {truth_cf:.1f})\n",
+        "| chroma size (of 224) | chroma discarded | PSNR dB | CF |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['chroma_size']}x{r['chroma_size']} | {r['discarded_pct']}% | {r['psnr']:.2f} | {r['cf']:.1f} |"
+        for r in rows
+    ]
     (out / "compression.md").write_text("\n".join(lines) + "\n")
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot([r["discarded_pct"] for r in rows], [r["psnr"] for r in rows], "-o")
     ax.set_xlabel("chroma discarded (%)")
@@ -277,25 +382,53 @@ def compression_study(folder: Path, out: Path) -> list[dict]:
 
 @reports_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m convert.evaluate", description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("folder", type=Path, help="folder of colour photos (e.g. ../shared/data/eval/kodak24)")
-    ap.add_argument("--model", type=Path, action="append", default=[], help=".tflite with its card (repeatable)")
+    ap = argparse.ArgumentParser(
+        prog="python -m convert.evaluate",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
+    ap.add_argument(
+        "folder", type=Path, help="folder of colour photos (e.g. ../shared/data/eval/kodak24)"
+    )
+    ap.add_argument(
+        "--model", type=Path, action="append", default=[], help=".tflite with its card (repeatable)"
+    )
     ap.add_argument("--out", type=Path, required=True, help="where to write the table and figures")
     ap.add_argument("--strength", type=float, default=1.0)
-    ap.add_argument("--split", choices=("train", "tune", "test"),
-                    help="FOLDER is a cache from convert.dataset: evaluate on this split of it")
+    ap.add_argument(
+        "--split",
+        choices=("train", "tune", "test"),
+        help="FOLDER is a cache from convert.dataset: evaluate on this split of it",
+    )
     ap.add_argument("--limit", type=int, help="use only the first N photos")
-    ap.add_argument("--match", help="with --split: only photos whose source path contains this (e.g. /bsds/)")
-    ap.add_argument("--originals", action="store_true",
-                    help="with --split: read the photos' source files (whole frames) instead of the cached crops")
-    ap.add_argument("--sample", type=int, help="with --split: a seeded random sample of N of its photos (every group)")
-    ap.add_argument("--clean", action="store_true",
-                    help="with --split: only the photos no earlier shipped model trained on (dataset.clean_rows)")
-    ap.add_argument("--semantic", action="store_true",
-                    help="with --split: ImageNet top-1 of EfficientNet-Lite0 on the outputs against the gray inputs "
-                         "(the semantic extra)")
-    ap.add_argument("--compression-study", action="store_true", help="the seed's Figure 4 experiment")
+    ap.add_argument(
+        "--match", help="with --split: only photos whose source path contains this (e.g. /bsds/)"
+    )
+    ap.add_argument(
+        "--originals",
+        action="store_true",
+        help="with --split: read the photos' source files (whole frames) instead of the cached crops",
+    )
+    ap.add_argument(
+        "--sample",
+        type=int,
+        help="with --split: a seeded random sample of N of its photos (every group)",
+    )
+    ap.add_argument(
+        "--clean",
+        action="store_true",
+        help="with --split: only the photos no earlier shipped model trained on (dataset.clean_rows)",
+    )
+    ap.add_argument(
+        "--semantic",
+        action="store_true",
+        help="with --split: ImageNet top-1 of EfficientNet-Lite0 on the outputs against the gray inputs "
+        "(the semantic extra)",
+    )
+    ap.add_argument(
+        "--compression-study", action="store_true", help="the seed's Figure 4 experiment"
+    )
     args = ap.parse_args(argv)
     if args.compression_study:
         compression_study(args.folder, args.out)
@@ -303,9 +436,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.model:
         ap.error("give at least one --model (or --compression-study)")
-    evaluate(args.folder, args.model, args.out, strength=args.strength, split=args.split, limit=args.limit,
-             match=args.match, originals=args.originals, sample=args.sample, semantic=args.semantic,
-             clean=args.clean)
+    evaluate(
+        args.folder,
+        args.model,
+        args.out,
+        strength=args.strength,
+        split=args.split,
+        limit=args.limit,
+        match=args.match,
+        originals=args.originals,
+        sample=args.sample,
+        semantic=args.semantic,
+        clean=args.clean,
+    )
     print((args.out / "results.md").read_text())
     return 0
 

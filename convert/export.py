@@ -8,6 +8,7 @@ then `TFLiteConverter.from_saved_model`. Quantizations:
   int16x8   int16 activations, int8 weights (LiteRT's advice for image-to-image regression)
   float16   float16 weights
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,18 +29,25 @@ from convert.run_config import RunConfig  # noqa: E402
 QUANTIZATIONS = ("float32", "dynamic", "int8", "int16x8", "float16")
 
 
-def to_tflite(model, quantization: str, representative: Callable[[], Iterable[np.ndarray]] | None = None) -> bytes:
+def to_tflite(
+    model, quantization: str, representative: Callable[[], Iterable[np.ndarray]] | None = None
+) -> bytes:
     """Convert a Keras model to .tflite bytes in `quantization`: one (1, H, W, C) input, or a hint
     model's two, [luminance, hints] (calibration then sees empty hints)."""
     import tensorflow as tf
+
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"unknown quantization {quantization!r}: choose from {QUANTIZATIONS}")
     if quantization in ("int8", "int16x8") and representative is None:
         raise ValueError(f"{quantization} quantization needs representative inputs for calibration")
     specs = [tf.TensorSpec([1] + list(t.shape[1:]), tf.float32, name=t.name) for t in model.inputs]
     with tempfile.TemporaryDirectory() as tmp:
-        model.export(tmp, format="tf_saved_model", verbose=False,
-                     input_signature=[specs] if len(specs) > 1 else specs)
+        model.export(
+            tmp,
+            format="tf_saved_model",
+            verbose=False,
+            input_signature=[specs] if len(specs) > 1 else specs,
+        )
         conv = tf.lite.TFLiteConverter.from_saved_model(tmp)
         if quantization != "float32":
             conv.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -51,7 +59,8 @@ def to_tflite(model, quantization: str, representative: Callable[[], Iterable[np
         if quantization == "int16x8":
             conv.representative_dataset = lambda: (_calibration(x, specs) for x in representative())
             conv.target_spec.supported_ops = [
-                tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+                tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+            ]
         return conv.convert()
 
 
@@ -60,12 +69,14 @@ def _calibration(y: np.ndarray, specs) -> list[np.ndarray]:
     return [np.asarray(y, np.float32)] + [np.zeros(s.shape, np.float32) for s in specs[1:]]
 
 
-def run_tflite(model_bytes: bytes | Path, inputs: np.ndarray, threads: int = 2,
-               hints: np.ndarray | None = None) -> list[np.ndarray]:
+def run_tflite(
+    model_bytes: bytes | Path, inputs: np.ndarray, threads: int = 2, hints: np.ndarray | None = None
+) -> list[np.ndarray]:
     """Run a .tflite on a batch of inputs, one at a time; returns each output stacked over the batch.
 
     hints: a hint model's hint grids, one per input (None: empty hints)."""
     from colorize_core.model import make_interpreter, split_inputs
+
     interp = make_interpreter(model_bytes, threads)
     inp, hint_in = split_inputs(interp.get_input_details(), (1,) + tuple(np.shape(inputs)[1:]))
     outs = sorted(interp.get_output_details(), key=lambda d: d["name"])
@@ -81,23 +92,45 @@ def run_tflite(model_bytes: bytes | Path, inputs: np.ndarray, threads: int = 2,
     return [np.stack(r) for r in results]
 
 
-def write_model(tflite: bytes, path: Path, *, name: str, input_size: int, chroma_size: int, quantization: str,
-                output_gain: float = 1.0, hints: bool = False, hint_spread: tuple[float, float] | None = None,
-                extra: dict | None = None) -> dict:
+def write_model(
+    tflite: bytes,
+    path: Path,
+    *,
+    name: str,
+    input_size: int,
+    chroma_size: int,
+    quantization: str,
+    output_gain: float = 1.0,
+    hints: bool = False,
+    hint_spread: tuple[float, float] | None = None,
+    extra: dict | None = None,
+) -> dict:
     """Write `path` (.tflite) and its model card (.json) beside it, checked as the runtime reads it;
     returns the card. The arguments are colorize_core.card.new_card's."""
     from colorize_core.card import new_card, write_card
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(tflite)
-    card = new_card(tflite, path.name, name=name, input_size=input_size, chroma_size=chroma_size,
-                    quantization=quantization, output_gain=output_gain, hints=hints, hint_spread=hint_spread,
-                    extra=extra)
+    card = new_card(
+        tflite,
+        path.name,
+        name=name,
+        input_size=input_size,
+        chroma_size=chroma_size,
+        quantization=quantization,
+        output_gain=output_gain,
+        hints=hints,
+        hint_spread=hint_spread,
+        extra=extra,
+    )
     write_card(path, card)
     return card
 
 
-def fidelity(float_model, tflite: bytes, luma_inputs: np.ndarray, hints: np.ndarray | None = None) -> dict:
+def fidelity(
+    float_model, tflite: bytes, luma_inputs: np.ndarray, hints: np.ndarray | None = None
+) -> dict:
     """How far a converted model strays from the float Keras model on real inputs.
 
     Reports the UV RMSE and max error, and the PSNR (8-bit RGB) between the colorizations the
@@ -105,43 +138,87 @@ def fidelity(float_model, tflite: bytes, luma_inputs: np.ndarray, hints: np.ndar
     hints: a hint model's hint grids for the inputs.
     """
     from colorize_core.color import merge
-    ref = np.asarray(float_model.predict(luma_inputs if hints is None else [luma_inputs, hints], verbose=0))
+
+    ref = np.asarray(
+        float_model.predict(luma_inputs if hints is None else [luma_inputs, hints], verbose=0)
+    )
     got = run_tflite(tflite, luma_inputs, hints=hints)[0]
 
     def rgb(y, uv):
         return np.round(merge(y[..., 0], uv) * 255)
 
     mse = np.mean([np.mean((rgb(y, a) - rgb(y, b)) ** 2) for y, a, b in zip(luma_inputs, ref, got)])
-    return {"uv_rmse": float(np.sqrt(np.mean((ref - got) ** 2))), "uv_max_error": float(np.abs(ref - got).max()),
-            "psnr_vs_float_db": float(10 * np.log10(255 ** 2 / mse)) if mse > 0 else float("inf")}
+    return {
+        "uv_rmse": float(np.sqrt(np.mean((ref - got) ** 2))),
+        "uv_max_error": float(np.abs(ref - got).max()),
+        "psnr_vs_float_db": float(10 * np.log10(255**2 / mse)) if mse > 0 else float("inf"),
+    }
 
 
 def _parser() -> argparse.ArgumentParser:
     """The command line: the run, where the model goes, which quantization, the read-out's settings."""
-    ap = argparse.ArgumentParser(prog="python -m convert.export",
-                                 description="Convert a trained run to .tflite in each quantization, check each "
-                                             "against the float model on tune photos, write the chosen one with "
-                                             "its model card.")
+    ap = argparse.ArgumentParser(
+        prog="python -m convert.export",
+        description="Convert a trained run to .tflite in each quantization, check each "
+        "against the float model on tune photos, write the chosen one with "
+        "its model card.",
+    )
     ap.add_argument("run_dir", type=Path, help="a run folder made by convert.train")
-    ap.add_argument("--weights", help="the ImageNet VGG16 .h5 the run was trained with (frozen-encoder runs)")
-    ap.add_argument("--out", type=Path, required=True, help="the .tflite to write (its .json card goes beside it)")
+    ap.add_argument(
+        "--weights", help="the ImageNet VGG16 .h5 the run was trained with (frozen-encoder runs)"
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="the .tflite to write (its .json card goes beside it)",
+    )
     ap.add_argument("--name", required=True, help="model name for the card")
-    ap.add_argument("--quantization", default="dynamic", choices=QUANTIZATIONS, help="the one to write")
-    ap.add_argument("--compare", nargs="*", default=[], choices=QUANTIZATIONS,
-                    help="also convert and check these (report only)")
-    ap.add_argument("--check-photos", type=int, default=32, help="tune photos for the fidelity check")
-    ap.add_argument("--card-extra", type=Path, help="JSON with more card fields (architecture, terms, ...)")
-    ap.add_argument("--output-gain", type=float, default=1.0,
-                    help="saturation calibration written to the card (uv = output * gain); choose it on the tune split")
-    ap.add_argument("--hint-spread", type=float, nargs=2, metavar=("REACH", "EDGE"),
-                    help="a hint model: spread the hints' corrections at runtime with these parameters "
-                         "(colorize_core.hints.propagate; choose them on the tune split)")
-    ap.add_argument("--temperature", type=float, help="annealed-mean temperature of a classification run "
-                                                      "(default 0.38; higher is less saturated)")
-    ap.add_argument("--prior-correction", type=float, default=0.0, metavar="ALPHA",
-                    help="a classification run's read-out divides the predicted distribution by its rebalancing "
-                         "weights to this power first: 0 (default) none, 1 all (at temperature 1: the "
-                         "least-squares colour)")
+    ap.add_argument(
+        "--quantization", default="dynamic", choices=QUANTIZATIONS, help="the one to write"
+    )
+    ap.add_argument(
+        "--compare",
+        nargs="*",
+        default=[],
+        choices=QUANTIZATIONS,
+        help="also convert and check these (report only)",
+    )
+    ap.add_argument(
+        "--check-photos", type=int, default=32, help="tune photos for the fidelity check"
+    )
+    ap.add_argument(
+        "--card-extra", type=Path, help="JSON with more card fields (architecture, terms, ...)"
+    )
+    ap.add_argument(
+        "--output-gain",
+        type=float,
+        default=1.0,
+        help="saturation calibration written to the card (uv = output * gain); choose it on the tune split",
+    )
+    ap.add_argument(
+        "--hint-spread",
+        type=float,
+        nargs=2,
+        metavar=("REACH", "EDGE"),
+        help="a hint model: spread the hints' corrections at runtime with these parameters "
+        "(colorize_core.hints.propagate; choose them on the tune split)",
+    )
+    ap.add_argument(
+        "--temperature",
+        type=float,
+        help="annealed-mean temperature of a classification run "
+        "(default 0.38; higher is less saturated)",
+    )
+    ap.add_argument(
+        "--prior-correction",
+        type=float,
+        default=0.0,
+        metavar="ALPHA",
+        help="a classification run's read-out divides the predicted distribution by its rebalancing "
+        "weights to this power first: 0 (default) none, 1 all (at temperature 1: the "
+        "least-squares colour)",
+    )
     return ap
 
 
@@ -161,32 +238,48 @@ def card_training(config: RunConfig, temperature: float | None, prior_correction
     return training
 
 
-def check_inputs(model, config: RunConfig, photos: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+def check_inputs(
+    model, config: RunConfig, photos: int
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """(the luminance of `photos` tune photos, a hint model's hints for them, 100 training photos'
     luminance for calibration), at the model's input size. A hint model is checked with the hints it
     trained on, drawn from the tune photos' chroma."""
     crops, index = dataset.load(Path(config.cache))
-    tune = np.asarray(index["splits"]["tune"])[:max(photos, 1)]
+    tune = np.asarray(index["splits"]["tune"])[: max(photos, 1)]
     size = int(model.inputs[0].shape[1])
     tune_crops = np.asarray(crops[np.sort(tune)])
-    hint_grids = (hints_module.simulate_batch(dataset.chroma_targets(tune_crops, config.chroma_size),
-                                              np.random.default_rng(0)) if config.hints else None)
+    hint_grids = (
+        hints_module.simulate_batch(
+            dataset.chroma_targets(tune_crops, config.chroma_size), np.random.default_rng(0)
+        )
+        if config.hints
+        else None
+    )
     calib = np.asarray(crops[np.asarray(index["splits"]["train"])[:100]])
     return dataset.lumas(tune_crops, size), hint_grids, dataset.lumas(calib, size)
 
 
-def convert_and_check(model, quantizations: list[str], ys: np.ndarray, hint_grids: np.ndarray | None,
-                      calib_y: np.ndarray) -> tuple[dict, dict[str, bytes]]:
+def convert_and_check(
+    model,
+    quantizations: list[str],
+    ys: np.ndarray,
+    hint_grids: np.ndarray | None,
+    calib_y: np.ndarray,
+) -> tuple[dict, dict[str, bytes]]:
     """Each quantization converted once and checked against the float model: (report, .tflite bytes)."""
     import json
     import sys
     import time
+
     report, converted = {}, {}
     for q in dict.fromkeys(quantizations):
         t0 = time.time()
         converted[q] = to_tflite(model, q, representative=lambda: (y[None] for y in calib_y))
-        report[q] = {"size_bytes": len(converted[q]), "convert_seconds": round(time.time() - t0, 1),
-                     **fidelity(model, converted[q], ys, hint_grids)}
+        report[q] = {
+            "size_bytes": len(converted[q]),
+            "convert_seconds": round(time.time() - t0, 1),
+            **fidelity(model, converted[q], ys, hint_grids),
+        }
         print(q, json.dumps(report[q]), file=sys.stderr)
     return report, converted
 
@@ -194,29 +287,51 @@ def convert_and_check(model, quantizations: list[str], ys: np.ndarray, hint_grid
 @reports_errors
 def main(argv: list[str] | None = None) -> int:
     import json
+
     ap = _parser()
     args = ap.parse_args(argv)
-    if args.temperature is not None and not (np.isfinite(args.temperature) and args.temperature > 0):
+    if args.temperature is not None and not (
+        np.isfinite(args.temperature) and args.temperature > 0
+    ):
         ap.error(f"--temperature must be a positive number, got {args.temperature}")
     if not 0.0 <= args.prior_correction <= 1.0:  # also refuses NaN
         ap.error(f"--prior-correction must be between 0 and 1, got {args.prior_correction}")
     try:
-        model, config = runs.load_inference_model(args.run_dir, args.weights, args.temperature, args.prior_correction)
+        model, config = runs.load_inference_model(
+            args.run_dir, args.weights, args.temperature, args.prior_correction
+        )
     except ValueError as e:
         ap.error(str(e))
     ys, hint_grids, calib_y = check_inputs(model, config, args.check_photos)
-    report, converted = convert_and_check(model, [args.quantization] + args.compare, ys, hint_grids, calib_y)
+    report, converted = convert_and_check(
+        model, [args.quantization] + args.compare, ys, hint_grids, calib_y
+    )
     extra = json.loads(args.card_extra.read_text()) if args.card_extra else {}
-    extra.setdefault("training", {}).update(card_training(config, args.temperature, args.prior_correction))
+    extra.setdefault("training", {}).update(
+        card_training(config, args.temperature, args.prior_correction)
+    )
     extra["quantization_check"] = report
-    card = write_model(converted[args.quantization], args.out, name=args.name, input_size=int(model.inputs[0].shape[1]),
-                       chroma_size=config.chroma_size, quantization=args.quantization,
-                       output_gain=args.output_gain, hints=config.hints,
-                       hint_spread=tuple(args.hint_spread) if args.hint_spread else None, extra=extra)
-    print(json.dumps({"wrote": str(args.out), "sha256": card["sha256"], "quantizations": report}, indent=2))
+    card = write_model(
+        converted[args.quantization],
+        args.out,
+        name=args.name,
+        input_size=int(model.inputs[0].shape[1]),
+        chroma_size=config.chroma_size,
+        quantization=args.quantization,
+        output_gain=args.output_gain,
+        hints=config.hints,
+        hint_spread=tuple(args.hint_spread) if args.hint_spread else None,
+        extra=extra,
+    )
+    print(
+        json.dumps(
+            {"wrote": str(args.out), "sha256": card["sha256"], "quantizations": report}, indent=2
+        )
+    )
     return 0
 
 
 if __name__ == "__main__":
     import sys
+
     sys.exit(main())

@@ -14,6 +14,7 @@ from the very features it will see at run time.
 Features of an encoder that sees the photos smaller (--input-size, for a faster model) go
 to the subfolder `input<size>/` of the cache, so both sizes can live in one cache.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,14 +35,24 @@ from convert.errors import ConvertError, reports_errors  # noqa: E402
 
 def feature_dir(cache: Path, input_size: int) -> Path:
     """Where the features of an encoder seeing the photos at input_size live."""
-    return cache if models.check_input_size(input_size) == models.INPUT_SIZE else cache / f"input{input_size}"
+    return (
+        cache
+        if models.check_input_size(input_size) == models.INPUT_SIZE
+        else cache / f"input{input_size}"
+    )
 
 
 QUANTIZATIONS = ("float32", "dynamic")
 
 
-def extract(cache: Path, weights: str, *, input_size: int = 224, quantization: str = "float32",
-            progress: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def extract(
+    cache: Path,
+    weights: str,
+    *,
+    input_size: int = 224,
+    quantization: str = "float32",
+    progress: bool = True,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Fill (or finish) the feature arrays for the 'hyper' encoder taps.
 
     Photos are processed in a seeded random order (`order.npy`: row -> photo index), so that a
@@ -57,29 +68,55 @@ def extract(cache: Path, weights: str, *, input_size: int = 224, quantization: s
     folder.mkdir(exist_ok=True)
     state_path = folder / "features.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else {"done": 0}
-    if state.get("fingerprint") != index["fingerprint"] or state.get("quantization", "float32") != quantization:
+    if (
+        state.get("fingerprint") != index["fingerprint"]
+        or state.get("quantization", "float32") != quantization
+    ):
         state["done"] = 0  # other photos, or another encoder: start again
     order_path = folder / "order.npy"
     if not order_path.exists() or state["done"] == 0:
         np.save(order_path, np.random.default_rng(2017).permutation(n))  # not the split seed
         # a fresh start drops features added by `extend`
-        state = {"done": 0, "weights": weights, "input_size": input_size, "quantization": quantization,
-                 "fingerprint": index["fingerprint"]}
+        state = {
+            "done": 0,
+            "weights": weights,
+            "input_size": input_size,
+            "quantization": quantization,
+            "fingerprint": index["fingerprint"],
+        }
     order = np.load(order_path)
     arrays = {}
-    for tap, shape in zip(models.ENCODER_OUTPUTS["hyper"], models.encoder_feature_shapes("hyper", input_size)):
+    for tap, shape in zip(
+        models.ENCODER_OUTPUTS["hyper"], models.encoder_feature_shapes("hyper", input_size)
+    ):
         path = folder / f"features_{tap}.npy"
-        arrays[tap] = (np.load(path, mmap_mode="r+") if state["done"] > 0 else
-                       np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(n,) + shape))
+        arrays[tap] = (
+            np.load(path, mmap_mode="r+")
+            if state["done"] > 0
+            else np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(n,) + shape)
+        )
     if state["done"] < n:
-        _fill(models.build_encoder("hyper", weights, input_size), arrays,
-              lambda row: dataset.lumas(crops[order[row]:order[row] + 1], input_size), state, "done", state_path,
-              progress, quantization)
+        _fill(
+            models.build_encoder("hyper", weights, input_size),
+            arrays,
+            lambda row: dataset.lumas(crops[order[row] : order[row] + 1], input_size),
+            state,
+            "done",
+            state_path,
+            progress,
+            quantization,
+        )
     return load(cache, input_size=input_size)
 
 
-def extend(cache: Path, weights: str, stage: str = "block4", *, input_size: int = 224,
-           progress: bool = True) -> np.ndarray:
+def extend(
+    cache: Path,
+    weights: str,
+    stage: str = "block4",
+    *,
+    input_size: int = 224,
+    progress: bool = True,
+) -> np.ndarray:
     """Add one VGG16 block's output to the cache, computed from the cached tap before it.
 
     block4 turns the cached block3_pool into block4_pool (about 19 photos a second here, against
@@ -91,28 +128,56 @@ def extend(cache: Path, weights: str, stage: str = "block4", *, input_size: int 
     folder = feature_dir(cache, input_size)
     state_path = folder / "features.json"
     state = json.loads(state_path.read_text())
-    if state.get("weights") is None or os.path.realpath(state["weights"]) != os.path.realpath(weights):
-        raise ConvertError(f"the cache's features were made with weights {state.get('weights')!r}, not {weights!r}: "
-                           "extend it with the same file (a cache made with a random encoder cannot be extended)")
+    if state.get("weights") is None or os.path.realpath(state["weights"]) != os.path.realpath(
+        weights
+    ):
+        raise ConvertError(
+            f"the cache's features were made with weights {state.get('weights')!r}, not {weights!r}: "
+            "extend it with the same file (a cache made with a random encoder cannot be extended)"
+        )
     arrays, _ = load(cache, input_size=input_size)
     n_total = len(np.load(folder / "order.npy"))
     if len(arrays[src]) < n_total:
-        raise ConvertError(f"the cache has {len(arrays[src])} of {n_total} photos' features: finish "
-                           f"`python -m convert.features --cache {cache} --weights {state['weights']}{_size_option(input_size)}` first")
+        raise ConvertError(
+            f"the cache has {len(arrays[src])} of {n_total} photos' features: finish "
+            f"`python -m convert.features --cache {cache} --weights {state['weights']}{_size_option(input_size)}` first"
+        )
     path = folder / f"features_{dst}.npy"
     state.setdefault(dst, 0)
-    out = (np.load(path, mmap_mode="r+") if state[dst] > 0 else
-           np.lib.format.open_memmap(path, mode="w+", dtype=np.float16,
-                                     shape=(n_total,) + models.feature_shape(dst, input_size)))
+    out = (
+        np.load(path, mmap_mode="r+")
+        if state[dst] > 0
+        else np.lib.format.open_memmap(
+            path,
+            mode="w+",
+            dtype=np.float16,
+            shape=(n_total,) + models.feature_shape(dst, input_size),
+        )
+    )
     if state[dst] < n_total:
-        _fill(models.build_vgg_stage(stage, weights, input_size), {dst: out},
-              lambda row: np.asarray(arrays[src][row:row + 1], np.float32), state, dst, state_path, progress,
-              state.get("quantization", "float32"))
+        _fill(
+            models.build_vgg_stage(stage, weights, input_size),
+            {dst: out},
+            lambda row: np.asarray(arrays[src][row : row + 1], np.float32),
+            state,
+            dst,
+            state_path,
+            progress,
+            state.get("quantization", "float32"),
+        )
     return np.load(path, mmap_mode="r")
 
 
-def _fill(model, arrays: dict[str, np.ndarray], input_of_row, state: dict, key: str, state_path: Path,
-          progress: bool, quantization: str = "float32") -> None:
+def _fill(
+    model,
+    arrays: dict[str, np.ndarray],
+    input_of_row,
+    state: dict,
+    key: str,
+    state_path: Path,
+    progress: bool,
+    quantization: str = "float32",
+) -> None:
     """Run `model` as a .tflite on rows state[key] onwards, its outputs into `arrays` in order.
 
     Flushes and records the rows done in features.json every 200 rows, so a stopped run resumes.
@@ -134,34 +199,44 @@ def _fill(model, arrays: dict[str, np.ndarray], input_of_row, state: dict, key: 
             state_path.write_text(json.dumps(state))
             if progress:
                 rate = (row + 1 - start) / (time.time() - t0)
-                print(f"{'+'.join(arrays)} {row + 1}/{n}  {rate:.1f} photos/s  eta {(n - row - 1) / rate / 60:.1f} min",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"{'+'.join(arrays)} {row + 1}/{n}  {rate:.1f} photos/s  eta {(n - row - 1) / rate / 60:.1f} min",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
 
-def load(cache: Path, taps: tuple[str, ...] | None = None, *, input_size: int = 224
-         ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def load(
+    cache: Path, taps: tuple[str, ...] | None = None, *, input_size: int = 224
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The cached feature arrays (rows finished so far) and the photo index of each row.
 
     taps: default the hyper encoder's; a tap added by `extend` must be complete to be loaded.
     """
     folder = feature_dir(cache, input_size)
     if not (folder / "features.json").exists():
-        raise ConvertError(f"no features cached in {folder}: run `python -m convert.features --cache {cache} "
-                           f"--weights VGG16_NOTOP.h5{_size_option(input_size)}`")
+        raise ConvertError(
+            f"no features cached in {folder}: run `python -m convert.features --cache {cache} "
+            f"--weights VGG16_NOTOP.h5{_size_option(input_size)}`"
+        )
     state = json.loads((folder / "features.json").read_text())
     _, index = dataset.load(cache)
     if state.get("fingerprint") != index["fingerprint"]:
-        raise dataset.StaleCacheError(f"{folder}: features of an older version of the cache's photos: run "
-                                      f"`python -m convert.features --cache {cache} --weights {state.get('weights')}"
-                                      f"{_size_option(input_size)}` to start them again")
+        raise dataset.StaleCacheError(
+            f"{folder}: features of an older version of the cache's photos: run "
+            f"`python -m convert.features --cache {cache} --weights {state.get('weights')}"
+            f"{_size_option(input_size)}` to start them again"
+        )
     done = state["done"]
     arrays = {}
     for k in taps or models.ENCODER_OUTPUTS["hyper"]:
         if k not in models.ENCODER_OUTPUTS["hyper"] and state.get(k, 0) < done:
             stage = next(st for st, (_, out) in models.STAGE_IO.items() if out == k)
-            raise ConvertError(f"the cache has no complete {k} features: run `python -m convert.features "
-                               f"--cache {cache} --weights {state.get('weights')}{_size_option(input_size)} "
-                               f"--extend {stage}`")
+            raise ConvertError(
+                f"the cache has no complete {k} features: run `python -m convert.features "
+                f"--cache {cache} --weights {state.get('weights')}{_size_option(input_size)} "
+                f"--extend {stage}`"
+            )
         arrays[k] = np.load(folder / f"features_{k}.npy", mmap_mode="r")[:done]
     return arrays, np.load(folder / "order.npy")[:done]
 
@@ -173,26 +248,51 @@ def _size_option(input_size: int) -> str:
 
 @reports_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m convert.features", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--cache", type=Path, required=True, help="cache folder made by convert.dataset")
-    ap.add_argument("--weights", required=True, help="ImageNet VGG16 notop .h5 (see shared/weights/README.md)")
-    ap.add_argument("--extend", choices=("block4",),
-                    help="after the cache is complete, add this VGG16 block's output (for --finetune-block5)")
-    ap.add_argument("--input-size", type=int, default=224,
-                    help="side the encoder sees the photos at (a multiple of 16; default 224, VGG16's own; "
-                         "smaller is faster: 112 costs a quarter)")
-    ap.add_argument("--quantization", choices=QUANTIZATIONS, default="float32",
-                    help="how the frozen encoder runs: float32 (default) or dynamic (int8 weights, as the shipped "
-                         "models run; several times faster on CPUs with int8 matrix units)")
+    ap = argparse.ArgumentParser(
+        prog="python -m convert.features", description=__doc__.split("\n\n")[0]
+    )
+    ap.add_argument(
+        "--cache", type=Path, required=True, help="cache folder made by convert.dataset"
+    )
+    ap.add_argument(
+        "--weights", required=True, help="ImageNet VGG16 notop .h5 (see shared/weights/README.md)"
+    )
+    ap.add_argument(
+        "--extend",
+        choices=("block4",),
+        help="after the cache is complete, add this VGG16 block's output (for --finetune-block5)",
+    )
+    ap.add_argument(
+        "--input-size",
+        type=int,
+        default=224,
+        help="side the encoder sees the photos at (a multiple of 16; default 224, VGG16's own; "
+        "smaller is faster: 112 costs a quarter)",
+    )
+    ap.add_argument(
+        "--quantization",
+        choices=QUANTIZATIONS,
+        default="float32",
+        help="how the frozen encoder runs: float32 (default) or dynamic (int8 weights, as the shipped "
+        "models run; several times faster on CPUs with int8 matrix units)",
+    )
     args = ap.parse_args(argv)
     try:
         models.check_input_size(args.input_size)
     except ValueError as e:
         ap.error(str(e))
     if args.extend:
-        print({args.extend: extend(args.cache, args.weights, args.extend, input_size=args.input_size).shape})
+        print(
+            {
+                args.extend: extend(
+                    args.cache, args.weights, args.extend, input_size=args.input_size
+                ).shape
+            }
+        )
         return 0
-    arrays, _ = extract(args.cache, args.weights, input_size=args.input_size, quantization=args.quantization)
+    arrays, _ = extract(
+        args.cache, args.weights, input_size=args.input_size, quantization=args.quantization
+    )
     print({k: v.shape for k, v in arrays.items()})
     return 0
 

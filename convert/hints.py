@@ -5,20 +5,22 @@ of points (none for a share of photos, so the model stays an automatic colorizer
 square patch revealing the mean true chroma of that patch. The encoding is the runtime's
 (colorize_core.hints.encode), so what the network learns from is what it will be given.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from colorize_core.hints import encode
 
-P_NONE = 0.25        # share of photos shown with no hint at all
+P_NONE = 0.25  # share of photos shown with no hint at all
 P_GEOMETRIC = 1 / 8  # point count ~ geometric(1/8): mean 8, many with 1-3
 MAX_POINTS = 40
-MAX_HALF = 2         # patches of 1x1 to 5x5 cells of the 56x56 grid
+MAX_HALF = 2  # patches of 1x1 to 5x5 cells of the 56x56 grid
 
 
-def simulate(uv: np.ndarray, rng: np.random.Generator, n_points: int | None = None,
-             half: int | None = None) -> np.ndarray:
+def simulate(
+    uv: np.ndarray, rng: np.random.Generator, n_points: int | None = None, half: int | None = None
+) -> np.ndarray:
     """Hints (c, c, 3) for one photo's true chroma uv (c, c, 2); n_points fixes the count and half
     the patch size, (2 half + 1) cells square (evaluation); None draws them as in training."""
     c = uv.shape[0]

@@ -7,6 +7,7 @@ log_mse      the mean over photos of log(the photo's UV MSE): the field's metric
 classify     Zhang et al. 2016: cross-entropy over quantized UV bins, soft-encoded targets,
              class rebalancing by the smoothed inverse prior; read out with an annealed mean.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,13 +15,15 @@ from keras import ops
 
 from convert.models import ANNEAL_T
 
-BIN_STEP = 0.08            # UV grid spacing (about 10 of 255 8-bit Cb/Cr levels)
+BIN_STEP = 0.08  # UV grid spacing (about 10 of 255 8-bit Cb/Cr levels)
 SOFT_SIGMA = 0.5 * BIN_STEP  # Zhang: sigma 5 on a grid of 10
 REBALANCE_LAMBDA = 0.5
-LOG_MSE_FLOOR = 1e-4       # a photo predicted to within about 1 8-bit chroma level stops pulling
+LOG_MSE_FLOOR = 1e-4  # a photo predicted to within about 1 8-bit chroma level stops pulling
 
 
-def chroma_prior(uv: np.ndarray, step: float = BIN_STEP, smooth: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def chroma_prior(
+    uv: np.ndarray, step: float = BIN_STEP, smooth: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """The bins that occur in the training chroma: centres (Q, 2) and their prior (Q,), summing to 1.
 
     uv: training targets (..., 2) in [-1, 1]; the prior is the bins' frequency smoothed by a
@@ -34,7 +37,7 @@ def chroma_prior(uv: np.ndarray, step: float = BIN_STEP, smooth: float = 1.0) ->
     prior = counts / counts.sum()
     if smooth > 0:
         r = int(3 * smooth)
-        g = np.exp(-np.arange(-r, r + 1) ** 2 / (2 * smooth ** 2))
+        g = np.exp(-(np.arange(-r, r + 1) ** 2) / (2 * smooth**2))
         g /= g.sum()
         prior = np.apply_along_axis(lambda a: np.convolve(a, g, "same"), 0, prior)
         prior = np.apply_along_axis(lambda a: np.convolve(a, g, "same"), 1, prior)
@@ -51,8 +54,9 @@ def rebalancing_weights(prior: np.ndarray, lam: float = REBALANCE_LAMBDA) -> np.
     return (w / np.sum(prior * w)).astype(np.float32)
 
 
-def chroma_bins(uv: np.ndarray, step: float = BIN_STEP, smooth: float = 1.0,
-                lam: float = REBALANCE_LAMBDA) -> tuple[np.ndarray, np.ndarray]:
+def chroma_bins(
+    uv: np.ndarray, step: float = BIN_STEP, smooth: float = 1.0, lam: float = REBALANCE_LAMBDA
+) -> tuple[np.ndarray, np.ndarray]:
     """Bin centres that occur in the training chroma, and their rebalancing weights."""
     centres, prior = chroma_prior(uv, step, smooth)
     return centres, rebalancing_weights(prior, lam)
@@ -78,7 +82,7 @@ LOSSES = (*REGRESSION, "classify")
 def soft_encode(uv, centres: np.ndarray, sigma: float = SOFT_SIGMA):
     """UV (..., 2) -> soft class targets (..., Q): a Gaussian over the distances to every centre."""
     d2 = ops.sum(ops.square(ops.expand_dims(uv, -2) - ops.convert_to_tensor(centres)), axis=-1)
-    return ops.softmax(-d2 / (2 * sigma ** 2), axis=-1)
+    return ops.softmax(-d2 / (2 * sigma**2), axis=-1)
 
 
 def make_classify_loss(centres: np.ndarray, weights: np.ndarray):
@@ -100,8 +104,11 @@ def annealed_uv(logits, centres: np.ndarray, temperature: float):
     return ops.matmul(p, ops.convert_to_tensor(centres))
 
 
-def make_accuracy(threshold: float = 0.1, centres: np.ndarray | None = None, temperature: float = ANNEAL_T):
+def make_accuracy(
+    threshold: float = 0.1, centres: np.ndarray | None = None, temperature: float = ANNEAL_T
+):
     """Fraction of chroma pixels within `threshold` (Euclidean UV) of the truth: the 'accuracy' curve."""
+
     def chroma_acc(y_true, y_pred):
         uv = y_pred if centres is None else annealed_uv(y_pred, centres, temperature)
         err = ops.sqrt(ops.sum(ops.square(y_true - uv), axis=-1))

@@ -17,6 +17,7 @@ quantized UV bins, read out by an annealed mean inside the model, as in Zhang et
 Each model is split into an encoder (the VGG16 part) and a decoder, so that a frozen encoder's
 features can be cached once and decoders trained from the cache in minutes on a CPU.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -46,7 +47,9 @@ def luma_to_vgg(y):
     """
     gray = layers.Rescaling(scale=127.5, offset=127.5, name="luma_to_255")(y)
     bgr = layers.Concatenate(name="gray_to_bgr")([gray, gray, gray])
-    return layers.Rescaling(scale=1.0, offset=[-m for m in VGG_MEAN_BGR], name="vgg_preprocess")(bgr)
+    return layers.Rescaling(scale=1.0, offset=[-m for m in VGG_MEAN_BGR], name="vgg_preprocess")(
+        bgr
+    )
 
 
 @contextlib.contextmanager
@@ -63,16 +66,35 @@ def precision_policy(name: str):
 def check_input_size(input_size: int) -> int:
     """The encoder's input side: VGG16 halves it four times before block5, so a multiple of 16."""
     if input_size < 32 or input_size % 16:
-        raise ValueError(f"input size {input_size}: use a multiple of 16, at least 32 (224 is VGG16's own)")
+        raise ValueError(
+            f"input size {input_size}: use a multiple of 16, at least 32 (224 is VGG16's own)"
+        )
     return input_size
 
 
 # VGG16's conv layers in order, with their widths; a max pool ends each block
-VGG16_WIDTHS = {"block1_conv1": 64, "block1_conv2": 64, "block2_conv1": 128, "block2_conv2": 128,
-                "block3_conv1": 256, "block3_conv2": 256, "block3_conv3": 256,
-                "block4_conv1": 512, "block4_conv2": 512, "block4_conv3": 512,
-                "block5_conv1": 512, "block5_conv2": 512, "block5_conv3": 512}
-BLOCK_ENDS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")  # a 2x2 max pool follows
+VGG16_WIDTHS = {
+    "block1_conv1": 64,
+    "block1_conv2": 64,
+    "block2_conv1": 128,
+    "block2_conv2": 128,
+    "block3_conv1": 256,
+    "block3_conv2": 256,
+    "block3_conv3": 256,
+    "block4_conv1": 512,
+    "block4_conv2": 512,
+    "block4_conv3": 512,
+    "block5_conv1": 512,
+    "block5_conv2": 512,
+    "block5_conv3": 512,
+}
+BLOCK_ENDS = (
+    "block1_conv2",
+    "block2_conv2",
+    "block3_conv3",
+    "block4_conv3",
+    "block5_conv3",
+)  # a 2x2 max pool follows
 
 
 def check_widths(widths: dict[str, int]) -> dict[str, int]:
@@ -92,13 +114,17 @@ def check_widths(widths: dict[str, int]) -> dict[str, int]:
     return dict(widths)
 
 
-def build_vgg16(input_size: int, widths: dict[str, int] | None = None, weights: str | None = None) -> keras.Model:
+def build_vgg16(
+    input_size: int, widths: dict[str, int] | None = None, weights: str | None = None
+) -> keras.Model:
     """VGG16's conv base (caffe input, 3 channels), at VGG16's widths or a pruned encoder's.
 
     The layer names are VGG16's either way, so stages, fine-tunes and weight files find them.
     """
     if widths is None:
-        return keras.applications.VGG16(include_top=False, weights=weights, input_shape=(input_size, input_size, 3))
+        return keras.applications.VGG16(
+            include_top=False, weights=weights, input_shape=(input_size, input_size, 3)
+        )
     if weights is not None:
         raise ValueError("a pruned VGG16 gets its weights from its run, not from the ImageNet file")
     x = inp = keras.Input((input_size, input_size, 3), name="input_layer")
@@ -109,8 +135,12 @@ def build_vgg16(input_size: int, widths: dict[str, int] | None = None, weights: 
     return keras.Model(inp, x, name="vgg16")
 
 
-def build_encoder(name: str, weights: str | None, input_size: int = INPUT_SIZE,
-                  widths: dict[str, int] | None = None) -> keras.Model:
+def build_encoder(
+    name: str,
+    weights: str | None,
+    input_size: int = INPUT_SIZE,
+    widths: dict[str, int] | None = None,
+) -> keras.Model:
     """VGG16 conv base on 1-channel luminance, returning the features the decoder `name` uses.
 
     weights: path to the ImageNet notop HDF5 file (transfer learning) or None (from scratch).
@@ -121,7 +151,9 @@ def build_encoder(name: str, weights: str | None, input_size: int = INPUT_SIZE,
     s = check_input_size(input_size)
     y = keras.Input((s, s, 1), name="luminance")
     vgg = build_vgg16(s, widths, weights)
-    taps = keras.Model(vgg.input, [vgg.get_layer(n).output for n in ENCODER_OUTPUTS[name]], name="vgg16")
+    taps = keras.Model(
+        vgg.input, [vgg.get_layer(n).output for n in ENCODER_OUTPUTS[name]], name="vgg16"
+    )
     outs = taps(luma_to_vgg(y))
     return keras.Model(y, outs if isinstance(outs, list) else [outs], name=f"{name}_encoder")
 
@@ -130,8 +162,10 @@ def build_encoder(name: str, weights: str | None, input_size: int = INPUT_SIZE,
 TAP_GEOMETRY = {"block3_pool": (8, 256), "block4_pool": (16, 512), "block5_conv3": (16, 512)}
 # the VGG16 layers between two cached taps: block4 turns block3_pool into block4_pool, block5 (the
 # block a fine-tune trains) turns block4_pool into block5_conv3
-VGG_STAGES = {"block4": ("block4_conv1", "block4_conv2", "block4_conv3", "block4_pool"),
-              "block5": ("block5_conv1", "block5_conv2", "block5_conv3")}
+VGG_STAGES = {
+    "block4": ("block4_conv1", "block4_conv2", "block4_conv3", "block4_pool"),
+    "block5": ("block5_conv1", "block5_conv2", "block5_conv3"),
+}
 STAGE_IO = {"block4": ("block3_pool", "block4_pool"), "block5": ("block4_pool", "block5_conv3")}
 
 
@@ -157,11 +191,16 @@ def build_vgg_stage(stage: str, weights: str | None, input_size: int = INPUT_SIZ
     src = STAGE_IO[stage][0]
     x = inp = keras.Input(feature_shape(src, input_size), name=src)
     for n in VGG_STAGES[stage]:
-        x = (layers.MaxPooling2D(2, name=n) if n.endswith("pool") else
-             layers.Conv2D(512, 3, padding="same", activation="relu", name=n))(x)
+        x = (
+            layers.MaxPooling2D(2, name=n)
+            if n.endswith("pool")
+            else layers.Conv2D(512, 3, padding="same", activation="relu", name=n)
+        )(x)
     model = keras.Model(inp, x, name=stage)
     if weights is not None:
-        copy_stage_weights(keras.applications.VGG16(include_top=False, weights=weights), model, stage)
+        copy_stage_weights(
+            keras.applications.VGG16(include_top=False, weights=weights), model, stage
+        )
     return model
 
 
@@ -204,14 +243,20 @@ def _head(x, head: str, bins: np.ndarray | None):
     return layers.Conv2D(len(bins), 1, name="logits", dtype="float32")(x)
 
 
-def annealed_mean(logits, bins: np.ndarray, temperature: float = ANNEAL_T, weights: np.ndarray | None = None):
+def annealed_mean(
+    logits, bins: np.ndarray, temperature: float = ANNEAL_T, weights: np.ndarray | None = None
+):
     """Logits over UV bins -> expected UV under the sharpened distribution (Zhang's annealed mean).
 
     weights: the rebalancing weights the head trained with, to divide out first. A head trained
     with class weights w(c) predicts about w(c) p(c | photo), so dividing by w gives back the
     posterior itself: at temperature 1 its mean is the least-squares colour, colder its mode.
     """
-    shift = 0.0 if weights is None else (-np.log(np.asarray(weights, np.float64)) / temperature).tolist()
+    shift = (
+        0.0
+        if weights is None
+        else (-np.log(np.asarray(weights, np.float64)) / temperature).tolist()
+    )
     scaled = layers.Rescaling(1.0 / temperature, offset=shift, name="anneal")(logits)
     p = layers.Softmax(name="bin_probabilities")(scaled)
     readout = layers.Dense(2, use_bias=False, trainable=False, name="uv")
@@ -220,9 +265,16 @@ def annealed_mean(logits, bins: np.ndarray, temperature: float = ANNEAL_T, weigh
     return uv
 
 
-def build_decoder(name: str, chroma_size: int, head: str, bins: np.ndarray | None = None,
-                  last_activation: str = LAST_ACTIVATION, input_size: int = INPUT_SIZE,
-                  hints: bool = False, head_width: int = HEAD_WIDTH["regression"]) -> keras.Model:
+def build_decoder(
+    name: str,
+    chroma_size: int,
+    head: str,
+    bins: np.ndarray | None = None,
+    last_activation: str = LAST_ACTIVATION,
+    input_size: int = INPUT_SIZE,
+    hints: bool = False,
+    head_width: int = HEAD_WIDTH["regression"],
+) -> keras.Model:
     """Decoder from encoder features to the training output (UV, or logits for classification).
 
     last_activation: of the hyper decoder's last conv, "leaky_relu" (current) or "relu" (runs
@@ -232,10 +284,15 @@ def build_decoder(name: str, chroma_size: int, head: str, bins: np.ndarray | Non
     dot colours its object, and given again at full grid resolution before the last conv.
     head_width: channels of the hyper decoder's last conv (HEAD_WIDTH; a run's RunConfig.head_width).
     """
-    feats = [keras.Input(s, name=f"feature_{i}") for i, s in enumerate(encoder_feature_shapes(name, input_size))]
+    feats = [
+        keras.Input(s, name=f"feature_{i}")
+        for i, s in enumerate(encoder_feature_shapes(name, input_size))
+    ]
     if hints and name != "hyper":
         raise ValueError("colour hints need the hyper decoder")
-    hint_in = keras.Input((chroma_size, chroma_size, HINT_CHANNELS), name="hints") if hints else None
+    hint_in = (
+        keras.Input((chroma_size, chroma_size, HINT_CHANNELS), name="hints") if hints else None
+    )
     if name == "seed":
         x = layers.MaxPooling2D(2, name="block5_pool")(feats[0])
         x = layers.Flatten(name="flatten")(x)
@@ -253,7 +310,9 @@ def build_decoder(name: str, chroma_size: int, head: str, bins: np.ndarray | Non
         b = _conv(f5, 256, 1, "dec_f5")
         b = layers.UpSampling2D(2, interpolation="bilinear", name="dec_f5_up")(b)
         parts = [a, b]
-        if hint_in is not None:  # the hints at the features' grid: pooled sums keep their mask weight
+        if (
+            hint_in is not None
+        ):  # the hints at the features' grid: pooled sums keep their mask weight
             h = layers.AveragePooling2D(chroma_size // a.shape[1], name="hint_pool")(hint_in)
             parts.append(_conv(h, 32, 3, "hint_conv"))
         x = layers.Concatenate(name="dec_concat")(parts)
@@ -263,7 +322,9 @@ def build_decoder(name: str, chroma_size: int, head: str, bins: np.ndarray | Non
         if hint_in is not None:  # reach: a hint spreads about a third of the photo each way
             x = layers.Add(name="hint_spread_add1")([x, _dilated(x, 128, 2, "hint_spread1")])
             x = layers.Add(name="hint_spread_add2")([x, _dilated(x, 128, 4, "hint_spread2")])
-        x = layers.Resizing(chroma_size, chroma_size, interpolation="bilinear", name="dec_resize")(x)
+        x = layers.Resizing(chroma_size, chroma_size, interpolation="bilinear", name="dec_resize")(
+            x
+        )
         if hint_in is not None:
             x = layers.Concatenate(name="hint_full")([x, hint_in])
         # no batch norm after the resize: the TFLite converter folds it wrongly there (measured:
@@ -271,8 +332,11 @@ def build_decoder(name: str, chroma_size: int, head: str, bins: np.ndarray | Non
         # Without batch norm a plain ReLU here died (measured: 31 of 32 channels dead after two
         # epochs, the output stuck at gray); a leaky ReLU cannot die.
         x = layers.Conv2D(head_width, 3, padding="same", name="dec_conv3")(x)
-        x = (layers.LeakyReLU(0.1, name="dec_conv3_leaky") if last_activation == "leaky_relu"
-             else layers.ReLU(name="dec_conv3_relu"))(x)
+        x = (
+            layers.LeakyReLU(0.1, name="dec_conv3_leaky")
+            if last_activation == "leaky_relu"
+            else layers.ReLU(name="dec_conv3_relu")
+        )(x)
         out = _head(x, head, bins)
     else:
         raise ValueError(f"unknown model {name!r}: choose from {sorted(ENCODER_OUTPUTS)}")
@@ -285,9 +349,14 @@ def _dilated(x, filters, rate, name):
     return layers.ReLU(name=name + "_relu")(x)
 
 
-def build_inference_model(encoder: keras.Model, decoder: keras.Model, head: str,
-                          bins: np.ndarray | None = None, temperature: float = ANNEAL_T,
-                          bin_weights: np.ndarray | None = None) -> keras.Model:
+def build_inference_model(
+    encoder: keras.Model,
+    decoder: keras.Model,
+    head: str,
+    bins: np.ndarray | None = None,
+    temperature: float = ANNEAL_T,
+    bin_weights: np.ndarray | None = None,
+) -> keras.Model:
     """Encoder + decoder (+ annealed-mean readout at `temperature`, the rebalancing bin_weights
     divided out when given) : y (s, s, 1) -> UV (c, c, 2); a hint decoder's model takes [y, hints (c, c, 3)]."""
     y = keras.Input(encoder.input_shape[1:], name="luminance")
@@ -302,13 +371,24 @@ def _as_list(x):
     return x if isinstance(x, (list, tuple)) else [x]
 
 
-def build(name: str, *, weights: str | None, chroma_size: int = 56, head: str = "regression",
-          bins: np.ndarray | None = None, last_activation: str = LAST_ACTIVATION, input_size: int = INPUT_SIZE,
-          widths: dict[str, int] | None = None, hints: bool = False,
-          head_width: int = HEAD_WIDTH["regression"]) -> tuple[keras.Model, keras.Model, keras.Model]:
+def build(
+    name: str,
+    *,
+    weights: str | None,
+    chroma_size: int = 56,
+    head: str = "regression",
+    bins: np.ndarray | None = None,
+    last_activation: str = LAST_ACTIVATION,
+    input_size: int = INPUT_SIZE,
+    widths: dict[str, int] | None = None,
+    hints: bool = False,
+    head_width: int = HEAD_WIDTH["regression"],
+) -> tuple[keras.Model, keras.Model, keras.Model]:
     """(encoder, decoder, training model) for a named network; the training model is end to end."""
     encoder = build_encoder(name, weights, input_size, widths)
-    decoder = build_decoder(name, chroma_size, head, bins, last_activation, input_size, hints, head_width)
+    decoder = build_decoder(
+        name, chroma_size, head, bins, last_activation, input_size, hints, head_width
+    )
     if hints:  # the end-to-end model of a hint decoder reads [y, hints], its output the decoder's
         return encoder, decoder, build_inference_model(encoder, decoder, "regression")
     y = keras.Input(encoder.input_shape[1:], name="luminance")

@@ -17,6 +17,7 @@ like convert.train's (config.json with the widths, model.weights.h5), ready for 
 convert.evaluate, or `convert.train --finetune-all --distill 1` to recover what the pruning lost (distilling
 from RUN worked where training on the photos' own chroma did not: docs/experiments.md).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,7 +44,10 @@ def pruned_widths(ratio: float) -> dict[str, int]:
     if not 0 < ratio <= 1:
         raise ValueError(f"ratio {ratio}: give a fraction of the channels to keep, in (0, 1]")
     widths = {n: max(8, int(round(w * ratio / 8)) * 8) for n, w in models.VGG16_WIDTHS.items()}
-    widths.update(block3_conv3=models.VGG16_WIDTHS["block3_conv3"], block5_conv3=models.VGG16_WIDTHS["block5_conv3"])
+    widths.update(
+        block3_conv3=models.VGG16_WIDTHS["block3_conv3"],
+        block5_conv3=models.VGG16_WIDTHS["block5_conv3"],
+    )
     return models.check_widths(widths)
 
 
@@ -61,9 +65,10 @@ def macs(widths: dict[str, int], input_size: int) -> int:
 def _conv(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """3x3 'same' convolution of a batch, without activation, in batches of BATCH photos."""
     import tensorflow as tf
+
     out = np.empty(x.shape[:3] + (kernel.shape[-1],), np.float32)
     for i in range(0, len(x), BATCH):
-        out[i:i + BATCH] = tf.nn.conv2d(x[i:i + BATCH], kernel, 1, "SAME").numpy() + bias
+        out[i : i + BATCH] = tf.nn.conv2d(x[i : i + BATCH], kernel, 1, "SAME").numpy() + bias
     return out
 
 
@@ -77,12 +82,19 @@ def _patches(x: np.ndarray, rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> 
     b, i, j = rows
     padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     d = np.arange(3)
-    block = padded[b[:, None, None], i[:, None, None] + d[None, :, None], j[:, None, None] + d[None, None, :]]
+    block = padded[
+        b[:, None, None], i[:, None, None] + d[None, :, None], j[:, None, None] + d[None, None, :]
+    ]
     return block.reshape(len(b), -1)
 
 
-def reconstruct(student_in: np.ndarray, target: np.ndarray, positions: int, rng: np.random.Generator,
-                ridge: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+def reconstruct(
+    student_in: np.ndarray,
+    target: np.ndarray,
+    positions: int,
+    rng: np.random.Generator,
+    ridge: float = 1e-4,
+) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares 3x3 kernel and bias mapping the pruned input to the original layer's values.
 
     student_in: (N, H, W, Cin) the pruned network's input to this layer; target: (N, H, W, Cout)
@@ -94,7 +106,9 @@ def reconstruct(student_in: np.ndarray, target: np.ndarray, positions: int, rng:
     b = np.repeat(np.arange(n), per)
     flat = np.concatenate([rng.choice(h * w, per, replace=False) for _ in range(n)])
     rows = (b, flat // w, flat % w)
-    x = np.concatenate([_patches(student_in, rows).astype(np.float64), np.ones((len(b), 1))], axis=1)
+    x = np.concatenate(
+        [_patches(student_in, rows).astype(np.float64), np.ones((len(b), 1))], axis=1
+    )
     y = target[rows].astype(np.float64)
     gram = x.T @ x
     gram[np.diag_indices_from(gram)] += ridge * np.mean(np.diag(gram))
@@ -102,8 +116,14 @@ def reconstruct(student_in: np.ndarray, target: np.ndarray, positions: int, rng:
     return solved[:-1].reshape(3, 3, cin, -1).astype(np.float32), solved[-1].astype(np.float32)
 
 
-def prune_vgg(vgg_weights: dict[str, tuple[np.ndarray, np.ndarray]], x: np.ndarray, widths: dict[str, int],
-              positions: int = 48, seed: int = 0, log=print) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def prune_vgg(
+    vgg_weights: dict[str, tuple[np.ndarray, np.ndarray]],
+    x: np.ndarray,
+    widths: dict[str, int],
+    positions: int = 48,
+    seed: int = 0,
+    log=print,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Pruned weights for each conv layer, reconstructed on VGG16 inputs x (N, S, S, 3).
 
     vgg_weights: the original (kernel, bias) of each conv layer by VGG16 name, in order.
@@ -119,27 +139,45 @@ def prune_vgg(vgg_weights: dict[str, tuple[np.ndarray, np.ndarray]], x: np.ndarr
         teacher = np.maximum(z, 0)
         if widths[name] < kernel.shape[-1]:
             nxt = vgg_weights[names[k + 1]][0]
-            importance = np.mean(np.square(teacher), axis=(0, 1, 2)) * np.sum(np.square(nxt), axis=(0, 1, 3))
-            keep = np.sort(np.argsort(importance)[::-1][:widths[name]])
+            importance = np.mean(np.square(teacher), axis=(0, 1, 2)) * np.sum(
+                np.square(nxt), axis=(0, 1, 3)
+            )
+            keep = np.sort(np.argsort(importance)[::-1][: widths[name]])
         else:
             keep = np.arange(kernel.shape[-1])
         if len(keep_in) == kernel.shape[2] and len(keep) == kernel.shape[-1]:
-            new_kernel, new_bias = kernel, bias  # nothing pruned on either side: the layer stays as it was
+            new_kernel, new_bias = (
+                kernel,
+                bias,
+            )  # nothing pruned on either side: the layer stays as it was
         else:
             new_kernel, new_bias = reconstruct(student, z[..., keep], positions, rng)
         out = np.maximum(_conv(student, new_kernel, new_bias), 0)
-        err = np.sqrt(np.mean(np.square(out - teacher[..., keep]))) / (np.sqrt(np.mean(np.square(teacher[..., keep]))) + 1e-12)
-        log(f"{name}: {kernel.shape[2]}->{kernel.shape[-1]} became {len(keep_in)}->{len(keep)}; "
-            f"relative RMS error of its activations {err:.3f}")
+        err = np.sqrt(np.mean(np.square(out - teacher[..., keep]))) / (
+            np.sqrt(np.mean(np.square(teacher[..., keep]))) + 1e-12
+        )
+        log(
+            f"{name}: {kernel.shape[2]}->{kernel.shape[-1]} became {len(keep_in)}->{len(keep)}; "
+            f"relative RMS error of its activations {err:.3f}"
+        )
         pruned[name] = (new_kernel, new_bias)
         student, keep_in = out, keep
-        if name in models.BLOCK_ENDS and k < len(names) - 1:  # block5's pool is after the decoder's tap
+        if (
+            name in models.BLOCK_ENDS and k < len(names) - 1
+        ):  # block5's pool is after the decoder's tap
             teacher, student = _pool(teacher), _pool(student)
     return pruned
 
 
-def prune_run(out_dir: Path, from_run: Path, cache: Path, ratio: float, photos: int = 800, positions: int = 48,
-              seed: int = 0) -> RunConfig:
+def prune_run(
+    out_dir: Path,
+    from_run: Path,
+    cache: Path,
+    ratio: float,
+    photos: int = 800,
+    positions: int = 48,
+    seed: int = 0,
+) -> RunConfig:
     """Prune `from_run`'s encoder into a new run folder `out_dir`; returns its config (the figures in its record)."""
     import keras
 
@@ -147,27 +185,52 @@ def prune_run(out_dir: Path, from_run: Path, cache: Path, ratio: float, photos: 
     out_dir = Path(out_dir)
     if (out_dir / "model.weights.h5").exists():
         raise ConvertError(f"{out_dir} already holds a model; prune into a new folder")
-    teacher, config = runs.load_inference_model(from_run)  # all its weights, VGG16's too, are in the run
+    teacher, config = runs.load_inference_model(
+        from_run
+    )  # all its weights, VGG16's too, are in the run
     if config.loss not in losses.REGRESSION or config.model != "hyper":
-        raise ConvertError(f"{from_run}: pruning needs a 'hyper' run with a regression loss (its decoder is reused)")
+        raise ConvertError(
+            f"{from_run}: pruning needs a 'hyper' run with a regression loss (its decoder is reused)"
+        )
     if config.widths:
-        raise ConvertError(f"{from_run} is pruned already; prune its unpruned run at a smaller ratio instead")
+        raise ConvertError(
+            f"{from_run} is pruned already; prune its unpruned run at a smaller ratio instead"
+        )
     widths = pruned_widths(ratio)
     size = config.input_size
     crops, index = dataset.load(cache)
-    train_rows = np.sort(np.random.default_rng(seed).choice(np.asarray(index["splits"]["train"]),
-                                                           min(photos, len(index["splits"]["train"])), replace=False))
+    train_rows = np.sort(
+        np.random.default_rng(seed).choice(
+            np.asarray(index["splits"]["train"]),
+            min(photos, len(index["splits"]["train"])),
+            replace=False,
+        )
+    )
     ys = dataset.lumas(np.asarray(crops[train_rows]), size)
     y_in = keras.Input(ys.shape[1:])
-    x = np.asarray(keras.Model(y_in, models.luma_to_vgg(y_in)).predict(ys, batch_size=BATCH, verbose=0), np.float32)
+    x = np.asarray(
+        keras.Model(y_in, models.luma_to_vgg(y_in)).predict(ys, batch_size=BATCH, verbose=0),
+        np.float32,
+    )
     original = {n: tuple(models.find_layer(teacher, n).get_weights()) for n in models.VGG16_WIDTHS}
-    print(f"pruning {from_run} at ratio {ratio} on {len(ys)} training photos at {size}x{size}", file=sys.stderr)
-    pruned = prune_vgg(original, x, widths, positions, seed, log=lambda m: print(m, file=sys.stderr))
+    print(
+        f"pruning {from_run} at ratio {ratio} on {len(ys)} training photos at {size}x{size}",
+        file=sys.stderr,
+    )
+    pruned = prune_vgg(
+        original, x, widths, positions, seed, log=lambda m: print(m, file=sys.stderr)
+    )
 
     head = "regression"
-    encoder, decoder, _ = models.build("hyper", weights=None, chroma_size=config.chroma_size, head=head,
-                                       last_activation=config.last_activation, input_size=size,
-                                       widths=widths)
+    encoder, decoder, _ = models.build(
+        "hyper",
+        weights=None,
+        chroma_size=config.chroma_size,
+        head=head,
+        last_activation=config.last_activation,
+        input_size=size,
+        widths=widths,
+    )
     model = models.build_inference_model(encoder, decoder, head)
     for n, kb in pruned.items():
         models.find_layer(model, n).set_weights(list(kb))
@@ -177,35 +240,86 @@ def prune_run(out_dir: Path, from_run: Path, cache: Path, ratio: float, photos: 
 
     tune = np.asarray(index["splits"]["tune"])[:200]
     tune_y = dataset.lumas(np.asarray(crops[np.sort(tune)]), size)
-    uv_rmse = float(np.sqrt(np.mean(np.square(model.predict(tune_y, verbose=0) - teacher.predict(tune_y, verbose=0)))))
+    uv_rmse = float(
+        np.sqrt(
+            np.mean(
+                np.square(model.predict(tune_y, verbose=0) - teacher.predict(tune_y, verbose=0))
+            )
+        )
+    )
     full = models.VGG16_WIDTHS
-    pruned_config = dataclasses.replace(config, widths=widths, pruned_from=Path(from_run).resolve()).with_record(
-        prune_ratio=ratio, prune_photos=len(ys), prune_positions=positions, prune_seed=seed,
-        prune_seconds=round(time.time() - started, 1), encoder_macs=macs(widths, size),
-        unpruned_encoder_macs=macs(full, size), prune_uv_rmse_vs_unpruned=round(uv_rmse, 5))
+    pruned_config = dataclasses.replace(
+        config, widths=widths, pruned_from=Path(from_run).resolve()
+    ).with_record(
+        prune_ratio=ratio,
+        prune_photos=len(ys),
+        prune_positions=positions,
+        prune_seed=seed,
+        prune_seconds=round(time.time() - started, 1),
+        encoder_macs=macs(widths, size),
+        unpruned_encoder_macs=macs(full, size),
+        prune_uv_rmse_vs_unpruned=round(uv_rmse, 5),
+    )
     runs.write_config(out_dir, pruned_config)
-    print(f"encoder: {macs(widths, size) / 1e9:.2f} G multiply-adds (unpruned {macs(full, size) / 1e9:.2f} G); "
-          f"chroma RMSE against the unpruned model on {len(tune_y)} tune photos: {uv_rmse:.4f}", file=sys.stderr)
+    print(
+        f"encoder: {macs(widths, size) / 1e9:.2f} G multiply-adds (unpruned {macs(full, size) / 1e9:.2f} G); "
+        f"chroma RMSE against the unpruned model on {len(tune_y)} tune photos: {uv_rmse:.4f}",
+        file=sys.stderr,
+    )
     return pruned_config
 
 
 @reports_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m convert.prune", description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap = argparse.ArgumentParser(
+        prog="python -m convert.prune",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
     ap.add_argument("run_dir", type=Path, help="new folder for the pruned run")
-    ap.add_argument("--from", dest="from_run", type=Path, required=True,
-                    help="the trained run to prune ('hyper' model, regression loss)")
-    ap.add_argument("--cache", type=Path, required=True, help="the dataset cache (convert.dataset): its training photos")
-    ap.add_argument("--ratio", type=float, default=0.5, help="fraction of each inner layer's channels kept (default 0.5)")
-    ap.add_argument("--photos", type=int, default=800, help="training photos the reconstruction is fitted on")
-    ap.add_argument("--positions", type=int, default=48, help="pixels per photo per layer in the fit")
+    ap.add_argument(
+        "--from",
+        dest="from_run",
+        type=Path,
+        required=True,
+        help="the trained run to prune ('hyper' model, regression loss)",
+    )
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        required=True,
+        help="the dataset cache (convert.dataset): its training photos",
+    )
+    ap.add_argument(
+        "--ratio",
+        type=float,
+        default=0.5,
+        help="fraction of each inner layer's channels kept (default 0.5)",
+    )
+    ap.add_argument(
+        "--photos", type=int, default=800, help="training photos the reconstruction is fitted on"
+    )
+    ap.add_argument(
+        "--positions", type=int, default=48, help="pixels per photo per layer in the fit"
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     if not 0 < args.ratio <= 1:
         ap.error(f"--ratio {args.ratio}: give a fraction in (0, 1]")
-    print(json.dumps(prune_run(args.run_dir, args.from_run, args.cache, args.ratio, args.photos, args.positions,
-                               args.seed).to_json()))
+    print(
+        json.dumps(
+            prune_run(
+                args.run_dir,
+                args.from_run,
+                args.cache,
+                args.ratio,
+                args.photos,
+                args.positions,
+                args.seed,
+            ).to_json()
+        )
+    )
     return 0
 
 

@@ -4,6 +4,7 @@ config.json they are saved as (nanoGPT style: a run folder carries what rebuilds
 Runs written by older code lack keys that were added later; `RunConfig.from_json` fills them with
 what those runs were trained with, here and nowhere else, so the rest of convert/ reads one shape.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,21 +18,25 @@ from convert import models
 PRECISIONS = ("float32", "mixed_bfloat16")
 
 # what a run written before a key existed was trained with (the key's absence means this value)
-OLD_RUN_DEFAULTS: Mapping[str, Any] = MappingProxyType({
-    "input_size": models.INPUT_SIZE,                  # before --input-size
-    "last_activation": "relu",                        # before the dead-ReLU fix (leaky_relu since)
-    "head_width": models.HEAD_WIDTH["regression"],    # before the head's width was recorded
-    "precision": "float32",                           # before --precision (only non-float32 is written)
-})
+OLD_RUN_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {
+        "input_size": models.INPUT_SIZE,  # before --input-size
+        "last_activation": "relu",  # before the dead-ReLU fix (leaky_relu since)
+        "head_width": models.HEAD_WIDTH["regression"],  # before the head's width was recorded
+        "precision": "float32",  # before --precision (only non-float32 is written)
+    }
+)
 
 
 class Mode(enum.Enum):
     """How a run trains. config.json records it as `end_to_end` and `finetune`, as it always has."""
 
-    FROZEN = "frozen"              # a decoder on the frozen encoder's cached features
-    END_TO_END = "end_to_end"      # the whole network, from the photos
-    FINETUNE_BLOCK5 = "block5"     # a frozen run's decoder with VGG16's block5, on cached block4 features
-    FINETUNE_ALL = "all"           # a run's whole inference model (a pruned one's too), from the photos
+    FROZEN = "frozen"  # a decoder on the frozen encoder's cached features
+    END_TO_END = "end_to_end"  # the whole network, from the photos
+    FINETUNE_BLOCK5 = (
+        "block5"  # a frozen run's decoder with VGG16's block5, on cached block4 features
+    )
+    FINETUNE_ALL = "all"  # a run's whole inference model (a pruned one's too), from the photos
 
     @property
     def finetune(self) -> str | None:
@@ -89,7 +94,9 @@ class RunConfig:
         """Path-likes to strings, mappings read-only; refuse what no run can be."""
         for name in ("cache", "finetune_from", "pruned_from"):
             if getattr(self, name) is not None:
-                object.__setattr__(self, name, str(getattr(self, name)))  # frozen: normalised once, here
+                object.__setattr__(
+                    self, name, str(getattr(self, name))
+                )  # frozen: normalised once, here
         object.__setattr__(self, "distill_from", _teacher_names(self.distill_from))
         object.__setattr__(self, "record", MappingProxyType(dict(self.record)))
         if self.widths is not None:
@@ -97,8 +104,10 @@ class RunConfig:
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision {self.precision!r}: choose from {PRECISIONS}")
         if (self.finetune_from is None) != (self.mode.finetune is None):
-            raise ValueError(f"mode {self.mode.name} with finetune_from={self.finetune_from!r}: a fine-tune, "
-                             "and only a fine-tune, names the run it starts from")
+            raise ValueError(
+                f"mode {self.mode.name} with finetune_from={self.finetune_from!r}: a fine-tune, "
+                "and only a fine-tune, names the run it starts from"
+            )
 
     @property
     def head(self) -> str:
@@ -112,10 +121,21 @@ class RunConfig:
     def to_json(self) -> dict[str, Any]:
         """config.json's keys: the arguments, the optional ones only when set, then the record."""
         out: dict[str, Any] = dict(
-            model=self.model, loss=self.loss, chroma_size=self.chroma_size, end_to_end=self.mode.from_photos,
-            transfer=self.transfer, optimizer=self.optimizer, lr=self.lr, cosine=self.cosine, epochs=self.epochs,
-            batch=self.batch, cache=self.cache, last_activation=self.last_activation, input_size=self.input_size,
-            head_width=self.head_width)
+            model=self.model,
+            loss=self.loss,
+            chroma_size=self.chroma_size,
+            end_to_end=self.mode.from_photos,
+            transfer=self.transfer,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            cosine=self.cosine,
+            epochs=self.epochs,
+            batch=self.batch,
+            cache=self.cache,
+            last_activation=self.last_activation,
+            input_size=self.input_size,
+            head_width=self.head_width,
+        )
         if self.hints:
             out["hints"] = True
         if self.precision != "float32":
@@ -126,7 +146,10 @@ class RunConfig:
             out.update(widths=dict(self.widths), pruned_from=self.pruned_from)
         if self.distill:
             teachers = self.distill_from
-            out.update(distill=self.distill, distill_from=teachers[0] if len(teachers) == 1 else list(teachers))
+            out.update(
+                distill=self.distill,
+                distill_from=teachers[0] if len(teachers) == 1 else list(teachers),
+            )
             if self.distill_mirror:
                 out["distill_mirror"] = True
         return {**out, **self.record}
@@ -136,9 +159,13 @@ class RunConfig:
         """A saved run's config, from whichever version of convert.train wrote it."""
         data = {**OLD_RUN_DEFAULTS, **data}
         arguments = {f.name for f in dataclasses.fields(cls)} - {"mode", "record"}
-        return cls(mode=Mode.of(bool(data.get("end_to_end")), data.get("finetune")),
-                   record={k: v for k, v in data.items() if k not in arguments | {"end_to_end", "finetune"}},
-                   **{k: data[k] for k in arguments if data.get(k) is not None})
+        return cls(
+            mode=Mode.of(bool(data.get("end_to_end")), data.get("finetune")),
+            record={
+                k: v for k, v in data.items() if k not in arguments | {"end_to_end", "finetune"}
+            },
+            **{k: data[k] for k in arguments if data.get(k) is not None},
+        )
 
 
 def _teacher_names(named: str | Path | Iterable[str | Path] | None) -> tuple[str, ...]:

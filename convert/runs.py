@@ -1,5 +1,6 @@
 """Run folders: what convert.train writes (config.json, model.weights.h5, bins.npz) and how every
 other command (export, prune, evaluate's teachers, visualize, distillation) reads a run back."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,12 @@ def write_config(run_dir: Path, config: RunConfig) -> None:
     (Path(run_dir) / "config.json").write_text(json.dumps(config.to_json(), indent=2))
 
 
-def load_inference_model(run_dir: Path, weights: str | None = None, temperature: float | None = None,
-                         prior_correction: float = 0.0):
+def load_inference_model(
+    run_dir: Path,
+    weights: str | None = None,
+    temperature: float | None = None,
+    prior_correction: float = 0.0,
+):
     """Rebuild a run's inference model (y -> UV) from its config and saved weights; returns (model, config).
 
     temperature: the annealed-mean read-out's (classification runs; default models.ANNEAL_T).
@@ -40,11 +45,25 @@ def load_inference_model(run_dir: Path, weights: str | None = None, temperature:
         raise ValueError(f"{run_dir}: a prior-corrected read-out needs a classification run")
     # a pruned encoder's weights are all in the run's file; VGG16's ImageNet file does not fit it
     weights = None if config.widths else weights
-    encoder, decoder, _ = models.build(config.model, weights=weights, chroma_size=config.chroma_size,
-                                       head=config.head, bins=centres, last_activation=config.last_activation,
-                                       input_size=config.input_size, widths=config.widths, hints=config.hints,
-                                       head_width=config.head_width)
-    model = models.build_inference_model(encoder, decoder, config.head, centres, temperature or models.ANNEAL_T,
-                                         np.power(bins["weights"], prior_correction) if prior_correction else None)
+    encoder, decoder, _ = models.build(
+        config.model,
+        weights=weights,
+        chroma_size=config.chroma_size,
+        head=config.head,
+        bins=centres,
+        last_activation=config.last_activation,
+        input_size=config.input_size,
+        widths=config.widths,
+        hints=config.hints,
+        head_width=config.head_width,
+    )
+    model = models.build_inference_model(
+        encoder,
+        decoder,
+        config.head,
+        centres,
+        temperature or models.ANNEAL_T,
+        np.power(bins["weights"], prior_correction) if prior_correction else None,
+    )
     model.load_weights(run_dir / "model.weights.h5")
     return model, config

@@ -37,6 +37,7 @@ Re-running the same command resumes from the last finished epoch (Keras BackupAn
 RUN_DIR gets config.json, log.csv, curves.png, figures/epoch_NNN.png and model.weights.h5
 (the inference model: encoder, decoder and read-out, saved at every epoch's end).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,7 +70,14 @@ def targets_for(crops: np.ndarray, rows: np.ndarray, chroma_size: int) -> np.nda
 class Batches(keras.utils.PyDataset):
     """Batches of (inputs, UV targets) from in-memory or memory-mapped arrays, shuffled per epoch."""
 
-    def __init__(self, inputs: list[np.ndarray], targets: np.ndarray, batch: int, shuffle: bool, seed: int = 0):
+    def __init__(
+        self,
+        inputs: list[np.ndarray],
+        targets: np.ndarray,
+        batch: int,
+        shuffle: bool,
+        seed: int = 0,
+    ):
         super().__init__()
         self.inputs, self.targets, self.batch, self.shuffle = inputs, targets, batch, shuffle
         self.rng = np.random.default_rng(seed)
@@ -80,7 +88,7 @@ class Batches(keras.utils.PyDataset):
         return int(np.ceil(len(self.targets) / self.batch))
 
     def __getitem__(self, i: int):
-        sel = np.sort(self.order[i * self.batch:(i + 1) * self.batch])
+        sel = np.sort(self.order[i * self.batch : (i + 1) * self.batch])
         xs = [np.asarray(a[sel], np.float32) for a in self.inputs]
         return (tuple(xs) if len(xs) > 1 else xs[0]), np.asarray(self.targets[sel], np.float32)
 
@@ -106,7 +114,9 @@ def figure5(crops: np.ndarray, predict_uv, path: Path, input_size: int | None = 
     for crop, uv in zip(crops, uvs):
         y_img, _ = split_8bit(Image.fromarray(np.asarray(crop)))
         pred = to_uint8(merge(luma_to_unit(np.asarray(y_img)), uv))
-        rows.append(np.concatenate([np.asarray(crop), np.asarray(y_img.convert("RGB")), pred], axis=1))
+        rows.append(
+            np.concatenate([np.asarray(crop), np.asarray(y_img.convert("RGB")), pred], axis=1)
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.concatenate(rows, axis=0)).save(path)
 
@@ -116,8 +126,10 @@ def plot_curves(log_csv: Path, out_png: Path) -> None:
     import csv
 
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     rows = list(csv.DictReader(log_csv.open()))
     if not rows:
         return
@@ -126,7 +138,12 @@ def plot_curves(log_csv: Path, out_png: Path) -> None:
     for ax, key in zip(axes, ("loss", "chroma_acc")):
         for prefix, style in (("", "-o"), ("val_", "--s")):
             if prefix + key in rows[0]:
-                ax.plot(epochs, [float(r[prefix + key]) for r in rows], style, label=("tune " if prefix else "train ") + key)
+                ax.plot(
+                    epochs,
+                    [float(r[prefix + key]) for r in rows],
+                    style,
+                    label=("tune " if prefix else "train ") + key,
+                )
         ax.set_xlabel("epoch")
         ax.set_title(key)
         ax.legend()
@@ -179,23 +196,39 @@ def train(run_dir: Path, request: RunConfig, session: Session | None = None) -> 
         return _train(run_dir, config, previous, start, session)
 
 
-def _train(run_dir: Path, config: RunConfig, previous: RunConfig | None, start: configure.StartingRun | None,
-           session: Session) -> RunConfig:
+def _train(
+    run_dir: Path,
+    config: RunConfig,
+    previous: RunConfig | None,
+    start: configure.StartingRun | None,
+    session: Session,
+) -> RunConfig:
     """The training of a settled run, step by step; config.json is written before fitting and after."""
     data = _training_data(config, session)
-    config = config.with_record(train_photos=int(len(data.rows["train"])), tune_photos=int(len(data.rows["tune"])))
+    config = config.with_record(
+        train_photos=int(len(data.rows["train"])), tune_photos=int(len(data.rows["tune"]))
+    )
     loss_fn, centres, config = _loss(run_dir, config, data.targets["train"])
     runs.write_config(run_dir, config)
     net, predict_model, save = _network(config, start, data.taps, session.weights, centres, run_dir)
     optimizer = _compile(net, config, loss_fn, centres, len(data.rows["train"]))
     data = _distilled(run_dir, config, data)
     started = time.time()
-    _fit(net, data, config, session, _callbacks(run_dir, save, predict_model, data, config.input_size,
-                                                session.minutes, started))
+    _fit(
+        net,
+        data,
+        config,
+        session,
+        _callbacks(run_dir, save, predict_model, data, config.input_size, session.minutes, started),
+    )
     save()
-    before = previous.record.get("train_seconds", 0.0) if previous else 0.0  # every sitting's time, summed
-    config = config.with_record(train_seconds=round(before + time.time() - started, 1),
-                                final_lr=float(keras.ops.convert_to_numpy(optimizer.learning_rate)))
+    before = (
+        previous.record.get("train_seconds", 0.0) if previous else 0.0
+    )  # every sitting's time, summed
+    config = config.with_record(
+        train_seconds=round(before + time.time() - started, 1),
+        final_lr=float(keras.ops.convert_to_numpy(optimizer.learning_rate)),
+    )
     runs.write_config(run_dir, config)
     return config
 
@@ -206,10 +239,21 @@ def _training_data(config: RunConfig, session: Session) -> TrainingData:
     A block5 fine-tune reads block4's output where the frozen run read block5's."""
     cache = Path(config.cache)
     crops, index = dataset.load(cache)
-    taps = ((models.ENCODER_OUTPUTS["hyper"][0], models.STAGE_IO["block5"][0])
-            if config.mode is Mode.FINETUNE_BLOCK5 else models.ENCODER_OUTPUTS[config.model])
-    rows, inputs = _photos(cache, crops, index, taps, config.mode.from_photos, config.input_size,
-                           session.max_train, session.max_tune)
+    taps = (
+        (models.ENCODER_OUTPUTS["hyper"][0], models.STAGE_IO["block5"][0])
+        if config.mode is Mode.FINETUNE_BLOCK5
+        else models.ENCODER_OUTPUTS[config.model]
+    )
+    rows, inputs = _photos(
+        cache,
+        crops,
+        index,
+        taps,
+        config.mode.from_photos,
+        config.input_size,
+        session.max_train,
+        session.max_tune,
+    )
     targets = {k: targets_for(crops, rows[k], config.chroma_size) for k in ("train", "tune")}
     return TrainingData(crops, taps, rows, inputs, targets)
 
@@ -222,8 +266,16 @@ def _distilled(run_dir: Path, config: RunConfig, data: TrainingData) -> Training
     return dataclasses.replace(data, targets={**data.targets, "train": taught})
 
 
-def _photos(cache: Path, crops: np.ndarray, index: dict, taps: tuple[str, ...], end_to_end: bool, input_size: int,
-            max_train: int | None, max_tune: int) -> tuple[dict, dict]:
+def _photos(
+    cache: Path,
+    crops: np.ndarray,
+    index: dict,
+    taps: tuple[str, ...],
+    end_to_end: bool,
+    input_size: int,
+    max_train: int | None,
+    max_tune: int,
+) -> tuple[dict, dict]:
     """The training and tuning photos' cache rows, and the network's inputs for them: luminance
     for a network trained from the photos, cached encoder features for a frozen one."""
     splits = {k: np.asarray(v) for k, v in index["splits"].items()}
@@ -235,10 +287,18 @@ def _photos(cache: Path, crops: np.ndarray, index: dict, taps: tuple[str, ...], 
         rows = {k: order[row_of[k]] for k in ("train", "tune")}
     rows["train"], rows["tune"] = rows["train"][:max_train], rows["tune"][:max_tune]
     if len(rows["train"]) == 0:
-        raise ConvertError("no training photos in the cache (run convert.dataset and convert.features first)")
+        raise ConvertError(
+            "no training photos in the cache (run convert.dataset and convert.features first)"
+        )
     print(f"{len(rows['train'])} training and {len(rows['tune'])} tuning photos", file=sys.stderr)
-    inputs = ({k: [dataset.lumas(crops[rows[k]], input_size)] for k in ("train", "tune")} if end_to_end else
-              {k: [np.asarray(feats[t][row_of[k][:len(rows[k])]]) for t in taps] for k in ("train", "tune")})
+    inputs = (
+        {k: [dataset.lumas(crops[rows[k]], input_size)] for k in ("train", "tune")}
+        if end_to_end
+        else {
+            k: [np.asarray(feats[t][row_of[k][: len(rows[k])]]) for t in taps]
+            for k in ("train", "tune")
+        }
+    )
     return rows, inputs
 
 
@@ -257,12 +317,21 @@ def _loss(run_dir: Path, config: RunConfig, train_targets: np.ndarray):
         c, w = losses.chroma_bins(train_targets)
         np.savez(bins_path, centres=c, weights=w)
     b = np.load(bins_path)
-    return (losses.make_classify_loss(b["centres"], b["weights"]), b["centres"],
-            config.with_record(bins=int(len(b["centres"]))))
+    return (
+        losses.make_classify_loss(b["centres"], b["weights"]),
+        b["centres"],
+        config.with_record(bins=int(len(b["centres"]))),
+    )
 
 
-def _network(config: RunConfig, start: configure.StartingRun | None, taps: tuple[str, ...], weights: str | None,
-             centres, run_dir: Path):
+def _network(
+    config: RunConfig,
+    start: configure.StartingRun | None,
+    taps: tuple[str, ...],
+    weights: str | None,
+    centres,
+    run_dir: Path,
+):
     """(the network trained, the inference model y -> UV saved, a function saving it) for one of the
     three ways a run trains: a fine-tune of a whole run, block5 over cached block4 features, or a
     new network (its decoder over cached features, or end to end)."""
@@ -270,14 +339,26 @@ def _network(config: RunConfig, start: configure.StartingRun | None, taps: tuple
     if config.mode is Mode.FINETUNE_ALL:  # the run's own inference model, trained whole
         predict_model = net = start.model
     elif config.mode is Mode.FINETUNE_BLOCK5:  # the frozen run's own model is trained on and saved
-        predict_model, upper = start.model, models.build_vgg_stage("block5", None, config.input_size)
+        predict_model, upper = (
+            start.model,
+            models.build_vgg_stage("block5", None, config.input_size),
+        )
         net = _block5_network(config, predict_model, upper, taps)
     else:
-        encoder, decoder, full = models.build(config.model, weights=weights, chroma_size=config.chroma_size,
-                                              head=config.head, bins=centres, last_activation=config.last_activation,
-                                              input_size=config.input_size, hints=config.hints,
-                                              head_width=config.head_width)
-        encoder.trainable = config.mode.from_photos  # end to end trains VGG16 too; frozen runs leave it
+        encoder, decoder, full = models.build(
+            config.model,
+            weights=weights,
+            chroma_size=config.chroma_size,
+            head=config.head,
+            bins=centres,
+            last_activation=config.last_activation,
+            input_size=config.input_size,
+            hints=config.hints,
+            head_width=config.head_width,
+        )
+        encoder.trainable = (
+            config.mode.from_photos
+        )  # end to end trains VGG16 too; frozen runs leave it
         net = full if config.mode.from_photos else decoder
         predict_model = models.build_inference_model(encoder, decoder, config.head, centres)
 
@@ -285,6 +366,7 @@ def _network(config: RunConfig, start: configure.StartingRun | None, taps: tuple
         if upper is not None:  # the encoder shares no variables with the block5 being trained
             models.copy_stage_weights(upper, predict_model, "block5")
         predict_model.save_weights(run_dir / "model.weights.h5")
+
     return net, predict_model, save
 
 
@@ -294,16 +376,22 @@ def _block5_network(config: RunConfig, frozen_model, upper, taps: tuple[str, ...
     models.copy_stage_weights(frozen_model, upper, "block5")
     f3, f4 = (keras.Input(models.feature_shape(t, config.input_size), name=t) for t in taps)
     hint_in = [keras.Input(t.shape[1:], name="hints") for t in decoder.inputs if "hints" in t.name]
-    return keras.Model([f3, f4] + hint_in, decoder([f3, upper(f4)] + hint_in), name="block5_finetune")
+    return keras.Model(
+        [f3, f4] + hint_in, decoder([f3, upper(f4)] + hint_in), name="block5_finetune"
+    )
 
 
 def _compile(net, config: RunConfig, loss_fn, centres, n_train: int):
     """Compile the network with the run's optimizer; returns the optimizer (its final learning rate is recorded)."""
     lr = config.lr
-    if config.cosine:  # the step count lives in the optimizer's checkpoint, so a resumed run continues the curve
+    if (
+        config.cosine
+    ):  # the step count lives in the optimizer's checkpoint, so a resumed run continues the curve
         steps = config.epochs * int(np.ceil(n_train / config.batch))
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=steps)
-    optimizer = {"adam": keras.optimizers.Adam(lr), "sgd": keras.optimizers.SGD(lr, momentum=0.9)}[config.optimizer]
+    optimizer = {"adam": keras.optimizers.Adam(lr), "sgd": keras.optimizers.SGD(lr, momentum=0.9)}[
+        config.optimizer
+    ]
     net.compile(optimizer=optimizer, loss=loss_fn, metrics=[losses.make_accuracy(centres=centres)])
     return optimizer
 
@@ -312,21 +400,38 @@ def _fit(net, data: TrainingData, config: RunConfig, session: Session, callbacks
     """Fit on the training photos (fresh hints each epoch for a hint model), scored on the tune photos."""
     batches = HintBatches if config.hints else Batches
     tune = batches(data.inputs["tune"], data.targets["tune"], config.batch, shuffle=False)
-    net.fit(batches(data.inputs["train"], data.targets["train"], config.batch, shuffle=True),
-            validation_data=tune if len(data.rows["tune"]) else None, epochs=config.epochs,
-            verbose=session.progress, callbacks=callbacks)
+    net.fit(
+        batches(data.inputs["train"], data.targets["train"], config.batch, shuffle=True),
+        validation_data=tune if len(data.rows["tune"]) else None,
+        epochs=config.epochs,
+        verbose=session.progress,
+        callbacks=callbacks,
+    )
 
 
-def _callbacks(run_dir: Path, save, predict_model, data: TrainingData, input_size: int,
-               minutes: float | None, started: float) -> list:
+def _callbacks(
+    run_dir: Path,
+    save,
+    predict_model,
+    data: TrainingData,
+    input_size: int,
+    minutes: float | None,
+    started: float,
+) -> list:
     """Resume, CSV log, the inference model + Figure 5 + curves at every epoch's end, a time budget."""
     figure_crops = np.asarray(data.crops[data.rows["tune"][:FIGURE_PHOTOS]])
 
     class EpochFigures(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             save()
-            figure5(figure_crops, lambda y: np.asarray(predict_model.predict(_with_no_hints(predict_model, y), verbose=0)),
-                    run_dir / "figures" / f"epoch_{epoch + 1:03d}.png", input_size)
+            figure5(
+                figure_crops,
+                lambda y: np.asarray(
+                    predict_model.predict(_with_no_hints(predict_model, y), verbose=0)
+                ),
+                run_dir / "figures" / f"epoch_{epoch + 1:03d}.png",
+                input_size,
+            )
             plot_curves(run_dir / "log.csv", run_dir / "curves.png")
 
     class TimeBudget(keras.callbacks.Callback):
@@ -334,8 +439,12 @@ def _callbacks(run_dir: Path, save, predict_model, data: TrainingData, input_siz
             if minutes is not None and time.time() - started > minutes * 60:
                 self.model.stop_training = True
 
-    return [keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
-            keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=True), EpochFigures(), TimeBudget()]
+    return [
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
+        keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=True),
+        EpochFigures(),
+        TimeBudget(),
+    ]
 
 
 def _with_no_hints(model, y: np.ndarray):
@@ -347,47 +456,101 @@ def _with_no_hints(model, y: np.ndarray):
 
 def _parser() -> argparse.ArgumentParser:
     """The command line; its flags and defaults are the RunConfig's and Session's, spelled for people."""
-    ap = argparse.ArgumentParser(prog="python -m convert.train", description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("run_dir", type=Path, help="folder for this run's checkpoints, logs and figures")
-    ap.add_argument("--cache", type=Path, required=True, help="cache from convert.dataset (+ convert.features)")
+    ap = argparse.ArgumentParser(
+        prog="python -m convert.train",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
+    ap.add_argument(
+        "run_dir", type=Path, help="folder for this run's checkpoints, logs and figures"
+    )
+    ap.add_argument(
+        "--cache", type=Path, required=True, help="cache from convert.dataset (+ convert.features)"
+    )
     ap.add_argument("--model", default="hyper", choices=("seed", "hyper"))
-    ap.add_argument("--loss", choices=losses.LOSSES, help="default: mse (every shipped model's), or a fine-tune's "
-                                                          "frozen run's loss")
+    ap.add_argument(
+        "--loss",
+        choices=losses.LOSSES,
+        help="default: mse (every shipped model's), or a fine-tune's frozen run's loss",
+    )
     ap.add_argument("--weights", help="ImageNet VGG16 notop .h5 (transfer learning)")
-    ap.add_argument("--scratch", action="store_true", help="no ImageNet weights (needs --end-to-end)")
-    ap.add_argument("--end-to-end", action="store_true", help="train the encoder too, from the photos")
+    ap.add_argument(
+        "--scratch", action="store_true", help="no ImageNet weights (needs --end-to-end)"
+    )
+    ap.add_argument(
+        "--end-to-end", action="store_true", help="train the encoder too, from the photos"
+    )
     ap.add_argument("--chroma-size", type=int, default=56, help="compressed chroma size (seed: 33)")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--cosine", action="store_true", help="decay the learning rate to 0 along a cosine over --epochs")
-    ap.add_argument("--finetune-block5", type=Path, metavar="FROZEN_RUN",
-                    help="fine-tune VGG16's block5 with the decoder of this frozen run (needs block4 features)")
-    ap.add_argument("--finetune-all", type=Path, metavar="RUN",
-                    help="train this run's whole model (encoder and decoder) further, from the photos; how a pruned "
-                         "encoder (convert.prune) recovers")
-    ap.add_argument("--distill", type=float, default=0.0, metavar="A",
-                    help="train toward A x a teacher's chroma + (1-A) x the photo's (default 0); a --finetune-all of "
-                         "a pruned run is taught by its unpruned run unless --distill-from names a teacher")
-    ap.add_argument("--distill-from", action="append", metavar="TEACHER",
-                    help="with --distill: the teacher, a run folder, a shipped model's name (default, fast) "
-                         "or a .tflite (same chroma size, any input size); repeat it for the mean of several")
-    ap.add_argument("--distill-mirror", action="store_true",
-                    help="with --distill: the teacher's chroma is the mean over each photo and its mirror image")
-    ap.add_argument("--input-size", type=int, default=224,
-                    help="side the encoder sees the photo at (a multiple of 16; default 224; a fine-tune keeps its "
-                         "frozen run's)")
-    ap.add_argument("--hints", action="store_true",
-                    help="train a hint model: the decoder also reads colour hints simulated from each photo's chroma "
-                         "(frozen encoder, hyper decoder)")
-    ap.add_argument("--precision", choices=PRECISIONS, default="float32",
-                    help="mixed_bfloat16: bfloat16 arithmetic, float32 weights (faster on CPUs with bfloat16 "
-                         "matrix units; the exported model is float as ever)")
-    ap.add_argument("--minutes", type=float, help="stop after this many minutes (the run stays resumable)")
+    ap.add_argument(
+        "--cosine",
+        action="store_true",
+        help="decay the learning rate to 0 along a cosine over --epochs",
+    )
+    ap.add_argument(
+        "--finetune-block5",
+        type=Path,
+        metavar="FROZEN_RUN",
+        help="fine-tune VGG16's block5 with the decoder of this frozen run (needs block4 features)",
+    )
+    ap.add_argument(
+        "--finetune-all",
+        type=Path,
+        metavar="RUN",
+        help="train this run's whole model (encoder and decoder) further, from the photos; how a pruned "
+        "encoder (convert.prune) recovers",
+    )
+    ap.add_argument(
+        "--distill",
+        type=float,
+        default=0.0,
+        metavar="A",
+        help="train toward A x a teacher's chroma + (1-A) x the photo's (default 0); a --finetune-all of "
+        "a pruned run is taught by its unpruned run unless --distill-from names a teacher",
+    )
+    ap.add_argument(
+        "--distill-from",
+        action="append",
+        metavar="TEACHER",
+        help="with --distill: the teacher, a run folder, a shipped model's name (default, fast) "
+        "or a .tflite (same chroma size, any input size); repeat it for the mean of several",
+    )
+    ap.add_argument(
+        "--distill-mirror",
+        action="store_true",
+        help="with --distill: the teacher's chroma is the mean over each photo and its mirror image",
+    )
+    ap.add_argument(
+        "--input-size",
+        type=int,
+        default=224,
+        help="side the encoder sees the photo at (a multiple of 16; default 224; a fine-tune keeps its "
+        "frozen run's)",
+    )
+    ap.add_argument(
+        "--hints",
+        action="store_true",
+        help="train a hint model: the decoder also reads colour hints simulated from each photo's chroma "
+        "(frozen encoder, hyper decoder)",
+    )
+    ap.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="float32",
+        help="mixed_bfloat16: bfloat16 arithmetic, float32 weights (faster on CPUs with bfloat16 "
+        "matrix units; the exported model is float as ever)",
+    )
+    ap.add_argument(
+        "--minutes", type=float, help="stop after this many minutes (the run stays resumable)"
+    )
     ap.add_argument("--max-train", type=int, help="use at most N training photos")
-    ap.add_argument("--max-tune", type=int, default=500, help="tune photos scored each epoch (default 500)")
+    ap.add_argument(
+        "--max-tune", type=int, default=500, help="tune photos scored each epoch (default 500)"
+    )
     return ap
 
 
@@ -407,12 +570,25 @@ def _mode(args: argparse.Namespace, ap: argparse.ArgumentParser) -> Mode:
 def _request(args: argparse.Namespace, mode: Mode) -> RunConfig:
     """The run the command line asks for."""
     finetune_from = args.finetune_block5 or args.finetune_all
-    return RunConfig(cache=args.cache, model=args.model, loss=args.loss or (None if finetune_from else "mse"),
-                     chroma_size=args.chroma_size, mode=mode, optimizer=args.optimizer, lr=args.lr,
-                     cosine=args.cosine, epochs=args.epochs, batch=args.batch, input_size=args.input_size,
-                     hints=args.hints, precision=args.precision, finetune_from=finetune_from,
-                     distill=args.distill, distill_from=tuple(args.distill_from or ()),
-                     distill_mirror=args.distill_mirror)
+    return RunConfig(
+        cache=args.cache,
+        model=args.model,
+        loss=args.loss or (None if finetune_from else "mse"),
+        chroma_size=args.chroma_size,
+        mode=mode,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        cosine=args.cosine,
+        epochs=args.epochs,
+        batch=args.batch,
+        input_size=args.input_size,
+        hints=args.hints,
+        precision=args.precision,
+        finetune_from=finetune_from,
+        distill=args.distill,
+        distill_from=tuple(args.distill_from or ()),
+        distill_mirror=args.distill_mirror,
+    )
 
 
 @reports_errors
@@ -427,8 +603,12 @@ def main(argv: list[str] | None = None) -> int:
         models.check_input_size(args.input_size)
     except ValueError as e:
         ap.error(str(e))
-    session = Session(weights=None if args.scratch else args.weights, minutes=args.minutes,
-                      max_train=args.max_train, max_tune=args.max_tune)
+    session = Session(
+        weights=None if args.scratch else args.weights,
+        minutes=args.minutes,
+        max_train=args.max_train,
+        max_tune=args.max_tune,
+    )
     config = train(args.run_dir, _request(args, _mode(args, ap)), session)
     print(json.dumps(config.to_json()))
     return 0

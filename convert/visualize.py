@@ -6,6 +6,7 @@ Writes filters_block1_conv1.png (the 64 first-layer 3x3 kernels, summed over the
 channels as the 1-channel luminance input sees them), activations_<layer>.png (the 16
 strongest feature maps of a few encoder and decoder layers for PHOTO).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,8 @@ from PIL import Image  # noqa: E402
 from colorize_core.color import luma_to_unit  # noqa: E402
 from colorize_core.preprocess import center_crop_square  # noqa: E402
 from convert import runs  # noqa: E402
-from convert.models import luma_to_vgg  # noqa: E402
 from convert.errors import reports_errors  # noqa: E402
+from convert.models import luma_to_vgg  # noqa: E402
 
 LAYERS = ("block1_conv2", "block3_conv3", "block5_conv3")
 DECODER_LAYERS = ("dec_conv2_relu", "dec_conv3")
@@ -36,8 +37,10 @@ def tile(maps: np.ndarray, cols: int, cell: int) -> Image.Image:
     for i in range(n):
         m = maps[..., i].astype(np.float32)
         m = (m - m.min()) / (np.ptp(m) + 1e-8) * 255
-        grid.paste(Image.fromarray(m.astype(np.uint8)).resize((cell, cell), Image.NEAREST),
-                   ((i % cols) * (cell + 2), (i // cols) * (cell + 2)))
+        grid.paste(
+            Image.fromarray(m.astype(np.uint8)).resize((cell, cell), Image.NEAREST),
+            ((i % cols) * (cell + 2), (i // cols) * (cell + 2)),
+        )
     return grid
 
 
@@ -61,8 +64,14 @@ def visualize(run_dir: Path, photo: Path, out: Path, weights: str | None = None)
     inp = keras.Input((size, size, 1))
     taps = keras.Model(vgg.input, [vgg.get_layer(n).output for n in LAYERS])
     feats = keras.Model(inp, taps(luma_to_vgg(inp))).predict(y, verbose=0)
-    dec_taps = keras.Model(decoder.inputs, [decoder.get_layer(n).output for n in DECODER_LAYERS if
-                                            n in [layer.name for layer in decoder.layers]])
+    dec_taps = keras.Model(
+        decoder.inputs,
+        [
+            decoder.get_layer(n).output
+            for n in DECODER_LAYERS
+            if n in [layer.name for layer in decoder.layers]
+        ],
+    )
     dec_feats = dec_taps.predict(encoder.predict(y, verbose=0), verbose=0)
     dec_feats = dec_feats if isinstance(dec_feats, list) else [dec_feats]
     for name, f in list(zip(LAYERS, feats)) + list(zip(DECODER_LAYERS, dec_feats)):
@@ -76,8 +85,12 @@ def visualize(run_dir: Path, photo: Path, out: Path, weights: str | None = None)
 
 @reports_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m convert.visualize", description=__doc__.split("\n\n")[0],
-                                 epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m convert.visualize",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("photo", type=Path)
     ap.add_argument("--out", type=Path, required=True)

@@ -5,6 +5,7 @@ CACHE is convert.dataset's cache of ../shared/data/train (not in the repository)
 the first of each people folder in the seeded 1,500-photo tune sample the models were chosen on,
 then the next ones in its order: no model trained on them.
 """
+
 import argparse
 from pathlib import Path
 
@@ -28,14 +29,16 @@ def people(cache: Path, count: int) -> list[np.ndarray]:
         if folder not in folders:
             folders.add(folder)
             picked.append(i)
-    picked += [i for i in candidates if i not in picked][:max(0, count - len(picked))]
+    picked += [i for i in candidates if i not in picked][: max(0, count - len(picked))]
     return [truths[i] for i in picked[:count]]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("cache", type=Path)
-    ap.add_argument("--model", action="append", help="shipped model name or .tflite (default: default)")
+    ap.add_argument(
+        "--model", action="append", help="shipped model name or .tflite (default: default)"
+    )
     ap.add_argument("--photos", type=int, default=6)
     args = ap.parse_args()
     truths = people(args.cache, args.photos)
@@ -43,7 +46,8 @@ def main() -> None:
     for model in args.model or ["default"]:
         c = Colorizer(model)
         columns[f"{model} model" if "/" not in model else c.model.card.name] = [
-            np.asarray(c.colorize(Image.fromarray(t).convert("L"))) for t in truths]
+            np.asarray(c.colorize(Image.fromarray(t).convert("L"))) for t in truths
+        ]
     columns["truth"] = truths
     evaluate.save_grid(columns, OUT)
     print(f"wrote {OUT}")

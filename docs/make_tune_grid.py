@@ -5,6 +5,7 @@ CACHE is convert.dataset's cache of ../shared/data/train (not in the repository)
 clean tune photos (no shipped model trained on them), taken in turn from each photo group and
 each source folder, in the split's order: chosen before any model's output is seen.
 """
+
 import argparse
 from pathlib import Path
 
@@ -35,7 +36,9 @@ def pick(sources: list[str], count: int) -> list[int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("cache", type=Path)
-    ap.add_argument("--model", action="append", required=True, help="shipped model name or .tflite (repeatable)")
+    ap.add_argument(
+        "--model", action="append", required=True, help="shipped model name or .tflite (repeatable)"
+    )
     ap.add_argument("--photos", type=int, default=12)
     args = ap.parse_args()
     sources = evaluate.split_sources(args.cache, "tune", clean=True)
@@ -44,7 +47,9 @@ def main() -> None:
     columns = {"gray input": [evaluate.gray(t) for t in truths]}
     for model in args.model:
         c = Colorizer(model)
-        columns[c.model.card.name] = [np.asarray(c.colorize(Image.fromarray(t).convert("L"))) for t in truths]
+        columns[c.model.card.name] = [
+            np.asarray(c.colorize(Image.fromarray(t).convert("L"))) for t in truths
+        ]
     columns["truth"] = truths
     evaluate.save_grid(columns, OUT, cell=192)
     print(f"wrote {OUT}")

@@ -1,4 +1,5 @@
 """Shared fixtures: real photos (scikit-image's public-domain set), the real CLI in a subprocess."""
+
 from __future__ import annotations
 
 import os
@@ -41,10 +42,18 @@ def gray_file(tmp_path, gray_photo) -> Path:
 def run_cli(*args, cwd=None, check=False, timeout=300) -> subprocess.CompletedProcess:
     """Run the real `colorize-core` (as `python -m colorize_core`) in a subprocess."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.run([sys.executable, "-m", "colorize_core", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "colorize_core", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+        raise AssertionError(
+            f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
     return proc
 
 
@@ -61,4 +70,5 @@ def saturation(image: Image.Image) -> float:
 def hinted_cells(grid) -> int:
     """How many cells of a hint grid carry a hint (its mask channel above 0)."""
     import numpy as np
+
     return int(np.count_nonzero(np.asarray(grid)[..., 2] > 0))

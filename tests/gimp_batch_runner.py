@@ -16,6 +16,7 @@ NAME.hints.after.npy (the hints layer), NAME.new.npy (a layer the run added), an
 results.json: status, error message, base type, precision, layer offsets, seconds per run, and
 the image's layers (name, mode) after the run.
 """
+
 import json
 import os
 import sys
@@ -51,14 +52,20 @@ def dump_mask(image, layer, path):
     ox, oy = layer.get_offsets()[1:]
     w, h = layer.get_width(), layer.get_height()
     sel = image.get_selection()
-    data = sel.get_buffer().get(Gegl.Rectangle.new(ox, oy, w, h), 1.0, "Y u8", Gegl.AbyssPolicy.NONE)
+    data = sel.get_buffer().get(
+        Gegl.Rectangle.new(ox, oy, w, h), 1.0, "Y u8", Gegl.AbyssPolicy.NONE
+    )
     bridge.write_npy(path, data, "|u1", (h, w))
 
 
 def add_hints_layer(image, layer, dots):
     """A transparent "Colour hints" layer over `layer`, on top of the stack, with round dots."""
     w, h = layer.get_width(), layer.get_height()
-    kind = Gimp.ImageType.RGBA_IMAGE if image.get_base_type() == Gimp.ImageBaseType.RGB else Gimp.ImageType.GRAYA_IMAGE
+    kind = (
+        Gimp.ImageType.RGBA_IMAGE
+        if image.get_base_type() == Gimp.ImageBaseType.RGB
+        else Gimp.ImageType.GRAYA_IMAGE
+    )
     hints = Gimp.Layer.new(image, bridge.HINTS_LAYER_NAME, w, h, kind, 100.0, Gimp.LayerMode.NORMAL)
     image.insert_layer(hints, None, 0)
     hints.set_offsets(*layer.get_offsets()[1:])
@@ -67,7 +74,7 @@ def add_hints_layer(image, layer, dots):
         for yy in range(max(0, y - radius), min(h, y + radius + 1)):
             for xx in range(max(0, x - radius), min(w, x + radius + 1)):
                 if (xx - x) ** 2 + (yy - y) ** 2 <= radius * radius:
-                    px[(yy * w + xx) * 4:(yy * w + xx) * 4 + 4] = bytes((r, g, b, 255))
+                    px[(yy * w + xx) * 4 : (yy * w + xx) * 4 + 4] = bytes((r, g, b, 255))
     hints.get_buffer().set(Gegl.Rectangle.new(0, 0, w, h), "R'G'B'A u8", bytes(px))
     hints.update(0, 0, w, h)
     return hints

@@ -14,6 +14,7 @@ The chroot location is ``$COLORIZE_GIMP_CHROOT`` or /var/cache/colorize-gimp3-ch
 file records the package list it was built with; a re-run with the same list reuses it.
 Run ``python tests/gimp_chroot.py`` to build (or check) it by hand.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -31,9 +32,19 @@ from pathlib import Path
 CHROOT = Path(os.environ.get("COLORIZE_GIMP_CHROOT", "/var/cache/colorize-gimp3-chroot"))
 SUITE = "trixie"
 PACKAGES = [
-    "gimp", "python3-gi", "gir1.2-gimp-3.0", "gir1.2-gegl-0.4", "python3-venv", "ca-certificates",
+    "gimp",
+    "python3-gi",
+    "gir1.2-gimp-3.0",
+    "gir1.2-gegl-0.4",
+    "python3-venv",
+    "ca-certificates",
     # for the GUI check: a virtual X server, input events, screenshots
-    "xvfb", "xauth", "xdotool", "x11-apps", "dbus-x11", "matchbox-window-manager",
+    "xvfb",
+    "xauth",
+    "xdotool",
+    "x11-apps",
+    "dbus-x11",
+    "matchbox-window-manager",
 ]
 STAMP_NAME = ".colorize-chroot-ready"
 CHROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -55,8 +66,10 @@ def unavailable_reason() -> str | None:
         return f"missing host tools: {', '.join(missing)}" if missing else None
     missing = [t for t in ("debootstrap", "unshare", "chroot", "mount") if not shutil.which(t)]
     if missing:
-        return (f"cannot build the GIMP 3 chroot: missing {', '.join(missing)} "
-                "(apt-get install debootstrap util-linux)")
+        return (
+            f"cannot build the GIMP 3 chroot: missing {', '.join(missing)} "
+            "(apt-get install debootstrap util-linux)"
+        )
     if not os.path.exists("/usr/share/debootstrap/scripts/" + SUITE):
         return f"this debootstrap does not know Debian '{SUITE}'"
     return None
@@ -134,8 +147,12 @@ def ensure_chroot(timeout: float = 900) -> Path:
                 _rmtree_chroot()
             mirror = host_mirror()
             _log(f"debootstrap {SUITE} from {mirror} into {CHROOT} (about 30 s)")
-            subprocess.run(["debootstrap", "--variant=minbase", SUITE, str(CHROOT), mirror],
-                           check=True, timeout=timeout, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                ["debootstrap", "--variant=minbase", SUITE, str(CHROOT), mirror],
+                check=True,
+                timeout=timeout,
+                stdout=subprocess.DEVNULL,
+            )
             (CHROOT / ".colorize-debootstrap-done").write_text("ok\n")
             _log(f"debootstrap done in {time.monotonic() - t0:.0f} s")
         _sync_host_files()
@@ -143,8 +160,13 @@ def ensure_chroot(timeout: float = 900) -> Path:
         _log("apt-get install GIMP 3 and Python GI in the chroot (about 60 s)")
         env = {"DEBIAN_FRONTEND": "noninteractive"}
         run(["apt-get", "update", "-qq"], env=env, timeout=timeout, check=True, quiet=True)
-        run(["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + PACKAGES,
-            env=env, timeout=timeout, check=True, quiet=True)
+        run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + PACKAGES,
+            env=env,
+            timeout=timeout,
+            check=True,
+            quiet=True,
+        )
         run(["apt-get", "clean"], timeout=60, check=True, quiet=True)
         _install_ca_certs()  # ca-certificates may have been installed just now
         (CHROOT / STAMP_NAME).write_text(_stamp_text())
@@ -165,9 +187,17 @@ def host_path(chroot_path: str) -> Path:
     return CHROOT / chroot_path.lstrip("/")
 
 
-def run(cmd, *, env: dict | None = None, timeout: float = 300, check: bool = False,
-        quiet: bool = False, binds: dict | None = None, cwd: str = "/",
-        input: str | None = None) -> subprocess.CompletedProcess:
+def run(
+    cmd,
+    *,
+    env: dict | None = None,
+    timeout: float = 300,
+    check: bool = False,
+    quiet: bool = False,
+    binds: dict | None = None,
+    cwd: str = "/",
+    input: str | None = None,
+) -> subprocess.CompletedProcess:
     """Run ``cmd`` (a list, or a shell string for ``sh -c``) inside the chroot.
 
     A fresh mount namespace per call: /proc and /dev (and any ``binds``: host path ->
@@ -181,21 +211,44 @@ def run(cmd, *, env: dict | None = None, timeout: float = 300, check: bool = Fal
     full_env = {"PATH": CHROOT_PATH, "LANG": "C.UTF-8", "HOME": "/root"}
     full_env.update(env or {})
     r = shlex.quote(str(CHROOT))
-    mounts = [f"mount -t proc proc {r}/proc", f"mount --rbind /dev {r}/dev",
-              f"mount -t tmpfs -o size=2g tmpfs {r}/dev/shm 2>/dev/null || true"]
+    mounts = [
+        f"mount -t proc proc {r}/proc",
+        f"mount --rbind /dev {r}/dev",
+        f"mount -t tmpfs -o size=2g tmpfs {r}/dev/shm 2>/dev/null || true",
+    ]
     for src, dst in (binds or {}).items():
         target = CHROOT / str(dst).lstrip("/")
         target.mkdir(parents=True, exist_ok=True)
         mounts.append(f"mount --bind {shlex.quote(str(src))} {shlex.quote(str(target))}")
     env_args = " ".join(shlex.quote(f"{k}={v}") for k, v in full_env.items())
-    script = "set -e; " + "; ".join(mounts) + (
-        f'; exec chroot {r} /usr/bin/env -i {env_args} '
-        f'sh -c \'cd "$0" && exec "$@"\' {shlex.quote(cwd)} "$@"')
-    argv = ["unshare", "--mount", "--propagation", "private", "--fork", "--",
-            "sh", "-c", script, "sh"] + [str(c) for c in cmd]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                            text=True, start_new_session=True)
+    script = (
+        "set -e; "
+        + "; ".join(mounts)
+        + (
+            f'; exec chroot {r} /usr/bin/env -i {env_args} '
+            f'sh -c \'cd "$0" && exec "$@"\' {shlex.quote(cwd)} "$@"'
+        )
+    )
+    argv = [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "--fork",
+        "--",
+        "sh",
+        "-c",
+        script,
+        "sh",
+    ] + [str(c) for c in cmd]
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, err = proc.communicate(input=input, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -209,9 +262,22 @@ def run(cmd, *, env: dict | None = None, timeout: float = 300, check: bool = Fal
     return res
 
 
-IGNORE = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".venv*", "venv", "build", "dist",
-                                "*.egg-info", ".pytest_cache", "data", "runs", "checkpoints",
-                                ".mypy_cache", ".ruff_cache")
+IGNORE = shutil.ignore_patterns(
+    ".git",
+    "__pycache__",
+    "*.pyc",
+    ".venv*",
+    "venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    ".pytest_cache",
+    "data",
+    "runs",
+    "checkpoints",
+    ".mypy_cache",
+    ".ruff_cache",
+)
 
 
 def copy_repo(dest_in_chroot: str = "/opt/colorize-src") -> str:

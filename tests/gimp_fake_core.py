@@ -10,12 +10,16 @@ how it behaves:
   garbage  writes an output with the wrong shape
   noout    exits 0 without writing the output
 """
+
 import os
 import signal
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "colorize_core", "gimp_plugin"))
+sys.path.insert(
+    0,
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "colorize_core", "gimp_plugin"),
+)
 
 
 def main(argv):
@@ -51,6 +55,7 @@ def main(argv):
         return 0
     import ast
     import struct
+
     with open(src, "rb") as f:
         head = f.read(10)
         (hlen,) = struct.unpack("<H", head[8:10])
@@ -60,7 +65,10 @@ def main(argv):
     h, w, c = header["shape"]
     if mode == "garbage":
         import colorize_bridge
-        out = colorize_bridge.npy_header(header["descr"], (h + 1, w, c)) + bytes(data) + bytes(w * c)
+
+        out = (
+            colorize_bridge.npy_header(header["descr"], (h + 1, w, c)) + bytes(data) + bytes(w * c)
+        )
     else:
         if header["descr"] == "|u1":
             # gray in: R + 10, B - 26 keeps BT.601 luminance (0.299 * 10 = 0.114 * 26)

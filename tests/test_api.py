@@ -1,10 +1,11 @@
 """The Python API on real photos: sizes, luminance kept, alpha exact, dtypes, strength."""
+
 import numpy as np
 import pytest
+from conftest import luma, saturation
 from PIL import Image
 
 from colorize_core import Colorizer, colorize
-from conftest import luma, saturation
 
 
 @pytest.fixture(scope="module")

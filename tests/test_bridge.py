@@ -1,19 +1,23 @@
 """The raw-pixel bridge the GIMP plug-in uses, driven as the plug-in drives it: a subprocess."""
+
 import json
 import struct
 
 import numpy as np
 import pytest
-
 from conftest import run_cli
 
 
 def write_npy_stdlib(path, raw: bytes, shape, descr: str) -> None:
     """Write .npy the way the plug-in does, with the standard library only."""
-    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%d, %d, %d), }" % ((descr,) + tuple(shape))
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%d, %d, %d), }" % (
+        (descr,) + tuple(shape)
+    )
     pad = 64 - (10 + len(header) + 1) % 64
     header = header + " " * pad + "\n"
-    path.write_bytes(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1") + raw)
+    path.write_bytes(
+        b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1") + raw
+    )
 
 
 @pytest.fixture
@@ -27,7 +31,9 @@ def test_bridge_u8_rgba_keeps_alpha_and_luminance(tmp_path, gray_rgba):
     src, dst = tmp_path / "in.npy", tmp_path / "out.npy"
     write_npy_stdlib(src, gray_rgba.tobytes(), gray_rgba.shape, "|u1")
     proc = run_cli("bridge", src, dst, "--progress", check=True)
-    fractions = [float(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("progress ")]
+    fractions = [
+        float(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("progress ")
+    ]
     assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
     out = np.load(dst)
     assert out.shape == gray_rgba.shape and out.dtype == np.uint8
@@ -53,21 +59,28 @@ def test_bridge_check_reports_model():
     assert info["model"] and info["version"]
     # the GIMP dialog's Model field passes what the user typed: a shipped model's name works
     from colorize_core.model import Model
+
     fast = json.loads(run_cli("bridge", "--check", "--model", "fast", check=True).stdout)
     assert fast["model"] == Model("fast").card.name != info["model"]
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "no such file"),
-    (b"garbage", "not a valid .npy pixel file"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no such file"),
+        (b"garbage", "not a valid .npy pixel file"),
+    ],
+)
 def test_bridge_errors_leave_no_output(tmp_path, content, message):
     src, dst = tmp_path / "in.npy", tmp_path / "out.npy"
     if content is not None:
         src.write_bytes(content)
     proc = run_cli("bridge", src, dst)
     assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines()[-1].startswith("colorize-core: error:") and message in proc.stderr
+    assert (
+        proc.stderr.strip().splitlines()[-1].startswith("colorize-core: error:")
+        and message in proc.stderr
+    )
     assert not dst.exists()
 
 
@@ -78,7 +91,9 @@ def test_bridge_says_a_zero_byte_hand_over_is_empty(tmp_path, gray_rgba, empty):
     np.save(src, gray_rgba)
     (src if empty == "input" else hints).write_bytes(b"")
     # hints need the default model; an empty input is found before any model loads
-    proc = run_cli("bridge", src, dst, *(["--hints", hints] if empty == "hints" else ["--model", "fast"]))
+    proc = run_cli(
+        "bridge", src, dst, *(["--hints", hints] if empty == "hints" else ["--model", "fast"])
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("colorize-core: error:")
     assert f"{src if empty == 'input' else hints}: empty file (0 bytes)" in proc.stderr
@@ -89,7 +104,10 @@ def test_bridge_rejects_wrong_shapes(tmp_path):
     src, dst = tmp_path / "in.npy", tmp_path / "out.npy"
     np.save(src, np.zeros((8, 8, 2), np.uint8))
     proc = run_cli("bridge", src, dst)
-    assert proc.returncode == 1 and "expected uint8 or uint16 pixels of shape (H, W, 3|4)" in proc.stderr
+    assert (
+        proc.returncode == 1
+        and "expected uint8 or uint16 pixels of shape (H, W, 3|4)" in proc.stderr
+    )
     assert not dst.exists()
 
 

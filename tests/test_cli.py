@@ -1,16 +1,17 @@
 """The real CLI in a subprocess: files, folders, naming, options, exit codes, JSON, bad inputs."""
+
 import json
 import os
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import luma, run_cli, saturation
+from PIL import Image
 
 
 def test_version_and_help():
     from colorize_core import __version__
+
     assert run_cli("--version", check=True).stdout.strip() == f"colorize-core {__version__}"
     assert "--strength" in run_cli("--help", check=True).stdout
 
@@ -23,7 +24,9 @@ def test_one_file_default_name_and_no_overwrite(gray_file):
     assert img.size == (512, 512) and saturation(img) > 2
     before = out.read_bytes()
     again = run_cli(gray_file)
-    assert again.returncode == 0 and "output exists (use --overwrite" in again.stderr  # skipped, not failed
+    assert (
+        again.returncode == 0 and "output exists (use --overwrite" in again.stderr
+    )  # skipped, not failed
     assert out.read_bytes() == before
     assert run_cli(gray_file, "--overwrite", "--strength", "0").returncode == 0
     assert saturation(Image.open(out)) < 1
@@ -61,7 +64,10 @@ def test_folder_recursive_json_and_progress(tmp_path, gray_photo):
     # beside the inputs, then a re-run does not pick up its own outputs
     run_cli(src, "-r", check=True)
     again = run_cli(src, "-r", "--json")
-    assert {r["input"] for r in json.loads(again.stdout)["results"]} == {str(src / "a.jpg"), str(src / "1930s" / "b.png")}
+    assert {r["input"] for r in json.loads(again.stdout)["results"]} == {
+        str(src / "a.jpg"),
+        str(src / "1930s" / "b.png"),
+    }
 
 
 def test_batch_goes_on_past_bad_files(tmp_path, gray_photo):
@@ -72,7 +78,14 @@ def test_batch_goes_on_past_bad_files(tmp_path, gray_photo):
     jpeg = tmp_path / "cut.jpg"
     gray_photo.save(jpeg, quality=90)
     jpeg.write_bytes(jpeg.read_bytes()[:3000])
-    proc = run_cli(tmp_path / "empty.jpg", tmp_path / "text.png", jpeg, good, tmp_path / "missing.tif", "--json")
+    proc = run_cli(
+        tmp_path / "empty.jpg",
+        tmp_path / "text.png",
+        jpeg,
+        good,
+        tmp_path / "missing.tif",
+        "--json",
+    )
     assert proc.returncode == 1
     results = {os.path.basename(r["input"]): r for r in json.loads(proc.stdout)["results"]}
     assert results["good.png"]["status"] == "ok"
@@ -101,12 +114,15 @@ def test_unwritable_output_folder(gray_file, tmp_path):
     assert proc.returncode == 1 and "cannot create output folder" in proc.stderr
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--strength", "-1"], "--strength must be a number from 0 to 4"),
-    (["--quality", "0"], "--quality must be 1-100"),
-    (["--png-compression", "12"], "--png-compression must be 0-9"),
-    (["--model", "/nonexistent.tflite"], "model file not found"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--strength", "-1"], "--strength must be a number from 0 to 4"),
+        (["--quality", "0"], "--quality must be 1-100"),
+        (["--png-compression", "12"], "--png-compression must be 0-9"),
+        (["--model", "/nonexistent.tflite"], "model file not found"),
+    ],
+)
 def test_usage_errors_exit_2(gray_file, args, message):
     proc = run_cli(gray_file, *args)
     assert proc.returncode == 2 and message in proc.stderr
@@ -114,6 +130,7 @@ def test_usage_errors_exit_2(gray_file, args, message):
 
 def test_the_fast_model_by_name(gray_file, tmp_path):
     from colorize_core.model import Model
+
     proc = run_cli(gray_file, "-o", tmp_path / "fast.png", "--model", "fast", "--json", check=True)
     assert json.loads(proc.stdout)["model"] == Model("fast").card.name
     img = Image.open(tmp_path / "fast.png")
@@ -149,16 +166,19 @@ def test_messages_written_while_the_model_loads_are_not_swallowed():
     messages written meanwhile (from the main thread) must wait and reach the real stderr."""
     import subprocess
     import sys
-    code = ("import sys, threading, time\n"
-            "from colorize_core.native_stderr import native_stderr_captured, serialized_stderr\n"
-            "sys.stderr = serialized_stderr(sys.stderr)\n"
-            "inside = threading.Event()\n"
-            "def load():\n"
-            "    with native_stderr_captured():\n"
-            "        inside.set(); time.sleep(0.5)\n"
-            "t = threading.Thread(target=load); t.start(); inside.wait()\n"
-            "print('colorize-core: error: reported while loading', file=sys.stderr)\n"
-            "t.join()\n")
+
+    code = (
+        "import sys, threading, time\n"
+        "from colorize_core.native_stderr import native_stderr_captured, serialized_stderr\n"
+        "sys.stderr = serialized_stderr(sys.stderr)\n"
+        "inside = threading.Event()\n"
+        "def load():\n"
+        "    with native_stderr_captured():\n"
+        "        inside.set(); time.sleep(0.5)\n"
+        "t = threading.Thread(target=load); t.start(); inside.wait()\n"
+        "print('colorize-core: error: reported while loading', file=sys.stderr)\n"
+        "t.join()\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "reported while loading" in proc.stderr
 
@@ -170,5 +190,7 @@ def test_json_says_why_a_photo_was_skipped_as_a_field(gray_file, tmp_path, astro
     run_cli(gray_file, "-o", tmp_path / "out.png", check=True)
     report = json.loads(run_cli(gray_file, "-o", tmp_path / "out.png", "--json", check=True).stdout)
     assert [(r["status"], r["skip"]) for r in report["results"]] == [("skipped", "output exists")]
-    report = json.loads(run_cli(colour, "-o", tmp_path / "c.png", "--skip-color", "--json", check=True).stdout)
+    report = json.loads(
+        run_cli(colour, "-o", tmp_path / "c.png", "--skip-color", "--json", check=True).stdout
+    )
     assert [(r["status"], r["skip"]) for r in report["results"]] == [("skipped", "in colour")]

@@ -1,17 +1,21 @@
 """The colour math: known values, round trips, agreement with Pillow's BT.601, chroma compression."""
+
 import numpy as np
 import pytest
 
 from colorize_core import color
 
 
-@pytest.mark.parametrize("rgb, yuv", [
-    ((1, 1, 1), (1, 0, 0)),
-    ((0, 0, 0), (-1, 0, 0)),
-    ((1, 0, 0), (2 * 0.299 - 1, -0.299 / 0.886, 1.0)),
-    ((0, 0, 1), (2 * 0.114 - 1, 1.0, -0.114 / 0.701)),
-    ((0, 1, 0), (2 * 0.587 - 1, -0.587 / 0.886, -0.587 / 0.701)),
-])
+@pytest.mark.parametrize(
+    "rgb, yuv",
+    [
+        ((1, 1, 1), (1, 0, 0)),
+        ((0, 0, 0), (-1, 0, 0)),
+        ((1, 0, 0), (2 * 0.299 - 1, -0.299 / 0.886, 1.0)),
+        ((0, 0, 1), (2 * 0.114 - 1, 1.0, -0.114 / 0.701)),
+        ((0, 1, 0), (2 * 0.587 - 1, -0.587 / 0.886, -0.587 / 0.701)),
+    ],
+)
 def test_known_values(rgb, yuv):
     np.testing.assert_allclose(color.rgb_to_yuv(np.array(rgb, np.float32)), yuv, atol=1e-6)
 
@@ -41,7 +45,9 @@ def test_pillow_fast_path_agrees_with_the_float_math(astronaut_rgb):
 
 def test_chroma_codes_round_trip():
     uv = np.linspace(-1, 1, 101, dtype=np.float32)
-    np.testing.assert_allclose(color.chroma_from_codes(color.chroma_to_codes(uv)), uv, atol=0.5 / 127.5 + 1e-6)
+    np.testing.assert_allclose(
+        color.chroma_from_codes(color.chroma_to_codes(uv)), uv, atol=0.5 / 127.5 + 1e-6
+    )
 
 
 def test_compress_then_expand_sizes_and_constant_chroma():
@@ -62,4 +68,4 @@ def test_compression_keeps_most_of_a_real_photo(astronaut_rgb):
     yuv = np.concatenate([color.luma_to_unit(np.asarray(y))[..., None], back], axis=-1)
     out = color.yuv_to_rgb(yuv) * 255
     mse = np.mean((out - np.asarray(crop, np.float32)) ** 2)
-    assert 10 * np.log10(255 ** 2 / mse) > 28
+    assert 10 * np.log10(255**2 / mse) > 28

@@ -1,12 +1,13 @@
 """Every input kind photo editors meet: formats, modes, orientation, alpha, ICC and EXIF, atomic writes."""
+
 import errno
 
 import numpy as np
 import pytest
+from conftest import luma, run_cli, saturation
 from PIL import Image, ImageCms
 
 from colorize_core import imageio
-from conftest import luma, run_cli, saturation
 
 
 @pytest.mark.parametrize("ext", ["jpg", "png", "tif", "webp", "bmp"])
@@ -17,7 +18,9 @@ def test_formats_round_trip(tmp_path, gray_photo, ext):
     out = Image.open(tmp_path / f"photo_colorized.{ext}")
     assert out.size == gray_photo.size and out.mode == "RGB"
     assert saturation(out) > 2
-    assert np.abs(luma(out) - luma(Image.open(src))).mean() < (3.0 if ext in ("jpg", "webp") else 1.5)
+    assert np.abs(luma(out) - luma(Image.open(src))).mean() < (
+        3.0 if ext in ("jpg", "webp") else 1.5
+    )
 
 
 def _mode_image(gray: Image.Image, mode: str) -> Image.Image:
@@ -36,9 +39,22 @@ def _mode_image(gray: Image.Image, mode: str) -> Image.Image:
     return gray.convert(mode)
 
 
-@pytest.mark.parametrize("mode, ext", [("L", "png"), ("LA", "png"), ("RGB", "png"), ("RGBA", "png"), ("P", "png"),
-                                       ("I;16", "png"), ("I;16", "tif"), ("CMYK", "jpg"), ("CMYK", "tif"),
-                                       ("RGBA", "webp"), ("LA", "tif")])
+@pytest.mark.parametrize(
+    "mode, ext",
+    [
+        ("L", "png"),
+        ("LA", "png"),
+        ("RGB", "png"),
+        ("RGBA", "png"),
+        ("P", "png"),
+        ("I;16", "png"),
+        ("I;16", "tif"),
+        ("CMYK", "jpg"),
+        ("CMYK", "tif"),
+        ("RGBA", "webp"),
+        ("LA", "tif"),
+    ],
+)
 def test_modes(tmp_path, gray_photo, mode, ext):
     im = _mode_image(gray_photo, mode)
     src = tmp_path / f"in.{ext}"
@@ -96,7 +112,9 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path, gray_photo, monkeypatch
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(Image.Image, "save", full_disk)
-    with pytest.raises(imageio.ImageIOError, match=r"out\.png: could not write \(No space left on device\)"):
+    with pytest.raises(
+        imageio.ImageIOError, match=r"out\.png: could not write \(No space left on device\)"
+    ):
         imageio.save(gray_photo, target, overwrite=True)
     assert target.read_bytes() == b"previous result"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]

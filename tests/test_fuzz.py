@@ -2,6 +2,7 @@
 with bits flipped, cut short, header bytes edited and runs of bytes overwritten, from a fixed seed.
 Only the documented per-photo error (ImageIOError, naming the file) may come out of reading one,
 and a batch of them always ends with its summary."""
+
 from __future__ import annotations
 
 import io
@@ -10,17 +11,28 @@ import random
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from PIL import Image, features
 
 from colorize_core.imageio import ImageIOError, load, pages
 from colorize_core.preprocess import is_monochrome
-from conftest import run_cli
 
 SEED = 27
 CASES = 240
 # where a header edit lands: EXIF blocks, TIFF directories, GIF frames, AVIF boxes, PNG/JPEG/WebP headers
-ANCHORS = (b"Exif\0\0", b"eXIf", b"II*\0", b"\x21\xf9\x04", b"\x2c", b"pitm", b"iloc", b"ispe", b"IHDR",
-           b"\xff\xc0", b"VP8")
+ANCHORS = (
+    b"Exif\0\0",
+    b"eXIf",
+    b"II*\0",
+    b"\x21\xf9\x04",
+    b"\x2c",
+    b"pitm",
+    b"iloc",
+    b"ispe",
+    b"IHDR",
+    b"\xff\xc0",
+    b"VP8",
+)
 
 
 def _originals(photo: Image.Image) -> dict[str, bytes]:
@@ -36,6 +48,7 @@ def _originals(photo: Image.Image) -> dict[str, bytes]:
         buf = io.BytesIO()
         image.copy().save(buf, fmt, **options)
         files[name] = buf.getvalue()
+
     save("gray_exif.jpg", gray, "JPEG", exif=exif.tobytes())
     save("colour.jpg", photo, "JPEG", quality=85)
     save("gray_exif.png", gray, "PNG", exif=exif.tobytes())
@@ -57,15 +70,19 @@ def _mutate(rng: random.Random, data: bytes) -> bytes:
         for _ in range(rng.randint(1, 8)):
             data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
     elif kind == "cut":
-        data = data[:rng.randrange(1, len(data))]
+        data = data[: rng.randrange(1, len(data))]
     elif kind == "header":
-        spots = [i for anchor in ANCHORS for i in range(len(data)) if data.startswith(anchor, i)][:64] or [0]
+        spots = [i for anchor in ANCHORS for i in range(len(data)) if data.startswith(anchor, i)][
+            :64
+        ] or [0]
         base = rng.choice(spots)
         for _ in range(rng.randint(1, 3)):
             data[min(len(data) - 1, base + rng.randrange(16))] = rng.randrange(256)
     else:
         at = rng.randrange(len(data))
-        data[at:at + rng.randint(1, 16)] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
+        data[at : at + rng.randint(1, 16)] = bytes(
+            rng.randrange(256) for _ in range(rng.randint(1, 16))
+        )
     return bytes(data)
 
 
@@ -115,4 +132,6 @@ def test_a_batch_of_damaged_photos_ends_with_its_summary(damaged, gray_photo, tm
     assert sum(report["summary"].values()) == len(inputs)
     assert report["results"][-1]["status"] == "ok"
     for r in report["results"]:
-        assert r["status"] in ("ok", "error") and (r["status"] == "ok" or r["error"].startswith(r["input"]))
+        assert r["status"] in ("ok", "error") and (
+            r["status"] == "ok" or r["error"].startswith(r["input"])
+        )

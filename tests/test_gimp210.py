@@ -7,6 +7,7 @@ layout, run under Python 2.7 with tests/gimp210_standin/gimpfu.py; the core is t
 colorize-core of this environment (or, failing that, the stand-in tests/gimp_fake_core.py).
 Skips when no Python 2.7 is found ($COLORIZE_PY27, python2.7 on PATH, ~/.pyenv/versions/2.7*).
 """
+
 from __future__ import annotations
 
 import glob
@@ -34,8 +35,12 @@ def _python27():
         if not c or not os.path.exists(c):
             continue
         try:  # pyenv shims exist on PATH even when they cannot run 2.7
-            r = subprocess.run([c, "-c", "import sys; print(sys.version_info[:2] == (2, 7))"],
-                               capture_output=True, text=True, timeout=30)
+            r = subprocess.run(
+                [c, "-c", "import sys; print(sys.version_info[:2] == (2, 7))"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
         except OSError:
             continue
         if r.stdout.strip() == "True":
@@ -44,8 +49,10 @@ def _python27():
 
 
 PY27 = _python27()
-needs_py27 = pytest.mark.skipif(PY27 is None, reason="no Python 2.7 here (set COLORIZE_PY27): "
-                                                    "the GIMP 2.10 plug-in cannot be exercised")
+needs_py27 = pytest.mark.skipif(
+    PY27 is None,
+    reason="no Python 2.7 here (set COLORIZE_PY27): the GIMP 2.10 plug-in cannot be exercised",
+)
 
 
 def _core():
@@ -83,26 +90,59 @@ def _gray_rgb(h=36, w=48):
     return g
 
 
-def _run(plugins, tmp_path, pixels, bpp, *, selection=None, offsets=(0, 0), image_size=None,
-         args=None, env=None, hints=None, hints_offsets=(0, 0), hints_name="Colour hints"):
+def _run(
+    plugins,
+    tmp_path,
+    pixels,
+    bpp,
+    *,
+    selection=None,
+    offsets=(0, 0),
+    image_size=None,
+    args=None,
+    env=None,
+    hints=None,
+    hints_offsets=(0, 0),
+    hints_name="Colour hints",
+):
     h, w = pixels.shape[:2]
     iw, ih = image_size or (w, h)
     (tmp_path / "in.raw").write_bytes(pixels.tobytes())
-    case = {"in": str(tmp_path / "in.raw"), "out": str(tmp_path / "out.raw"),
-            "result": str(tmp_path / "result.json"), "w": w, "h": h, "bpp": bpp,
-            "image_w": iw, "image_h": ih, "offsets": list(offsets), "args": args or [1.0, "", 0, 0]}
+    case = {
+        "in": str(tmp_path / "in.raw"),
+        "out": str(tmp_path / "out.raw"),
+        "result": str(tmp_path / "result.json"),
+        "w": w,
+        "h": h,
+        "bpp": bpp,
+        "image_w": iw,
+        "image_h": ih,
+        "offsets": list(offsets),
+        "args": args or [1.0, "", 0, 0],
+    }
     if hints is not None:  # (h, w, 4) u8 RGBA, a layer of its own at hints_offsets
         (tmp_path / "hints.raw").write_bytes(hints.tobytes())
-        case["hints"] = {"in": str(tmp_path / "hints.raw"), "w": hints.shape[1], "h": hints.shape[0],
-                         "bpp": hints.shape[2], "offsets": list(hints_offsets), "name": hints_name}
+        case["hints"] = {
+            "in": str(tmp_path / "hints.raw"),
+            "w": hints.shape[1],
+            "h": hints.shape[0],
+            "bpp": hints.shape[2],
+            "offsets": list(hints_offsets),
+            "name": hints_name,
+        }
     if selection is not None:
         (tmp_path / "sel.raw").write_bytes(selection.astype(np.uint8).tobytes())
         case["selection"] = str(tmp_path / "sel.raw")
     (tmp_path / "case.json").write_text(json.dumps(case))
     e = {k: v for k, v in os.environ.items() if not k.startswith("COLORIZE_")}
     e.update(env or {})
-    r = subprocess.run([PY27, str(STANDIN / "run_case.py"), str(plugins), str(tmp_path / "case.json")],
-                       capture_output=True, text=True, timeout=300, env=e)
+    r = subprocess.run(
+        [PY27, str(STANDIN / "run_case.py"), str(plugins), str(tmp_path / "case.json")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=e,
+    )
     assert r.returncode == 0, r.stderr
     res = json.loads((tmp_path / "result.json").read_text())
     out = np.frombuffer((tmp_path / "out.raw").read_bytes(), np.uint8).reshape(h, w, res["bpp"])
@@ -150,10 +190,17 @@ def test_selection_and_offsets(plugins, tmp_path):
     h, w = g.shape
     sel = np.zeros((h + 10, w + 20), np.uint8)  # image coordinates; the layer sits at (5, 4)
     sel[10:30, 15:45] = 255
-    res, out = _run(plugins, tmp_path, np.dstack([g, g, g]), 3, selection=sel, offsets=(5, 4),
-                    image_size=(w + 20, h + 10))
+    res, out = _run(
+        plugins,
+        tmp_path,
+        np.dstack([g, g, g]),
+        3,
+        selection=sel,
+        offsets=(5, 4),
+        image_size=(w + 20, h + 10),
+    )
     assert res["status"] == "success", res
-    layer_sel = sel[4:4 + h, 5:5 + w]
+    layer_sel = sel[4 : 4 + h, 5 : 5 + w]
     outside = layer_sel == 0
     np.testing.assert_array_equal(out[outside], np.dstack([g, g, g])[outside])
     assert _chroma(out[layer_sel == 255]).mean() > 1.0
@@ -162,8 +209,9 @@ def test_selection_and_offsets(plugins, tmp_path):
 @needs_py27
 def test_missing_core_leaves_layer_untouched(plugins, tmp_path):
     g = _gray_rgb()
-    res, out = _run(plugins, tmp_path, g[..., None], 1,
-                    env={"COLORIZE_CORE": "/nonexistent/colorize-core"})
+    res, out = _run(
+        plugins, tmp_path, g[..., None], 1, env={"COLORIZE_CORE": "/nonexistent/colorize-core"}
+    )
     assert res["status"] == "error"
     assert "missing" in res["error"] and "colorize-core gimp install" in res["error"]
     assert res["messages"] and "missing" in res["messages"][0]  # shown to the user
@@ -174,8 +222,13 @@ def test_missing_core_leaves_layer_untouched(plugins, tmp_path):
 @needs_py27
 def test_core_error_is_reported(plugins, tmp_path):
     g = _gray_rgb()
-    res, out = _run(plugins, tmp_path, np.dstack([g, g, g]), 3,
-                    env={"COLORIZE_CORE": str(plugins.parent / "fake-core-error")})
+    res, out = _run(
+        plugins,
+        tmp_path,
+        np.dstack([g, g, g]),
+        3,
+        env={"COLORIZE_CORE": str(plugins.parent / "fake-core-error")},
+    )
     assert res["status"] == "error" and "the model file is corrupt" in res["error"]
     np.testing.assert_array_equal(out, np.dstack([g, g, g]))
 
@@ -186,10 +239,16 @@ sys.path.insert(0, str(PLUGIN_SOURCES))
 import colorize_bridge as bridge  # noqa: E402
 
 
-@pytest.mark.parametrize("dtype, shape", [("|u1", (3, 5, 4)), ("|u1", (480, 640, 3)),
-                                          ("<u2", (7, 1, 4)), ("<u2", (1, 1, 3))])
+@pytest.mark.parametrize(
+    "dtype, shape",
+    [("|u1", (3, 5, 4)), ("|u1", (480, 640, 3)), ("<u2", (7, 1, 4)), ("<u2", (1, 1, 3))],
+)
 def test_npy_files_are_what_numpy_writes_and_reads(tmp_path, dtype, shape):
-    a = (np.arange(int(np.prod(shape))) * 37 % (256 if dtype == "|u1" else 65536)).astype(dtype).reshape(shape)
+    a = (
+        (np.arange(int(np.prod(shape))) * 37 % (256 if dtype == "|u1" else 65536))
+        .astype(dtype)
+        .reshape(shape)
+    )
     bridge.write_npy(str(tmp_path / "a.npy"), a.tobytes(), dtype, shape)
     np.save(tmp_path / "b.npy", a)
     assert (tmp_path / "a.npy").read_bytes() == (tmp_path / "b.npy").read_bytes()
@@ -201,8 +260,10 @@ def test_npy_files_are_what_numpy_writes_and_reads(tmp_path, dtype, shape):
 
 def _fake(tmp_path, mode):
     p = tmp_path / f"fake-core-{mode}"
-    p.write_text(f"#!/bin/sh\nFAKE_CORE_MODE={mode} FAKE_CORE_PIDFILE={tmp_path}/pid "
-                 f"exec {sys.executable} {FAKE_CORE} \"$@\"\n")
+    p.write_text(
+        f"#!/bin/sh\nFAKE_CORE_MODE={mode} FAKE_CORE_PIDFILE={tmp_path}/pid "
+        f"exec {sys.executable} {FAKE_CORE} \"$@\"\n"
+    )
     p.chmod(0o755)
     return str(p)
 
@@ -230,14 +291,23 @@ def test_config_and_environment_override(tmp_path, monkeypatch):
 def test_round_trip_with_progress(tmp_path):
     g = np.dstack([_gray_rgb()] * 3 + [np.full(_gray_rgb().shape, 77, np.uint8)])
     seen = []
-    out = bridge.colorize_pixels(_fake(tmp_path, "ok"), g.tobytes(), "|u1", g.shape, progress=seen.append)
+    out = bridge.colorize_pixels(
+        _fake(tmp_path, "ok"), g.tobytes(), "|u1", g.shape, progress=seen.append
+    )
     out = np.frombuffer(out, np.uint8).reshape(g.shape)
     assert (out[..., 3] == 77).all() and _chroma(out).mean() > 1
     assert seen and seen[-1] == 1.0 and seen == sorted(seen)
 
 
-@pytest.mark.parametrize("mode, words", [("error", "the model file is corrupt"), ("crash", "crashed (SIGSEGV)"),
-                                         ("garbage", "expected"), ("noout", "wrote no output")])
+@pytest.mark.parametrize(
+    "mode, words",
+    [
+        ("error", "the model file is corrupt"),
+        ("crash", "crashed (SIGSEGV)"),
+        ("garbage", "expected"),
+        ("noout", "wrote no output"),
+    ],
+)
 def test_core_failures_become_messages(tmp_path, mode, words):
     g = np.zeros((8, 8, 3), np.uint8)
     with pytest.raises(bridge.BridgeError) as e:
@@ -247,6 +317,7 @@ def test_core_failures_become_messages(tmp_path, mode, words):
 
 def test_hung_core_is_killed_after_the_timeout(tmp_path):
     import time
+
     g = np.zeros((8, 8, 3), np.uint8)
     t0 = time.monotonic()
     with pytest.raises(bridge.BridgeError, match="did not finish within 1 s"):
@@ -269,6 +340,7 @@ def test_temp_files_are_removed(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------- colour hints and the colour layer
 
+
 def _reference(plugins, tmp_path, rgb, hints=None):
     """What the installed core makes of these RGB pixels (and R'G'B'A hints over them)."""
     core = json.loads((plugins / "colorize_gimp210_lib/colorize-core.json").read_text())["core"]
@@ -286,7 +358,7 @@ def _dots(h, w):
     """A transparent hints layer with three blue dots (the colours a user knows)."""
     dots = np.zeros((h, w, 4), np.uint8)
     for y, x in ((4, 5), (10, 20), (15, 8)):
-        dots[y:y + 3, x:x + 3] = (30, 60, 220, 255)
+        dots[y : y + 3, x : x + 3] = (30, 60, 220, 255)
     return dots
 
 
@@ -297,8 +369,16 @@ def test_hints_layer_reaches_the_core_where_it_overlaps_the_photo(plugins, tmp_p
     rgb = np.dstack([g, g, g])
     dots = _dots(20, 30)
     # the photo at (5, 4), the hints layer at (10, 8): it covers the photo from row 4, column 5
-    res, out = _run(plugins, tmp_path, rgb, 3, offsets=(5, 4), image_size=(w + 20, h + 10),
-                    hints=dots, hints_offsets=(10, 8))
+    res, out = _run(
+        plugins,
+        tmp_path,
+        rgb,
+        3,
+        offsets=(5, 4),
+        image_size=(w + 20, h + 10),
+        hints=dots,
+        hints_offsets=(10, 8),
+    )
     assert res["status"] == "success", res
     over = np.zeros((h, w, 4), np.uint8)
     over[4:24, 5:35] = dots
@@ -309,30 +389,52 @@ def test_hints_layer_reaches_the_core_where_it_overlaps_the_photo(plugins, tmp_p
     blue = lambda a: (a[..., 2].astype(int) - a[..., 0].astype(int))[dot].mean()  # noqa: E731
     assert blue(out) > blue(plain) + 5, "the blue dots did not make the photo bluer there"
     assert res["layers"][1]["name"] == "Colour hints"  # read, never changed
-    hints_after = np.frombuffer((tmp_path / "out.raw.layer1").read_bytes(), np.uint8).reshape(dots.shape)
+    hints_after = np.frombuffer((tmp_path / "out.raw.layer1").read_bytes(), np.uint8).reshape(
+        dots.shape
+    )
     np.testing.assert_array_equal(hints_after, dots)
 
 
 @needs_py27
 def test_new_colour_layer_above_the_photo_leaves_it_untouched(plugins, tmp_path):
     g = _gray_rgb()
-    res, out = _run(plugins, tmp_path, g[..., None], 1, offsets=(3, 2), image_size=(60, 50),
-                    args=[1.0, "", 0, 0, "Colour hints", 1])
+    res, out = _run(
+        plugins,
+        tmp_path,
+        g[..., None],
+        1,
+        offsets=(3, 2),
+        image_size=(60, 50),
+        args=[1.0, "", 0, 0, "Colour hints", 1],
+    )
     assert res["status"] == "success", res
-    assert res["base_type"] == 0 and res["undo_groups"] == ["start", "end"]  # converted inside the group
+    assert res["base_type"] == 0 and res["undo_groups"] == [
+        "start",
+        "end",
+    ]  # converted inside the group
     new, photo = res["layers"][0], res["layers"][1]
     assert new == {"name": "photo (colour)", "bpp": 4, "mode": 26, "offsets": [3, 2]}
-    np.testing.assert_array_equal(out, np.dstack([g, g, g]))  # the photo, converted to RGB, unchanged
+    np.testing.assert_array_equal(
+        out, np.dstack([g, g, g])
+    )  # the photo, converted to RGB, unchanged
     assert photo["name"] == "photo"
-    colour = np.frombuffer((tmp_path / "out.raw.layer0").read_bytes(), np.uint8).reshape(g.shape + (4,))
+    colour = np.frombuffer((tmp_path / "out.raw.layer0").read_bytes(), np.uint8).reshape(
+        g.shape + (4,)
+    )
     ref = _reference(plugins, tmp_path, np.dstack([g, g, g]))
     assert np.abs(colour[..., :3].astype(int) - ref.astype(int)).max() <= 2
     assert (colour[..., 3] == 255).all()
 
 
 @needs_py27
-@pytest.mark.parametrize("case, words", [("gray image", "grayscale mode"), ("no alpha", "no transparency"),
-                                         ("unknown name", "no layer named 'My dots'")])
+@pytest.mark.parametrize(
+    "case, words",
+    [
+        ("gray image", "grayscale mode"),
+        ("no alpha", "no transparency"),
+        ("unknown name", "no layer named 'My dots'"),
+    ],
+)
 def test_hints_mistakes_are_messages_and_the_image_is_untouched(plugins, tmp_path, case, words):
     g = _gray_rgb()
     h, w = g.shape
@@ -341,7 +443,9 @@ def test_hints_mistakes_are_messages_and_the_image_is_untouched(plugins, tmp_pat
     elif case == "no alpha":
         res, out = _run(plugins, tmp_path, np.dstack([g, g, g]), 3, hints=_dots(h, w)[..., :3])
     else:
-        res, out = _run(plugins, tmp_path, np.dstack([g, g, g]), 3, args=[1.0, "", 0, 0, "My dots", 0])
+        res, out = _run(
+            plugins, tmp_path, np.dstack([g, g, g]), 3, args=[1.0, "", 0, 0, "My dots", 0]
+        )
     assert res["status"] == "error" and words in res["error"], res
     assert res["undo_groups"] == [] and len(res["layers"]) == (1 if case == "unknown name" else 2)
     assert (out[..., 0] == g).all()
@@ -351,12 +455,19 @@ def test_hints_mistakes_are_messages_and_the_image_is_untouched(plugins, tmp_pat
 def test_dialog_offers_what_the_gimp3_dialog_offers(plugins, tmp_path):
     """Strength spans the runtime's range; hints and output follow GIMP 3's arguments, in its order."""
     from colorize_core.limits import MAX_STRENGTH
+
     g = _gray_rgb()
     res, _ = _run(plugins, tmp_path, np.dstack([g, g, g]), 3)
     params = {p[1]: p for p in res["registered"]["params"]}
     assert params["strength"][3] == [0.0, MAX_STRENGTH, 0.05]
-    assert [p[1] for p in res["registered"]["params"]][2:] == ["strength", "model", "threads", "timeout",
-                                                              "hints_layer", "output"]
+    assert [p[1] for p in res["registered"]["params"]][2:] == [
+        "strength",
+        "model",
+        "threads",
+        "timeout",
+        "hints_layer",
+        "output",
+    ]
     assert params["output"][3] == ["Replace the layer", "New colour layer"]
     assert bridge.MAX_STRENGTH == MAX_STRENGTH
 

@@ -10,6 +10,7 @@ and the layer holds exactly what colorize-core computes for it.
 COLORIZE_TEST_CORE_SOURCE=/dir installs the core from another project directory (development
 only: a stand-in that follows the bridge protocol); by default the real core of this checkout.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,25 +19,32 @@ import shutil
 import time
 from pathlib import Path
 
+import gimp_chroot as gc
 import numpy as np
 import pytest
 
-import gimp_chroot as gc
-
-pytestmark = pytest.mark.skipif(gc.unavailable_reason() is not None,
-                                reason=gc.unavailable_reason() or "")
+pytestmark = pytest.mark.skipif(
+    gc.unavailable_reason() is not None, reason=gc.unavailable_reason() or ""
+)
 
 HOME = "/home/colorize-test"
 WORK = "/tmp/colorize-gimp-test"
 SRC = "/opt/colorize-src"
 PLUGIN_DIR = f"{HOME}/.config/GIMP/3.0/plug-ins/colorize_gimp"
 VENV_CORE = f"{HOME}/.local/share/colorize-core/venv/bin/colorize-core"
-GIMP_BATCH = ["gimp-console-3.0", "-i", "--no-splash", "--quit", "--batch-interpreter=python-fu-eval"]
+GIMP_BATCH = [
+    "gimp-console-3.0",
+    "-i",
+    "--no-splash",
+    "--quit",
+    "--batch-interpreter=python-fu-eval",
+]
 FAKE_MODES = ("error", "hang", "crash", "garbage", "noout")
 HINT_DOT = [250, 205, 220, 20, 20, 7]  # x, y, r, g, b, radius: a red dot on the photo's green grass
 
 
 # ---------------------------------------------------------------- photos the tests make
+
 
 def _photo(h=240, w=320, seed=0):
     """A colour 'photo': sky gradient, a sun, a red roof, green grass, some texture."""
@@ -74,6 +82,7 @@ def _chroma(a):
 
 def _write_inputs(d: Path) -> dict:
     from PIL import Image
+
     d.mkdir(parents=True, exist_ok=True)
     photo = _photo()
     g = _gray(photo)
@@ -89,7 +98,9 @@ def _write_inputs(d: Path) -> dict:
     files["alpha"] = "alpha.png"
     Image.fromarray(g, "L").save(d / "grayscale.png")
     files["grayscale"] = "grayscale.png"
-    g16 = (g.astype(np.uint16) * 257 + np.random.default_rng(1).integers(0, 200, g.shape)).astype(np.uint16)
+    g16 = (g.astype(np.uint16) * 257 + np.random.default_rng(1).integers(0, 200, g.shape)).astype(
+        np.uint16
+    )
     Image.fromarray(g16.astype(np.int32), "I").convert("I;16").save(d / "gray16.png")
     files["gray16"] = "gray16.png"
     return files
@@ -100,6 +111,7 @@ def _load(path: Path):
 
 
 # ---------------------------------------------------------------- fixtures
+
 
 @pytest.fixture(scope="module")
 def chroot():
@@ -127,21 +139,29 @@ def installed(chroot):
         shutil.copytree(alt, dst, ignore=gc.IGNORE)
         source = "/opt/colorize-alt-core"
     venv = VENV_CORE.rsplit("/bin/", 1)[0]
-    script = (f"set -e; [ -x {venv}/bin/python ] || python3 -m venv {venv}; "
-              f"{venv}/bin/python -m pip install -q --disable-pip-version-check --upgrade {source}; "
-              f"{VENV_CORE} gimp install")
+    script = (
+        f"set -e; [ -x {venv}/bin/python ] || python3 -m venv {venv}; "
+        f"{venv}/bin/python -m pip install -q --disable-pip-version-check --upgrade {source}; "
+        f"{VENV_CORE} gimp install"
+    )
     t0 = time.monotonic()
     r = gc.run(["sh", "-c", script], env={"HOME": HOME}, timeout=900)
     took = time.monotonic() - t0
-    assert r.returncode == 0, f"the install failed in the chroot:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    assert r.returncode == 0, (
+        f"the install failed in the chroot:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    )
     assert "self-test ok" in r.stdout and "installed" in r.stdout
     # stand-in cores for the error paths (stdlib only, run by the chroot's python3)
     fake = gc.host_path("/opt/colorize-fake")
     fake.mkdir(parents=True, exist_ok=True)
     for mode in FAKE_MODES:
         p = fake / f"fake-core-{mode}"
-        p.write_text(f"#!/bin/sh\nexec python3 {src}/tests/gimp_fake_core.py \"$@\"\n"
-                     .replace("exec python3", f"FAKE_CORE_MODE={mode} FAKE_CORE_PIDFILE=/tmp/fake-core-{mode}.pid exec python3"))
+        p.write_text(
+            f"#!/bin/sh\nexec python3 {src}/tests/gimp_fake_core.py \"$@\"\n".replace(
+                "exec python3",
+                f"FAKE_CORE_MODE={mode} FAKE_CORE_PIDFILE=/tmp/fake-core-{mode}.pid exec python3",
+            )
+        )
         p.chmod(0o755)
     return {"stdout": r.stdout, "seconds": took}
 
@@ -180,19 +200,26 @@ def batch(installed):
     job = {"plugin_dir": PLUGIN_DIR, "out_dir": f"{WORK}/out", "cases": _cases(files)}
     (work / "job.json").write_text(json.dumps(job))
     t0 = time.monotonic()
-    r = gc.run(GIMP_BATCH + ["-b", f'exec(open("{SRC}/tests/gimp_batch_runner.py").read())'],
-               env={"HOME": HOME, "COLORIZE_BATCH_JOB": f"{WORK}/job.json"}, timeout=300)
+    r = gc.run(
+        GIMP_BATCH + ["-b", f'exec(open("{SRC}/tests/gimp_batch_runner.py").read())'],
+        env={"HOME": HOME, "COLORIZE_BATCH_JOB": f"{WORK}/job.json"},
+        timeout=300,
+    )
     took = time.monotonic() - t0
-    assert r.returncode == 0, f"GIMP batch failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}"
+    assert r.returncode == 0, (
+        f"GIMP batch failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}"
+    )
     results = {c["name"]: c for c in json.loads((work / "out/results.json").read_text())}
     for name, res in results.items():
         assert "exception" not in res, f"{name}: {res['exception']}"
     # What the core itself makes of each layer (the plug-in must deliver exactly that).
     ok_cases = [n for n in results if not n.startswith("err_")]
-    script = "; ".join(f"{VENV_CORE} bridge {WORK}/out/{n}.before.npy {WORK}/out/{n}.ref.npy"
-                       + (" --strength 0" if n == "strength0" else "")
-                       + (f" --hints {WORK}/out/{n}.hints.before.npy" if n.startswith("hints") else "")
-                       for n in ok_cases)
+    script = "; ".join(
+        f"{VENV_CORE} bridge {WORK}/out/{n}.before.npy {WORK}/out/{n}.ref.npy"
+        + (" --strength 0" if n == "strength0" else "")
+        + (f" --hints {WORK}/out/{n}.hints.before.npy" if n.startswith("hints") else "")
+        for n in ok_cases
+    )
     rr = gc.run(["sh", "-ec", script], env={"HOME": HOME}, timeout=300)
     assert rr.returncode == 0, rr.stderr[-3000:]
     return {"results": results, "dir": work / "out", "seconds": took, "stderr": r.stderr}
@@ -200,8 +227,12 @@ def batch(installed):
 
 def _arrays(batch, name):
     d = batch["dir"]
-    return (np.load(d / f"{name}.before.npy"), np.load(d / f"{name}.after.npy"),
-            _load(d / f"{name}.ref.npy"), _load(d / f"{name}.mask.npy"))
+    return (
+        np.load(d / f"{name}.before.npy"),
+        np.load(d / f"{name}.after.npy"),
+        _load(d / f"{name}.ref.npy"),
+        _load(d / f"{name}.mask.npy"),
+    )
 
 
 def _assert_colorized(batch, name, *, check_colour=True):
@@ -211,7 +242,9 @@ def _assert_colorized(batch, name, *, check_colour=True):
     scale = 257.0 if after.dtype == np.uint16 else 1.0
     # the layer holds what colorize-core computes for it (tolerance: rounding, thread order)
     diff = np.abs(after.astype(np.int32) - ref.astype(np.int32))
-    assert diff.max() <= 2 * scale, f"{name}: plug-in result differs from the core's by {diff.max()}"
+    assert diff.max() <= 2 * scale, (
+        f"{name}: plug-in result differs from the core's by {diff.max()}"
+    )
     # luminance kept, alpha exact
     dy = np.abs(_luma(after) - _luma(before)) / scale
     assert dy.mean() < 2.0, f"{name}: luminance moved by {dy.mean():.2f} levels on average"
@@ -223,6 +256,7 @@ def _assert_colorized(batch, name, *, check_colour=True):
 
 
 # ---------------------------------------------------------------- the tests
+
 
 def test_install_in_chroot_wrote_plugin_and_config(installed):
     d = gc.host_path(PLUGIN_DIR)
@@ -302,6 +336,7 @@ def test_strength_zero_keeps_it_gray(batch):
 def _uv(a):
     """Mean (u, v) of R'G'B'(A) pixels, BT.601, in [-1, 1]."""
     from colorize_core.color import rgb_to_yuv
+
     return rgb_to_yuv(a[..., :3].reshape(-1, 3).astype(np.float32) / 255.0)[:, 1:].mean(0)
 
 
@@ -323,9 +358,13 @@ def test_a_red_dot_on_the_hints_layer_makes_its_region_red(batch):
     far = (slice(0, 40), slice(0, 60))  # the sky, top left
     assert np.abs(_uv(after[far]) - _uv(plain[far])).max() < 0.03
     assert np.abs(_luma(after) - _luma(before)).mean() < 2.0
-    assert np.abs(after.astype(int) - ref.astype(int)).max() <= 2  # what the core computes with the hints
+    assert (
+        np.abs(after.astype(int) - ref.astype(int)).max() <= 2
+    )  # what the core computes with the hints
     d = batch["dir"]
-    np.testing.assert_array_equal(np.load(d / "hints.hints.after.npy"), np.load(d / "hints.hints.before.npy"))
+    np.testing.assert_array_equal(
+        np.load(d / "hints.hints.after.npy"), np.load(d / "hints.hints.before.npy")
+    )
 
 
 def test_new_layer_output_leaves_the_original_untouched(batch):
@@ -339,8 +378,10 @@ def test_new_layer_output_leaves_the_original_untouched(batch):
     new = np.load(batch["dir"] / "hints_new_layer.new.npy")
     assert np.abs(new.astype(int) - ref.astype(int)).max() <= 2  # the colour is the core's result
     d = batch["dir"]
-    np.testing.assert_array_equal(np.load(d / "hints_new_layer.hints.after.npy"),
-                                  np.load(d / "hints_new_layer.hints.before.npy"))
+    np.testing.assert_array_equal(
+        np.load(d / "hints_new_layer.hints.after.npy"),
+        np.load(d / "hints_new_layer.hints.before.npy"),
+    )
 
 
 def test_new_layer_output_on_a_grayscale_image(batch):
@@ -355,15 +396,18 @@ def test_new_layer_output_on_a_grayscale_image(batch):
     assert np.abs(new.astype(int) - ref.astype(int)).max() <= 2 and _chroma(new).mean() > 1.0
 
 
-@pytest.mark.parametrize("case, words", [
-    ("err_missing", ["missing", "colorize-core gimp install"]),
-    ("err_error", ["the model file is corrupt"]),
-    ("err_hang", ["did not finish within 3 s", "stopped"]),
-    ("err_crash", ["crashed", "SIGSEGV"]),
-    ("err_garbage", ["expected"]),
-    ("err_noout", ["wrote no output"]),
-    ("err_hints_gray", ["grayscale mode", "Image > Mode > RGB"]),
-])
+@pytest.mark.parametrize(
+    "case, words",
+    [
+        ("err_missing", ["missing", "colorize-core gimp install"]),
+        ("err_error", ["the model file is corrupt"]),
+        ("err_hang", ["did not finish within 3 s", "stopped"]),
+        ("err_crash", ["crashed", "SIGSEGV"]),
+        ("err_garbage", ["expected"]),
+        ("err_noout", ["wrote no output"]),
+        ("err_hints_gray", ["grayscale mode", "Image > Mode > RGB"]),
+    ],
+)
 def test_failures_leave_the_layer_untouched_and_say_what_to_do(batch, case, words):
     res = batch["results"][case]
     assert res["status"] == "execution-error", res
@@ -377,42 +421,64 @@ def test_hung_helper_is_killed(batch):
     pidfile = gc.host_path("/tmp/fake-core-hang.pid")
     assert pidfile.exists()
     pid = int(pidfile.read_text())
-    assert not Path(f"/proc/{pid}").exists() or "fake" not in Path(f"/proc/{pid}/cmdline").read_text()
+    assert (
+        not Path(f"/proc/{pid}").exists() or "fake" not in Path(f"/proc/{pid}/cmdline").read_text()
+    )
     assert batch["results"]["err_hang"]["seconds"][0] < 30
 
 
 def test_check_procedure(installed):
-    r = gc.run(GIMP_BATCH + ["-b", "from gi.repository import Gimp; p = Gimp.get_pdb().lookup_procedure("
-                             "'plug-in-colorize-check'); c = p.create_config(); "
-                             "c.set_property('run-mode', Gimp.RunMode.NONINTERACTIVE); "
-                             "r = p.run(c); assert r.index(0) == Gimp.PDBStatusType.SUCCESS, r.index(1); "
-                             "a = Gimp.get_pdb().lookup_procedure('plug-in-colorize-auto'); "
-                             "assert a.get_menu_paths() == ['<Image>/Filters/Colorize'], a.get_menu_paths(); "
-                             "assert a.get_menu_label() == 'Auto Colorize (Deep Learning)...', a.get_menu_label(); "
-                             "assert a.get_image_types() == 'RGB*, GRAY*'"],
-               env={"HOME": HOME}, timeout=120)
+    r = gc.run(
+        GIMP_BATCH
+        + [
+            "-b",
+            "from gi.repository import Gimp; p = Gimp.get_pdb().lookup_procedure("
+            "'plug-in-colorize-check'); c = p.create_config(); "
+            "c.set_property('run-mode', Gimp.RunMode.NONINTERACTIVE); "
+            "r = p.run(c); assert r.index(0) == Gimp.PDBStatusType.SUCCESS, r.index(1); "
+            "a = Gimp.get_pdb().lookup_procedure('plug-in-colorize-auto'); "
+            "assert a.get_menu_paths() == ['<Image>/Filters/Colorize'], a.get_menu_paths(); "
+            "assert a.get_menu_label() == 'Auto Colorize (Deep Learning)...', a.get_menu_label(); "
+            "assert a.get_image_types() == 'RGB*, GRAY*'",
+        ],
+        env={"HOME": HOME},
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert "Colorize is ready" in r.stderr
 
 
 # ---------------------------------------------------------------- the real GUI
 
+
 def _read_xwd(path: Path) -> np.ndarray:
     """An xwd screenshot (ZPixmap, 32 bits per pixel, as Xvfb -screen WxHx24 makes) -> RGB array."""
     import struct
+
     b = path.read_bytes()
     f = struct.unpack(">25I", b[:100])
-    header_size, width, height, byte_order, bytes_per_line, ncolors = f[0], f[4], f[5], f[7], f[12], f[19]
+    header_size, width, height, byte_order, bytes_per_line, ncolors = (
+        f[0],
+        f[4],
+        f[5],
+        f[7],
+        f[12],
+        f[19],
+    )
     off = header_size + ncolors * 12
-    a = np.frombuffer(b[off:off + bytes_per_line * height], np.uint8).reshape(height, bytes_per_line)
-    a = a[:, :width * 4].reshape(height, width, 4)
+    a = np.frombuffer(b[off : off + bytes_per_line * height], np.uint8).reshape(
+        height, bytes_per_line
+    )
+    a = a[:, : width * 4].reshape(height, width, 4)
     return np.ascontiguousarray(a[..., [2, 1, 0]] if byte_order == 0 else a[..., [1, 2, 3]])
 
 
 def _gui_photo(path: Path):
     from PIL import Image
+
     try:
         from skimage import data
+
         g = Image.fromarray(data.astronaut()).convert("L").resize((400, 400), Image.LANCZOS)
     except ImportError:
         g = Image.fromarray(_gray(_photo(300, 400)), "L")
@@ -424,6 +490,7 @@ def _save_pair(left: np.ndarray, right: np.ndarray, target: str | None) -> None:
     if not target:
         return
     from PIL import Image
+
     sheet = Image.new("RGB", (768 * 2 + 8, 480), (255, 255, 255))
     for i, shot in enumerate((left, right)):
         sheet.paste(Image.fromarray(shot).resize((768, 480), Image.LANCZOS), (i * 776, 0))
@@ -440,44 +507,70 @@ def test_gui_menu_run_and_undo(installed):
     gui_in.mkdir(parents=True)
     _gui_photo(gui_in / "old-photo.png")
     out = "/tmp/colorize-gui-out"
-    shutil.copy2(gc.REPO / "tests/gimp_gui_runner.sh", gc.host_path(SRC) / "tests/gimp_gui_runner.sh")
-    r = gc.run(["sh", f"{SRC}/tests/gimp_gui_runner.sh", "/tmp/colorize-gui-in/old-photo.png", out],
-               env={"HOME": HOME}, timeout=240)
+    shutil.copy2(
+        gc.REPO / "tests/gimp_gui_runner.sh", gc.host_path(SRC) / "tests/gimp_gui_runner.sh"
+    )
+    r = gc.run(
+        ["sh", f"{SRC}/tests/gimp_gui_runner.sh", "/tmp/colorize-gui-in/old-photo.png", out],
+        env={"HOME": HOME},
+        timeout=240,
+    )
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
-    shots = {n: _read_xwd(gc.host_path(out) / f"{n}.xwd") for n in ("before", "menu", "dialog", "after", "undo")}
+    shots = {
+        n: _read_xwd(gc.host_path(out) / f"{n}.xwd")
+        for n in ("before", "menu", "dialog", "after", "undo")
+    }
     gained = _chroma(shots["after"]) - _chroma(shots["before"]) > 6
     ys, xs = np.nonzero(gained)
-    assert len(ys) > 20000, f"no colour appeared on screen ({len(ys)} pixels gained colour)\n{r.stdout}"
-    y0, y1, x0, x1 = np.percentile(ys, 1), np.percentile(ys, 99), np.percentile(xs, 1), np.percentile(xs, 99)
+    assert len(ys) > 20000, (
+        f"no colour appeared on screen ({len(ys)} pixels gained colour)\n{r.stdout}"
+    )
+    y0, y1, x0, x1 = (
+        np.percentile(ys, 1),
+        np.percentile(ys, 99),
+        np.percentile(xs, 1),
+        np.percentile(xs, 99),
+    )
     assert (y1 - y0) > 150 and (x1 - x0) > 150, "the coloured area is not the photo"
     box = (slice(int(y0), int(y1)), slice(int(x0), int(x1)))
     assert _chroma(shots["before"][box]).mean() < 2  # a black-and-white photo on screen
     assert _chroma(shots["after"][box]).mean() > 5
     # one Ctrl+Z: the photo is back as it was
     diff = np.abs(shots["undo"][box].astype(int) - shots["before"][box].astype(int))
-    assert diff.mean() < 1.0, f"Ctrl+Z did not restore the photo (mean difference {diff.mean():.2f})"
+    assert diff.mean() < 1.0, (
+        f"Ctrl+Z did not restore the photo (mean difference {diff.mean():.2f})"
+    )
     # the dialog was shown (the screen changed between the menu and the dialog)
     assert np.abs(shots["dialog"].astype(int) - shots["menu"].astype(int)).mean() > 1
     _save_pair(shots["menu"], shots["after"], os.environ.get("COLORIZE_GUI_SCREENSHOT"))
 
 
 GUI_HINT_DOTS = [[75, 260, 40, 80, 200, 8], [245, 272, 40, 80, 200, 8], [120, 345, 40, 80, 200, 8]]
-LAST_VALUES = f"{HOME}/.config/GIMP/3.0/plug-in-settings/GimpProcedureConfigRun-plug-in-colorize-auto.last"
+LAST_VALUES = (
+    f"{HOME}/.config/GIMP/3.0/plug-in-settings/GimpProcedureConfigRun-plug-in-colorize-auto.last"
+)
 
 
 def _hints_xcf(png: str, xcf: str) -> None:
     """An .xcf of the photo (in RGB mode, so a layer can hold colour) with a "Colour hints" layer of
     blue dots on top, the photo's layer active (made by GIMP itself, as a user would save it)."""
     job = gc.host_path("/tmp/colorize-gui-in/xcf-job.json")
-    job.write_text(json.dumps({"plugin_dir": PLUGIN_DIR, "out_dir": "/tmp/colorize-gui-in", "cases": []}))
-    script = (f'exec(open("{SRC}/tests/gimp_batch_runner.py").read()); '
-              f'image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path("{png}")); '
-              'image.convert_rgb(); photo = image.get_layers()[0]; '
-              f'add_hints_layer(image, photo, {GUI_HINT_DOTS}); '
-              'image.set_selected_layers([photo]); '
-              f'Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, image, Gio.File.new_for_path("{xcf}"), None)')
-    r = gc.run(GIMP_BATCH + ["-b", script], env={"HOME": HOME, "COLORIZE_BATCH_JOB": "/tmp/colorize-gui-in/xcf-job.json"},
-               timeout=120)
+    job.write_text(
+        json.dumps({"plugin_dir": PLUGIN_DIR, "out_dir": "/tmp/colorize-gui-in", "cases": []})
+    )
+    script = (
+        f'exec(open("{SRC}/tests/gimp_batch_runner.py").read()); '
+        f'image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path("{png}")); '
+        'image.convert_rgb(); photo = image.get_layers()[0]; '
+        f'add_hints_layer(image, photo, {GUI_HINT_DOTS}); '
+        'image.set_selected_layers([photo]); '
+        f'Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, image, Gio.File.new_for_path("{xcf}"), None)'
+    )
+    r = gc.run(
+        GIMP_BATCH + ["-b", script],
+        env={"HOME": HOME, "COLORIZE_BATCH_JOB": "/tmp/colorize-gui-in/xcf-job.json"},
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
 
 
@@ -497,31 +590,42 @@ def test_gui_hints_layer_new_colour_layer_and_one_undo(installed):
     last.parent.mkdir(parents=True, exist_ok=True)
     last.write_text('(strength 1)\n(model "")\n(threads 0)\n(timeout 0)\n(output "new-layer")\n')
     out = "/tmp/colorize-gui-hints-out"
-    shutil.copy2(gc.REPO / "tests/gimp_gui_runner.sh", gc.host_path(SRC) / "tests/gimp_gui_runner.sh")
+    shutil.copy2(
+        gc.REPO / "tests/gimp_gui_runner.sh", gc.host_path(SRC) / "tests/gimp_gui_runner.sh"
+    )
     try:
-        r = gc.run(["sh", f"{SRC}/tests/gimp_gui_runner.sh", "/tmp/colorize-gui-in/hinted-photo.xcf", out],
-                   env={"HOME": HOME}, timeout=240)
+        r = gc.run(
+            ["sh", f"{SRC}/tests/gimp_gui_runner.sh", "/tmp/colorize-gui-in/hinted-photo.xcf", out],
+            env={"HOME": HOME},
+            timeout=240,
+        )
     finally:
         last.unlink(missing_ok=True)
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
-    shots = {n: _read_xwd(gc.host_path(out) / f"{n}.xwd") for n in ("before", "dialog", "after", "undo")}
+    shots = {
+        n: _read_xwd(gc.host_path(out) / f"{n}.xwd") for n in ("before", "dialog", "after", "undo")
+    }
     before, after = shots["before"].astype(int), shots["after"].astype(int)
     changed = np.abs(after - before).sum(-1) > 20
     ys, xs = np.nonzero(changed)
     assert len(ys) > 20000, f"no colour appeared on screen\n{r.stdout}"
-    box = (slice(int(np.percentile(ys, 1)), int(np.percentile(ys, 99))),
-           slice(int(np.percentile(xs, 1)), int(np.percentile(xs, 99))))
+    box = (
+        slice(int(np.percentile(ys, 1)), int(np.percentile(ys, 99))),
+        slice(int(np.percentile(xs, 1)), int(np.percentile(xs, 99))),
+    )
     # the canvas shows the photo at some zoom: find the blue dots on it and look around them
     dots = (before[..., 2] - before[..., 0] > 100) & (before[..., 2] > 150)
     assert dots[box].sum() > 50, "the hint dots are not on screen"
     dy, dx = np.nonzero(dots)
     ring = np.zeros(dots.shape, bool)
     for y, x in zip(dy[::25], dx[::25]):
-        ring[max(0, y - 30):y + 30, max(0, x - 30):x + 30] = True
+        ring[max(0, y - 30) : y + 30, max(0, x - 30) : x + 30] = True
     ring &= ~dots & changed
     assert ring.sum() > 500
     blue = (after[ring][:, 2] - after[ring][:, 0]).mean()
     assert blue > 15, f"the hinted region is not blue (B - R = {blue:.1f})"
     diff = np.abs(shots["undo"][box].astype(int) - shots["before"][box].astype(int))
-    assert diff.mean() < 1.0, f"Ctrl+Z did not restore the image (mean difference {diff.mean():.2f})"
+    assert diff.mean() < 1.0, (
+        f"Ctrl+Z did not restore the image (mean difference {diff.mean():.2f})"
+    )
     _save_pair(shots["before"], shots["after"], os.environ.get("COLORIZE_GUI_SCREENSHOT_HINTS"))

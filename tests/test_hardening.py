@@ -1,4 +1,5 @@
 """Faults a hostile test battery found: races, signals, memory, bad values, pages, permissions, paths."""
+
 from __future__ import annotations
 
 import io
@@ -17,15 +18,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import run_cli, saturation
+from PIL import Image
 
 CLI = [sys.executable, "-m", "colorize_core"]
 
 
 def _popen(*args, **kw) -> subprocess.Popen:
-    return subprocess.Popen([*CLI, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [*CLI, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw
+    )
 
 
 def _temps(folder: Path) -> list[Path]:
@@ -105,12 +107,16 @@ def test_temp_files_of_a_killed_run_are_removed_by_the_next_run(tmp_path, gray_p
 
 def test_stale_rule_only_touches_this_tools_files(tmp_path):
     from colorize_core.atomic import STALE_AFTER_S, _host, is_stale
+
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    cases = {f".a.png.colorize-{_host()}-{dead.pid}-k2j3h4g5.part": True,        # its writer is gone
-             f".a.png.colorize-{_host()}-{os.getpid()}-k2j3h4g5.part": False,   # its writer runs
-             ".a.png.colorize-elsewhere-1-k2j3h4g5.part": False,               # another machine's, fresh
-             ".a.png.k2j3h4g5.part": False, "a.png.colorize-x-1-y.part": False}  # not this tool's name
+    cases = {
+        f".a.png.colorize-{_host()}-{dead.pid}-k2j3h4g5.part": True,  # its writer is gone
+        f".a.png.colorize-{_host()}-{os.getpid()}-k2j3h4g5.part": False,  # its writer runs
+        ".a.png.colorize-elsewhere-1-k2j3h4g5.part": False,  # another machine's, fresh
+        ".a.png.k2j3h4g5.part": False,
+        "a.png.colorize-x-1-y.part": False,
+    }  # not this tool's name
     for name, stale in cases.items():
         (tmp_path / name).write_text("x")
         assert is_stale(tmp_path / name) == stale, name
@@ -122,10 +128,18 @@ def test_stale_rule_only_touches_this_tools_files(tmp_path):
 # -- 3. larger than memory ---------------------------------------------------------------------------
 def _png_header_only(path: Path, width: int, height: int) -> None:
     """A PNG that claims width x height gray pixels (its data is a few bytes: decoding would need it all)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-                     + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _cap_memory(limit: int):
@@ -136,20 +150,43 @@ def test_an_image_larger_than_memory_is_refused_before_decoding(tmp_path, gray_f
     bomb = tmp_path / "bomb.png"
     _png_header_only(bomb, 100_000, 100_000)
     cap = 3 << 30
-    proc = subprocess.run([*CLI, str(bomb), "-o", str(tmp_path / "o.png"), "--max-megapixels", "20000"],
-                          capture_output=True, text=True, timeout=120, preexec_fn=_cap_memory(cap))
+    proc = subprocess.run(
+        [*CLI, str(bomb), "-o", str(tmp_path / "o.png"), "--max-megapixels", "20000"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_cap_memory(cap),
+    )
     assert proc.returncode == 1, proc.stderr
     line = [ln for ln in proc.stderr.splitlines() if "bomb.png" in ln][0]
-    assert "100000 x 100000 needs about" in line and "of memory to colorize" in line and "is available" in line
+    assert (
+        "100000 x 100000 needs about" in line
+        and "of memory to colorize" in line
+        and "is available" in line
+    )
     # under the same cap an ordinary photo still works
-    ok = subprocess.run([*CLI, str(gray_file), "-o", str(tmp_path / "ok.png")], capture_output=True, text=True,
-                        timeout=120, preexec_fn=_cap_memory(cap))
+    ok = subprocess.run(
+        [*CLI, str(gray_file), "-o", str(tmp_path / "ok.png")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_cap_memory(cap),
+    )
     assert ok.returncode == 0, ok.stderr
 
 
 # -- 4. values that are not numbers ------------------------------------------------------------------
-@pytest.mark.parametrize("args", [["--strength", "nan"], ["--strength", "inf"], ["--strength", "1e9"],
-                                  ["--strength", "-1"], ["--max-megapixels", "nan"], ["--max-megapixels", "inf"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--strength", "nan"],
+        ["--strength", "inf"],
+        ["--strength", "1e9"],
+        ["--strength", "-1"],
+        ["--max-megapixels", "nan"],
+        ["--max-megapixels", "inf"],
+    ],
+)
 def test_non_finite_and_out_of_range_values_are_refused(gray_file, args):
     proc = run_cli(gray_file, *args)
     assert proc.returncode == 2, proc.stderr
@@ -159,6 +196,7 @@ def test_non_finite_and_out_of_range_values_are_refused(gray_file, args):
 
 def test_the_api_and_bridge_refuse_the_same_values(gray_photo, tmp_path):
     from colorize_core import Colorizer, colorize
+
     for bad in (math.nan, math.inf, -1.0, 1e9):
         with pytest.raises(ValueError, match="strength must be a number from 0 to 4"):
             colorize(gray_photo, strength=bad)
@@ -176,7 +214,11 @@ def test_the_api_and_bridge_refuse_the_same_values(gray_photo, tmp_path):
 # -- 5. pages and frames -----------------------------------------------------------------------------
 @pytest.fixture
 def three_page_tiff(tmp_path, astronaut_rgb, coffee_rgb) -> Path:
-    pages = [astronaut_rgb.convert("L"), coffee_rgb.convert("L"), astronaut_rgb.convert("L").resize((300, 200))]
+    pages = [
+        astronaut_rgb.convert("L"),
+        coffee_rgb.convert("L"),
+        astronaut_rgb.convert("L").resize((300, 200)),
+    ]
     path = tmp_path / "scans.tif"
     pages[0].save(path, save_all=True, append_images=pages[1:])
     return path
@@ -230,8 +272,12 @@ def _without_read_rights() -> list[str]:
 def test_an_unreadable_input_says_permission_denied(gray_file, tmp_path):
     gray_file.chmod(0)
     try:
-        proc = subprocess.run([*_without_read_rights(), *CLI, str(gray_file), "-o", str(tmp_path / "o.png")],
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [*_without_read_rights(), *CLI, str(gray_file), "-o", str(tmp_path / "o.png")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         gray_file.chmod(0o644)
     assert proc.returncode == 1
@@ -310,6 +356,7 @@ def test_json_reports_usage_errors_and_interrupts(album, tmp_path):
 # -- 10. the Python API ------------------------------------------------------------------------------
 def test_api_applies_exif_orientation_when_asked(gray_photo):
     from colorize_core import colorize
+
     sideways = gray_photo.resize((300, 200))
     exif = sideways.getexif()
     exif[0x0112] = 6  # rotate 90 degrees clockwise to view
@@ -328,6 +375,7 @@ def _roundtrip(image: Image.Image, exif) -> io.BytesIO:
 @pytest.mark.parametrize("shape", [(0, 5), (4, 0, 3), (0, 0)])
 def test_empty_arrays_name_the_callers_shape(shape):
     from colorize_core import colorize
+
     with pytest.raises(ValueError, match=rf"got \({shape[0]}, {shape[1]}"):
         colorize(np.zeros(shape, np.uint8))
     with pytest.raises(ValueError) as info:
@@ -338,10 +386,13 @@ def test_empty_arrays_name_the_callers_shape(shape):
 @pytest.mark.parametrize("mode, out_mode", [("La", "RGBA"), ("RGBa", "RGBA")])
 def test_premultiplied_alpha_modes_work(gray_photo, mode, out_mode):
     from colorize_core import colorize
+
     base = gray_photo.resize((128, 128)).convert("LA" if mode == "La" else "RGBA")
     alpha = Image.linear_gradient("L").resize((128, 128))
     base.putalpha(alpha)
     out = colorize(base.convert(mode))
     assert out.mode == out_mode and out.size == (128, 128)
-    assert np.array_equal(np.asarray(out.getchannel("A")), np.asarray(base.convert(mode).convert(
-        "LA" if mode == "La" else "RGBA").getchannel("A")))
+    assert np.array_equal(
+        np.asarray(out.getchannel("A")),
+        np.asarray(base.convert(mode).convert("LA" if mode == "La" else "RGBA").getchannel("A")),
+    )

@@ -1,11 +1,13 @@
 """Colour hints: the grid encoding, the default network's hint input (its contract and behaviour),
 the API, the CLI (--hints, --hint, STEM.hints.png in folders, every bad hint input) and the bridge."""
+
 import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from conftest import hinted_cells, run_cli
 from PIL import Image
 
 from colorize_core import Colorizer, HintError, colorize
@@ -13,7 +15,6 @@ from colorize_core import hints as H
 from colorize_core.color import rgb_to_yuv
 from colorize_core.model import Model, ModelCard
 from colorize_core.shipped import DEFAULT_MODEL, SHIPPED_DIR
-from conftest import hinted_cells, run_cli
 
 RED, BLUE = (200, 30, 30), (40, 70, 220)
 
@@ -34,12 +35,17 @@ def _dot(size, centre, rgb, radius=6) -> Image.Image:
     x, y = centre
     for dy in range(-radius, radius + 1):
         for dx in range(-radius, radius + 1):
-            if dx * dx + dy * dy <= radius * radius and 0 <= x + dx < size[0] and 0 <= y + dy < size[1]:
+            if (
+                dx * dx + dy * dy <= radius * radius
+                and 0 <= x + dx < size[0]
+                and 0 <= y + dy < size[1]
+            ):
                 im.putpixel((x + dx, y + dy), rgb + (255,))
     return im
 
 
 # ---------------------------------------------------------------- the grid encoding
+
 
 def test_one_opaque_pixel_hints_its_cell_with_its_chroma_only():
     im = Image.new("RGBA", (560, 280), (0, 0, 0, 0))
@@ -68,21 +74,24 @@ def test_points_land_in_their_cells_and_average():
     np.testing.assert_allclose(grid[9, 9, :2], _uv(RED), atol=1e-6)
 
 
-@pytest.mark.parametrize("bad, words", [
-    (Image.new("RGB", (8, 8)), "without alpha"),
-    (Image.new("L", (8, 8)), "without alpha"),
-    (Image.new("RGBA", (8, 8)), "every pixel is transparent"),
-    (np.zeros((8, 8, 3), np.uint8), "(H, W, 4)"),
-    (np.zeros((8, 8, 4), np.float32), "uint8"),
-    ([], "no hint points"),
-    ([(1, 2)], "expected (x, y, (r, g, b))"),
-    ([(float("nan"), 2, RED)], "outside"),
-    ([(float("inf"), 2, RED)], "outside"),
-    ([(-1, 2, RED)], "outside"),
-    ([(8, 2, RED)], "outside"),
-    ([(1, 2, (256, 0, 0))], "0-255"),
-    (42, "must be an RGBA image"),
-])
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        (Image.new("RGB", (8, 8)), "without alpha"),
+        (Image.new("L", (8, 8)), "without alpha"),
+        (Image.new("RGBA", (8, 8)), "every pixel is transparent"),
+        (np.zeros((8, 8, 3), np.uint8), "(H, W, 4)"),
+        (np.zeros((8, 8, 4), np.float32), "uint8"),
+        ([], "no hint points"),
+        ([(1, 2)], "expected (x, y, (r, g, b))"),
+        ([(float("nan"), 2, RED)], "outside"),
+        ([(float("inf"), 2, RED)], "outside"),
+        ([(-1, 2, RED)], "outside"),
+        ([(8, 2, RED)], "outside"),
+        ([(1, 2, (256, 0, 0))], "0-255"),
+        (42, "must be an RGBA image"),
+    ],
+)
 def test_bad_hints_are_refused_with_what_is_wrong(bad, words):
     with pytest.raises(HintError, match=None) as err:
         H.to_grid(bad, (8, 8), (4, 4))
@@ -93,7 +102,9 @@ def test_propagate_spreads_a_correction_over_its_region_and_stops_at_edges():
     y = np.zeros((40, 40), np.float32)
     y[:, 20:] = 0.8  # two regions of different brightness, the edge at column 20
     uv = np.zeros((40, 40, 2), np.float32)
-    grid = H.encode(np.full((40, 40, 2), 0.3, np.float32), np.pad(np.ones((1, 1)), ((10, 29), (10, 29))))
+    grid = H.encode(
+        np.full((40, 40, 2), 0.3, np.float32), np.pad(np.ones((1, 1)), ((10, 29), (10, 29)))
+    )
     out = H.propagate(y, uv, grid, reach=0.003, edge=0.1)
     np.testing.assert_allclose(out[10, 10], [0.3, 0.3], atol=1e-6)  # the hinted cell gets the hint
     assert out[10, 18, 0] > 0.1  # 8 cells away, same region: most of the correction
@@ -102,20 +113,27 @@ def test_propagate_spreads_a_correction_over_its_region_and_stops_at_edges():
     assert H.propagate(y, uv, H.empty((40, 40)), reach=0.003, edge=0.1) is uv  # no hint, no change
 
 
-@pytest.mark.parametrize("text, expected", [("120,80,#3050c0", (120.0, 80.0, (48, 80, 192))),
-                                            (" 1.5, 2 ,3050C0", (1.5, 2.0, (48, 80, 192)))])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("120,80,#3050c0", (120.0, 80.0, (48, 80, 192))),
+        (" 1.5, 2 ,3050C0", (1.5, 2.0, (48, 80, 192))),
+    ],
+)
 def test_parse_point(text, expected):
     assert H.parse_point(text) == expected
 
 
-@pytest.mark.parametrize("text", ["1,2", "1,2,#12345", "a,2,#123456", "nan,2,#123456", "1,inf,#123456",
-                                  "1,2,red"])
+@pytest.mark.parametrize(
+    "text", ["1,2", "1,2,#12345", "a,2,#123456", "nan,2,#123456", "1,inf,#123456", "1,2,red"]
+)
 def test_parse_point_refuses(text):
     with pytest.raises(HintError, match="--hint"):
         H.parse_point(text)
 
 
 # ---------------------------------------------------------------- the default's hint input
+
 
 def test_the_default_takes_hints_as_the_second_input_of_its_one_network():
     card = ModelCard.read(DEFAULT_MODEL)
@@ -142,7 +160,7 @@ def test_no_hints_are_the_automatic_colours_exactly(gray_photo):
 def _far_change(plain: Image.Image, hinted: Image.Image, centre) -> float:
     """Mean |RGB change| in 8-bit levels beyond a third of the long side from the dot."""
     delta = np.abs(np.asarray(hinted, np.float32) - np.asarray(plain, np.float32)).mean(-1)
-    yy, xx = np.mgrid[0:delta.shape[0], 0:delta.shape[1]]
+    yy, xx = np.mgrid[0 : delta.shape[0], 0 : delta.shape[1]]
     far = np.hypot(xx - centre[0], yy - centre[1]) > max(delta.shape) / 3
     return float(delta[far].mean())
 
@@ -155,7 +173,9 @@ def test_a_dot_colours_its_region_and_leaves_far_regions_and_luminance(gray_phot
     hinted = c.colorize(gray_photo, hints=_dot(gray_photo.size, (96, 333), BLUE, radius=8))
     near = (76, 313, 116, 353)
     blue = _uv(BLUE) / np.linalg.norm(_uv(BLUE))
-    assert np.dot(_hue_uv(hinted, near), blue) > 0.08  # clearly blue (the suit is orange without the dot)
+    assert (
+        np.dot(_hue_uv(hinted, near), blue) > 0.08
+    )  # clearly blue (the suit is orange without the dot)
     assert np.dot(_hue_uv(plain, near), blue) < 0.0
     assert _far_change(plain, hinted, (96, 333)) <= 2.0
     y = np.asarray(gray_photo, np.int16)
@@ -164,6 +184,7 @@ def test_a_dot_colours_its_region_and_leaves_far_regions_and_luminance(gray_phot
 
 def test_a_named_model_without_hint_input_refuses_hints(gray_photo):
     from colorize_core import ModelError
+
     with pytest.raises(ModelError, match="takes no colour hints"):
         colorize(gray_photo, model="fast", threads=1, hints=[(10, 10, RED)])
 
@@ -171,8 +192,10 @@ def test_a_named_model_without_hint_input_refuses_hints(gray_photo):
 def test_api_takes_every_kind_of_hint_and_returns_the_input_kind(gray_photo, tmp_path):
     dot = _dot(gray_photo.size, (100, 100), BLUE)
     dot.save(tmp_path / "h.png")
-    outs = [colorize(gray_photo, hints=h, threads=1) for h in
-            (dot, np.asarray(dot), tmp_path / "h.png", str(tmp_path / "h.png"))]
+    outs = [
+        colorize(gray_photo, hints=h, threads=1)
+        for h in (dot, np.asarray(dot), tmp_path / "h.png", str(tmp_path / "h.png"))
+    ]
     assert all(isinstance(o, Image.Image) and o.size == gray_photo.size for o in outs)
     assert all(np.array_equal(np.asarray(outs[0]), np.asarray(o)) for o in outs[1:])
     arr = colorize(np.asarray(gray_photo), hints=[(100, 100, BLUE)], threads=1)
@@ -183,9 +206,14 @@ def test_api_takes_every_kind_of_hint_and_returns_the_input_kind(gray_photo, tmp
 
 # ---------------------------------------------------------------- the CLI
 
+
 def _chroma_diff(a, b) -> float:
-    return float(np.abs(np.asarray(Image.open(a).convert("RGB"), np.int16)
-                        - np.asarray(Image.open(b).convert("RGB"), np.int16)).max())
+    return float(
+        np.abs(
+            np.asarray(Image.open(a).convert("RGB"), np.int16)
+            - np.asarray(Image.open(b).convert("RGB"), np.int16)
+        ).max()
+    )
 
 
 def test_cli_hint_file_and_points(gray_file, tmp_path):
@@ -194,12 +222,23 @@ def test_cli_hint_file_and_points(gray_file, tmp_path):
     plain = tmp_path / "plain.png"
     run_cli(gray_file, "-o", plain, check=True)
     with_file = tmp_path / "file.png"
-    proc = run_cli(gray_file, "--hints", tmp_path / "small.hints.png", "-o", with_file, "--json", check=True)
+    proc = run_cli(
+        gray_file, "--hints", tmp_path / "small.hints.png", "-o", with_file, "--json", check=True
+    )
     report = json.loads(proc.stdout)
     assert report["results"][0]["hints"] == str(tmp_path / "small.hints.png")
     assert report["model"] == Model().card.name
     with_points = tmp_path / "points.png"
-    run_cli(gray_file, "--hint", "400,100,#c81e1e", "--hint", "410,95,#c81e1e", "-o", with_points, check=True)
+    run_cli(
+        gray_file,
+        "--hint",
+        "400,100,#c81e1e",
+        "--hint",
+        "410,95,#c81e1e",
+        "-o",
+        with_points,
+        check=True,
+    )
     assert _chroma_diff(plain, with_file) > 10 and _chroma_diff(plain, with_points) > 10
     # the luminance is the photo's own: within rounding wherever the colour fits in RGB at that
     # brightness (where it does not, RGB clips, as without hints; the README says so)
@@ -220,19 +259,30 @@ def test_folder_batch_uses_each_photos_own_hint_file(tmp_path, gray_photo):
     _dot((200, 200), (150, 40), RED, radius=5).save(album / "a.hints.png")
     proc = run_cli(album, "-o", tmp_path / "out", "--json", check=True)
     results = {r["input"]: r for r in json.loads(proc.stdout)["results"]}
-    assert set(results) == {str(album / "a.png"), str(album / "b.png")}  # the hint file is not a photo
+    assert set(results) == {
+        str(album / "a.png"),
+        str(album / "b.png"),
+    }  # the hint file is not a photo
     assert results[str(album / "a.png")]["hints"] == str(album / "a.hints.png")
     assert "hints" not in results[str(album / "b.png")]
-    assert _chroma_diff(tmp_path / "out" / "a_colorized.png", tmp_path / "out" / "b_colorized.png") > 10
+    assert (
+        _chroma_diff(tmp_path / "out" / "a_colorized.png", tmp_path / "out" / "b_colorized.png")
+        > 10
+    )
 
 
-@pytest.mark.parametrize("make, words", [
-    (lambda p: p.write_text("not an image"), "not an image"),
-    (lambda p: None, "no such file"),
-    (lambda p: Image.new("RGB", (20, 20), RED).save(p), "without alpha"),
-    (lambda p: Image.new("RGBA", (20, 20)).save(p), "every pixel is transparent"),
-])
-def test_bad_hint_files_give_one_line_naming_the_file_and_write_nothing(gray_file, tmp_path, make, words):
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda p: p.write_text("not an image"), "not an image"),
+        (lambda p: None, "no such file"),
+        (lambda p: Image.new("RGB", (20, 20), RED).save(p), "without alpha"),
+        (lambda p: Image.new("RGBA", (20, 20)).save(p), "every pixel is transparent"),
+    ],
+)
+def test_bad_hint_files_give_one_line_naming_the_file_and_write_nothing(
+    gray_file, tmp_path, make, words
+):
     bad = tmp_path / "bad.hints.png"
     make(bad)
     out = tmp_path / "out.png"
@@ -252,15 +302,21 @@ def test_a_bad_hint_file_beside_a_folder_photo_fails_that_photo_only(tmp_path, g
     proc = run_cli(album, "-o", tmp_path / "out")
     assert proc.returncode == 1
     assert f"{album / 'a.hints.png'}" in proc.stderr and "without alpha" in proc.stderr
-    assert not (tmp_path / "out" / "a_colorized.png").exists() and (tmp_path / "out" / "b_colorized.png").exists()
+    assert (
+        not (tmp_path / "out" / "a_colorized.png").exists()
+        and (tmp_path / "out" / "b_colorized.png").exists()
+    )
 
 
-@pytest.mark.parametrize("args, code, words", [
-    (["--hint", "1,2"], 2, "expected X,Y,#RRGGBB"),
-    (["--hint", "nan,2,#ff0000"], 2, "finite"),
-    (["--hint", "9999,2,#ff0000"], 1, "outside the 512x512 photo"),
-    (["--hint", "1,2,#ff0000", "--model", "fast"], 2, "takes no colour hints"),
-])
+@pytest.mark.parametrize(
+    "args, code, words",
+    [
+        (["--hint", "1,2"], 2, "expected X,Y,#RRGGBB"),
+        (["--hint", "nan,2,#ff0000"], 2, "finite"),
+        (["--hint", "9999,2,#ff0000"], 1, "outside the 512x512 photo"),
+        (["--hint", "1,2,#ff0000", "--model", "fast"], 2, "takes no colour hints"),
+    ],
+)
 def test_bad_hint_points(gray_file, tmp_path, args, code, words):
     out = tmp_path / "out.png"
     proc = run_cli(gray_file, *args, "-o", out)
@@ -280,13 +336,20 @@ def test_hints_for_one_photo_refuse_a_batch_and_a_mix(gray_file, tmp_path):
 
 # ---------------------------------------------------------------- the GIMP bridge
 
+
 def _bridge(*args):
-    return subprocess.run([sys.executable, "-m", "colorize_core", "bridge", *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "colorize_core", "bridge", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_bridge_carries_hints(tmp_path, gray_photo):
-    px = np.dstack([np.asarray(gray_photo.resize((160, 120)))] * 3 + [np.full((120, 160), 255, np.uint8)])
+    px = np.dstack(
+        [np.asarray(gray_photo.resize((160, 120)))] * 3 + [np.full((120, 160), 255, np.uint8)]
+    )
     np.save(tmp_path / "in.npy", px)
     np.save(tmp_path / "hints.npy", np.asarray(_dot((160, 120), (120, 30), RED, radius=4)))
     assert _bridge(tmp_path / "in.npy", tmp_path / "plain.npy").returncode == 0
@@ -300,17 +363,37 @@ def test_bridge_carries_hints(tmp_path, gray_photo):
     assert r.returncode == 1 and "RGBA hints" in r.stderr and not (tmp_path / "x.npy").exists()
     np.save(tmp_path / "empty.npy", np.zeros((4, 4, 4), np.uint8))
     r = _bridge(tmp_path / "in.npy", tmp_path / "x.npy", "--hints", tmp_path / "empty.npy")
-    assert r.returncode == 1 and "every pixel is transparent" in r.stderr and not (tmp_path / "x.npy").exists()
+    assert (
+        r.returncode == 1
+        and "every pixel is transparent" in r.stderr
+        and not (tmp_path / "x.npy").exists()
+    )
 
 
-def test_hint_curve_reports_the_gain_of_dots_and_draws_its_figures(tmp_path, astronaut_rgb, coffee_rgb):
+def test_hint_curve_reports_the_gain_of_dots_and_draws_its_figures(
+    tmp_path, astronaut_rgb, coffee_rgb
+):
     from convert import hint_curve
+
     photos = tmp_path / "photos"
     photos.mkdir()
     astronaut_rgb.save(photos / "astronaut.png")
     coffee_rgb.save(photos / "coffee.png")
-    assert hint_curve.main(["--model", str(DEFAULT_MODEL), "--photos", str(photos),
-                            "--out", str(tmp_path / "out"), "--grid", "2"]) == 0
+    assert (
+        hint_curve.main(
+            [
+                "--model",
+                str(DEFAULT_MODEL),
+                "--photos",
+                str(photos),
+                "--out",
+                str(tmp_path / "out"),
+                "--grid",
+                "2",
+            ]
+        )
+        == 0
+    )
     report = json.loads((tmp_path / "out" / "hints.json").read_text())
     rows = report["sets"]["photos"]
     assert [r["points"] for r in rows] == list(hint_curve.POINTS)
@@ -318,4 +401,6 @@ def test_hint_curve_reports_the_gain_of_dots_and_draws_its_figures(tmp_path, ast
     reach = [r["mean_delta_uv"] for r in report["spread"]["photos"]]
     assert reach[0] > reach[-1]  # a dot acts most near itself
     assert Image.open(tmp_path / "out" / "hints_grid.png").size == (4 * 192, 18 + 2 * 192)
-    assert (tmp_path / "out" / "hints.png").exists() and "20 points" in (tmp_path / "out" / "hints.md").read_text()
+    assert (tmp_path / "out" / "hints.png").exists() and "20 points" in (
+        tmp_path / "out" / "hints.md"
+    ).read_text()

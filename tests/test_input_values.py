@@ -1,13 +1,14 @@
 """Input values the runtime must refuse or accept as they are (issue 27, items 9 and 12): hint
 images that are flattened exports, float arrays outside [0, 1] or with NaN/infinity, and arrays
 in a non-native byte order."""
+
 import numpy as np
 import pytest
+from conftest import hinted_cells, run_cli
 from PIL import Image
 
 from colorize_core import HintError, colorize
 from colorize_core import hints as H
-from conftest import hinted_cells, run_cli
 
 RED = (200, 30, 30)
 
@@ -25,9 +26,12 @@ def _hints(size=(40, 30), background=(0, 0, 0, 0), fill=None) -> Image.Image:
 
 # ---------------------------------------------------------------- item 9: flattened hint images
 
+
 @pytest.mark.parametrize("kind", ["pil", "array"])
 def test_an_opaque_hint_image_is_refused_as_a_flattened_export(kind):
-    flat = _hints(background=(255, 255, 255, 255))  # a dot on white, exported without the layer's alpha
+    flat = _hints(
+        background=(255, 255, 255, 255)
+    )  # a dot on white, exported without the layer's alpha
     hints = flat if kind == "pil" else np.asarray(flat)
     with pytest.raises(HintError) as err:
         H.to_grid(hints, (400, 300), (56, 56))
@@ -53,7 +57,9 @@ def test_a_hint_image_mostly_one_opaque_colour_is_refused_and_dots_still_count()
     assert "flattened export" in str(err.value)
     # a big painted area under half of the image is hints, as are many dots of several colours
     wash = H.to_grid(_hints(fill=(0.4, (40, 70, 220, 255))), (400, 300), (56, 56))
-    assert hinted_cells(wash) == 40 * 12 + 1  # each painted pixel of the 40x30 image hints a cell, and the dot
+    assert (
+        hinted_cells(wash) == 40 * 12 + 1
+    )  # each painted pixel of the 40x30 image hints a cell, and the dot
     mixed = np.zeros((30, 40, 4), np.uint8)
     mixed[:, :15] = (255, 0, 0, 255)
     mixed[:, 15:30] = (0, 0, 255, 255)  # 75% opaque, no colour on over half: accepted
@@ -72,6 +78,7 @@ def test_the_cli_refuses_a_flattened_hint_file_in_one_line(tmp_path, gray_file):
 
 
 # ---------------------------------------------------------------- item 12: array values
+
 
 @pytest.fixture(scope="module")
 def small_gray(gray_photo) -> np.ndarray:
@@ -99,7 +106,7 @@ def test_nan_or_infinite_pixels_are_refused(small_gray, bad, channels):
 def test_big_endian_arrays_colorize_as_the_native_ones(small_gray, native):
     gray = small_gray.astype(np.float32) / 255.0
     a = np.stack([gray, gray, gray, np.linspace(0, 1, gray.size).reshape(gray.shape)], axis=-1)
-    a = (np.rint(a * 65535).astype(np.uint16) if native == np.uint16 else a.astype(np.float32))
+    a = np.rint(a * 65535).astype(np.uint16) if native == np.uint16 else a.astype(np.float32)
     swapped = a.astype(a.dtype.newbyteorder(">"))
     assert not swapped.dtype.isnative and np.array_equal(swapped, a)
     out = colorize(swapped, model="fast", threads=1)

@@ -5,6 +5,7 @@ the self-test colorizing through the plug-in's bridge); pip's cache is shared wi
 so a re-run does not download again. install.sh runs from a copy of the checkout, so the pip
 build leaves nothing in the repo.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,10 +19,24 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-IGNORE = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".venv*", "venv", "build", "dist",
-                                "*.egg-info", ".pytest_cache", "data", "runs", "checkpoints")
+IGNORE = shutil.ignore_patterns(
+    ".git",
+    "__pycache__",
+    "*.pyc",
+    ".venv*",
+    "venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    ".pytest_cache",
+    "data",
+    "runs",
+    "checkpoints",
+)
 
-pytestmark = pytest.mark.skipif(sys.platform.startswith("win"), reason="install.sh is for Linux and macOS")
+pytestmark = pytest.mark.skipif(
+    sys.platform.startswith("win"), reason="install.sh is for Linux and macOS"
+)
 
 
 def _python():
@@ -37,27 +52,42 @@ def checkout(tmp_path_factory):
 
 
 def _env(home: Path, **extra):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("COLORIZE_", "XDG_", "VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("COLORIZE_", "XDG_", "VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH"))
+    }
     env["HOME"] = str(home)
-    env.setdefault("PIP_CACHE_DIR", os.environ.get("PIP_CACHE_DIR")
-                   or str(Path(os.path.expanduser("~")) / ".cache" / "pip"))
+    env.setdefault(
+        "PIP_CACHE_DIR",
+        os.environ.get("PIP_CACHE_DIR") or str(Path(os.path.expanduser("~")) / ".cache" / "pip"),
+    )
     env.update(extra)
     return env
 
 
 def _install(checkout, home, *args, timeout=900, **env):
-    return subprocess.run(["bash", str(checkout / "install.sh"), *args], capture_output=True, text=True,
-                          env=_env(home, **env), timeout=timeout)
+    return subprocess.run(
+        ["bash", str(checkout / "install.sh"), *args],
+        capture_output=True,
+        text=True,
+        env=_env(home, **env),
+        timeout=timeout,
+    )
 
 
 def _tree(root: Path):
     """What install.sh may touch under HOME (.config, .local; not the venv's inside), as a list."""
-    return sorted(str(p.relative_to(root)) for top in (".config", ".local") for p in root.glob(top + "/**/*")
-                  if "colorize-core/venv/" not in str(p)) + sorted(x.name for x in root.glob(".[cl]o*"))
+    return sorted(
+        str(p.relative_to(root))
+        for top in (".config", ".local")
+        for p in root.glob(top + "/**/*")
+        if "colorize-core/venv/" not in str(p)
+    ) + sorted(x.name for x in root.glob(".[cl]o*"))
 
 
 # ---------------------------------------------------------------- cheap: options and errors
+
 
 def test_help(checkout, tmp_path):
     r = _install(checkout, tmp_path, "--help")
@@ -84,8 +114,10 @@ def test_python_too_old_is_a_clear_error(checkout, tmp_path):
 def test_missing_venv_module_is_a_clear_error(checkout, tmp_path):
     py = _python()
     fake = tmp_path / "python3-novenv"
-    fake.write_text(f'#!/bin/sh\ncase "$*" in *ensurepip*|*"-m venv"*) '
-                    f'echo "No module named ensurepip" >&2; exit 1;; esac\nexec {py} "$@"\n')
+    fake.write_text(
+        f'#!/bin/sh\ncase "$*" in *ensurepip*|*"-m venv"*) '
+        f'echo "No module named ensurepip" >&2; exit 1;; esac\nexec {py} "$@"\n'
+    )
     fake.chmod(0o755)
     r = _install(checkout, tmp_path / "home", "--python", str(fake), "--no-gimp")
     assert r.returncode != 0
@@ -112,6 +144,7 @@ def test_uninstall_with_nothing_installed(checkout, tmp_path):
 
 
 # ---------------------------------------------------------------- the real install
+
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
@@ -143,7 +176,9 @@ def test_install_creates_venv_core_plugins_and_config(first_install, home):
     assert json.loads((p3 / "colorize-core.json").read_text())["core"] == str(core)
     p2 = home / ".config/GIMP/2.10/plug-ins"
     assert os.access(p2 / "colorize_gimp210.py", os.X_OK)
-    assert json.loads((p2 / "colorize_gimp210_lib/colorize-core.json").read_text())["core"] == str(core)
+    assert json.loads((p2 / "colorize_gimp210_lib/colorize-core.json").read_text())["core"] == str(
+        core
+    )
     assert "Self-test passed" in r.stdout
     assert r.stdout.count("self-test ok") == 2  # through both installed bridges
     # the plug-in file is executable by the GIMP layout rule: folder name == file name
@@ -174,7 +209,9 @@ def test_gimp_dir_option_and_fresh_profile(checkout, tmp_path, first_install):
     home = tmp_path / "h"
     prefix = tmp_path / "prefix"
     custom = tmp_path / "custom/GIMP/2.10/plug-ins"
-    r = _install(checkout, home, "--prefix", str(prefix), "--gimp-dir", str(custom), "--no-self-test")
+    r = _install(
+        checkout, home, "--prefix", str(prefix), "--gimp-dir", str(custom), "--no-self-test"
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert (custom / "colorize_gimp210.py").exists()
     assert not (home / ".config/GIMP").exists()
@@ -206,6 +243,7 @@ def test_quick_start_on_debian_13(checkout):
     """The README's first command as written, in a Debian 13 chroot whose system Python refuses
     `pip install` (externally managed): it installs into .venv and colorizes the sample."""
     import gimp_chroot as gc
+
     if gc.unavailable_reason():
         pytest.skip(gc.unavailable_reason())
     gc.ensure_chroot()
@@ -214,8 +252,13 @@ def test_quick_start_on_debian_13(checkout):
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(checkout, work)
     try:
-        refused = gc.run("python3 -m pip install . 2>&1 || true", cwd="/tmp/quickstart-test", timeout=300)
-        assert "externally-managed-environment" in refused.stdout or "No module named pip" in refused.stdout
+        refused = gc.run(
+            "python3 -m pip install . 2>&1 || true", cwd="/tmp/quickstart-test", timeout=300
+        )
+        assert (
+            "externally-managed-environment" in refused.stdout
+            or "No module named pip" in refused.stdout
+        )
         first = _quick_start_commands()[0]
         proc = gc.run(first, cwd="/tmp/quickstart-test", timeout=900)
         assert proc.returncode == 0, proc.stderr[-3000:]
@@ -240,13 +283,29 @@ fi
 exec {_python()} "$@"
 """)
     wrapper.chmod(0o755)
-    proc = subprocess.run(["sh", str(work / "setup-venv.sh")], capture_output=True, text=True,
-                          env=_env(tmp_path, PYTHON=str(wrapper)), timeout=900)
+    proc = subprocess.run(
+        ["sh", str(work / "setup-venv.sh")],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path, PYTHON=str(wrapper)),
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "has no ensurepip" in proc.stderr
-    run = subprocess.run([str(work / ".venv/bin/colorize-core"), str(work / "colorize_core/samples/camera.png"),
-                          "-o", str(tmp_path / "camera_colorized.png")], capture_output=True, text=True, timeout=300,
-                         env=_env(tmp_path))
-    assert run.returncode == 0 and (tmp_path / "camera_colorized.png").stat().st_size > 0, run.stderr
+    run = subprocess.run(
+        [
+            str(work / ".venv/bin/colorize-core"),
+            str(work / "colorize_core/samples/camera.png"),
+            "-o",
+            str(tmp_path / "camera_colorized.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(tmp_path),
+    )
+    assert run.returncode == 0 and (tmp_path / "camera_colorized.png").stat().st_size > 0, (
+        run.stderr
+    )
     site = next((work / ".venv/lib").glob("python3*/site-packages"))
     assert (site / "colorize_core").is_dir() and not (site / "convert").exists()

@@ -1,11 +1,19 @@
 """The model contract: the shipped .tflite, its card, the checksum, the shapes."""
+
 import json
 import shutil
 
 import numpy as np
 import pytest
 
-from colorize_core.model import DEFAULT_MODEL, SHIPPED_DIR, SHIPPED_MODELS, Model, ModelCard, ModelError
+from colorize_core.model import (
+    DEFAULT_MODEL,
+    SHIPPED_DIR,
+    SHIPPED_MODELS,
+    Model,
+    ModelCard,
+    ModelError,
+)
 
 
 @pytest.mark.parametrize("name", SHIPPED_MODELS)
@@ -13,9 +21,19 @@ def test_shipped_model_has_a_complete_card(name):
     path = SHIPPED_DIR / f"{name}.tflite"
     card = ModelCard.read(path)
     raw = card.raw
-    for key in ("name", "sha256", "input", "output", "quantization", "architecture", "training", "metrics", "terms"):
+    for key in (
+        "name",
+        "sha256",
+        "input",
+        "output",
+        "quantization",
+        "architecture",
+        "training",
+        "metrics",
+        "terms",
+    ):
         assert key in raw, f"model card lacks {key}"
-    assert path.stat().st_size <= 20 * 2 ** 20
+    assert path.stat().st_size <= 20 * 2**20
 
 
 def test_shipped_models_by_name():
@@ -100,6 +118,7 @@ def test_card_that_does_not_match_the_tensors(model_copy):
 
 def test_not_a_model_at_all(model_copy):
     import hashlib
+
     model_copy.write_bytes(b"this is not a flatbuffer" * 10)
     card_path = model_copy.with_suffix(".json")
     card = json.loads(card_path.read_text())
@@ -115,7 +134,9 @@ def test_a_card_that_blends_in_a_second_model_is_refused(tmp_path):
     path = tmp_path / "old.tflite"
     shutil.copy(DEFAULT_MODEL, path)
     card = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
-    path.with_suffix(".json").write_text(json.dumps(dict(card, blend={"model": "hints.tflite", "weight": 0.55})))
+    path.with_suffix(".json").write_text(
+        json.dumps(dict(card, blend={"model": "hints.tflite", "weight": 0.55}))
+    )
     with pytest.raises(ModelError, match="no longer runs"):
         Model(path)
 
@@ -123,9 +144,18 @@ def test_a_card_that_blends_in_a_second_model_is_refused(tmp_path):
 def test_cards_are_written_only_as_the_runtime_reads_them(tmp_path):
     """card.write_card checks a card with the reader before writing; a written card loads."""
     from colorize_core.card import new_card, write_card
+
     data = (SHIPPED_DIR / "default.tflite").read_bytes()
     (tmp_path / "m.tflite").write_bytes(data)
-    card = new_card(data, "m.tflite", name="m", input_size=224, chroma_size=56, quantization="dynamic", hints=True)
+    card = new_card(
+        data,
+        "m.tflite",
+        name="m",
+        input_size=224,
+        chroma_size=56,
+        quantization="dynamic",
+        hints=True,
+    )
     assert write_card(tmp_path / "m.tflite", card).hint_shape == (1, 56, 56, 3)
     assert Model(tmp_path / "m.tflite").card.takes_hints
     bad = dict(card, input={"width": "wide"})
@@ -136,7 +166,11 @@ def test_cards_are_written_only_as_the_runtime_reads_them(tmp_path):
 
 def test_inputs_are_told_apart_by_the_cards_shapes_not_names():
     from colorize_core.model import split_inputs
-    luma = {"name": "serving_default_hints:0", "shape": np.array([1, 224, 224, 1])}  # a misleading name
+
+    luma = {
+        "name": "serving_default_hints:0",
+        "shape": np.array([1, 224, 224, 1]),
+    }  # a misleading name
     hint = {"name": "serving_default_input:0", "shape": np.array([1, 56, 56, 3])}
     assert split_inputs([hint, luma], (1, 224, 224, 1)) == (luma, hint)
     with pytest.raises(ModelError, match="one luminance input"):

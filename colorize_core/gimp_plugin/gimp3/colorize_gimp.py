@@ -20,6 +20,7 @@ output "replace" colorizes the layer in place; "new-layer" puts the colour in a 
 it in LCh colour mode (the original's lightness shows through), leaving the original untouched.
 Either way the whole run is one undo step.
 """
+
 import os
 import sys
 import time
@@ -73,15 +74,24 @@ def _hint_pixels(drawable, hints_layer):
 
 def _colour_layer(image, drawable):
     """A new transparent layer exactly over `drawable`, in LCh colour mode, inserted above it."""
-    layer = Gimp.Layer.new(image, drawable.get_name() + bridge.NEW_LAYER_SUFFIX, drawable.get_width(),
-                           drawable.get_height(), Gimp.ImageType.RGBA_IMAGE, 100.0, Gimp.LayerMode.LCH_COLOR)
+    layer = Gimp.Layer.new(
+        image,
+        drawable.get_name() + bridge.NEW_LAYER_SUFFIX,
+        drawable.get_width(),
+        drawable.get_height(),
+        Gimp.ImageType.RGBA_IMAGE,
+        100.0,
+        Gimp.LayerMode.LCH_COLOR,
+    )
     image.insert_layer(layer, drawable.get_parent(), image.get_item_position(drawable))
     _, ox, oy = drawable.get_offsets()
     layer.set_offsets(ox, oy)
     return layer
 
 
-def colorize_drawable(image, drawable, strength, model, threads, timeout, hints_layer=None, output="replace"):
+def colorize_drawable(
+    image, drawable, strength, model, threads, timeout, hints_layer=None, output="replace"
+):
     """Colorize one layer in place, or into a new colour layer above it (output "new-layer").
     Raises bridge.BridgeError; the image is untouched then."""
     t0 = time.time()
@@ -97,11 +107,23 @@ def colorize_drawable(image, drawable, strength, model, threads, timeout, hints_
     fmt, dtype, channels = _pixel_format(image, drawable)
     Gimp.progress_init("Colorizing %s" % drawable.get_name())
     # The model sees the whole layer, not only the selection.
-    data = drawable.get_buffer().get(Gegl.Rectangle.new(0, 0, w, h), 1.0, fmt, Gegl.AbyssPolicy.CLAMP)
+    data = drawable.get_buffer().get(
+        Gegl.Rectangle.new(0, 0, w, h), 1.0, fmt, Gegl.AbyssPolicy.CLAMP
+    )
     hints = _hint_pixels(drawable, hints_layer)
     t_read = time.time()
-    out = bridge.colorize_layer_pixels(HERE, data, dtype, (h, w, channels), strength, model, threads, timeout,
-                                       Gimp.progress_update, hints=hints)
+    out = bridge.colorize_layer_pixels(
+        HERE,
+        data,
+        dtype,
+        (h, w, channels),
+        strength,
+        model,
+        threads,
+        timeout,
+        Gimp.progress_update,
+        hints=hints,
+    )
     t_core = time.time()
     Gimp.progress_set_text("Writing colorized pixels")
     Gimp.progress_update(0.92)
@@ -123,16 +145,21 @@ def colorize_drawable(image, drawable, strength, model, threads, timeout, hints_
     Gimp.progress_update(1.0)
     if TIMING:
         t_end = time.time()
-        sys.stderr.write("colorize-gimp timing: read %.3f s, core %.3f s, write %.3f s, total %.3f s\n"
-                         % (t_read - t0, t_core - t_read, t_end - t_core, t_end - t0))
+        sys.stderr.write(
+            "colorize-gimp timing: read %.3f s, core %.3f s, write %.3f s, total %.3f s\n"
+            % (t_read - t0, t_core - t_read, t_end - t_core, t_end - t0)
+        )
 
 
 def run_auto(procedure, run_mode, image, drawables, config, data):
     if run_mode == Gimp.RunMode.INTERACTIVE:
         gi.require_version("GimpUi", "3.0")
         from gi.repository import GimpUi
+
         GimpUi.init("colorize_gimp")
-        if config.get_property("hints-layer") is None:  # the default: the image's "Colour hints" layer
+        if (
+            config.get_property("hints-layer") is None
+        ):  # the default: the image's "Colour hints" layer
             config.set_property("hints-layer", image.get_layer_by_name(bridge.HINTS_LAYER_NAME))
         dialog = GimpUi.ProcedureDialog.new(procedure, config, "Auto Colorize (Deep Learning)")
         dialog.fill(None)
@@ -143,16 +170,24 @@ def run_auto(procedure, run_mode, image, drawables, config, data):
     if len(drawables) != 1:
         return _error(procedure, bridge.ONE_LAYER)
     try:
-        colorize_drawable(image, drawables[0], config.get_property("strength"),
-                          config.get_property("model") or "", config.get_property("threads"),
-                          config.get_property("timeout"), config.get_property("hints-layer"),
-                          config.get_property("output"))
+        colorize_drawable(
+            image,
+            drawables[0],
+            config.get_property("strength"),
+            config.get_property("model") or "",
+            config.get_property("threads"),
+            config.get_property("timeout"),
+            config.get_property("hints-layer"),
+            config.get_property("output"),
+        )
     except bridge.BridgeError as e:
         return _error(procedure, "Auto Colorize: %s" % e)
     except Exception as e:  # a bug here must still reach the user, not a log
-        return _error(procedure, "Auto Colorize: unexpected %s: %s. The layer was not changed "
-                                 "unless this happened while writing it (then use Edit > Undo)."
-                      % (type(e).__name__, e))
+        return _error(
+            procedure,
+            "Auto Colorize: unexpected %s: %s. The layer was not changed "
+            "unless this happened while writing it (then use Edit > Undo)." % (type(e).__name__, e),
+        )
     finally:
         Gimp.progress_end()
     Gimp.displays_flush()
@@ -165,8 +200,12 @@ def run_check(procedure, run_mode, image, drawables, config, data):
         info = bridge.check_core(core)
     except bridge.BridgeError as e:
         return _error(procedure, "Colorize installation check failed: %s" % e)
-    msg = ("Colorize is ready.\ncolorize-core: %s\n(from %s)\nversion: %s\nmodel: %s"
-           % (core, origin, info.get("version"), info.get("model")))
+    msg = "Colorize is ready.\ncolorize-core: %s\n(from %s)\nversion: %s\nmodel: %s" % (
+        core,
+        origin,
+        info.get("version"),
+        info.get("model"),
+    )
     if run_mode == Gimp.RunMode.INTERACTIVE:
         Gimp.message(msg)
     else:
@@ -196,35 +235,71 @@ class ColorizePlugin(Gimp.PlugIn):
                 "whole layer; only selected pixels change, and a feathered selection blends. "
                 "Dots of colour painted on a transparent 'Colour hints' layer steer the colours "
                 "(that layer is never changed). Grayscale images are converted to RGB. Alpha is "
-                "kept. One Edit > Undo restores the original.", name)
+                "kept. One Edit > Undo restores the original.",
+                name,
+            )
             p.set_attribution("colorize project", "colorize project", "2026")
-            p.add_double_argument("strength", "_Strength",
-                                  "Colour strength: 0 keeps the photo gray, 1 is the model's colour, "
-                                  "above 1 more saturated", 0.0, bridge.MAX_STRENGTH, 1.0, rw)
-            p.add_string_argument("model", "_Model",
-                                  "fast (about 6x faster, no colour hints), a .tflite file, or empty for "
-                                  "the default model", "", rw)
-            p.add_int_argument("threads", "_Threads", "Inference threads (0: automatic)",
-                               0, 64, 0, rw)
-            p.add_int_argument("timeout", "T_imeout (s)",
-                               "Stop the helper after this many seconds (0: automatic, "
-                               "120 s + 10 s per megapixel)", 0, 3600, 0, rw)
-            p.add_layer_argument("hints-layer", "Colour _hints",
-                                 "A transparent layer with dots of colour painted where you know the colour "
-                                 "(only its hue and saturation count); none for automatic colours", True, rw)
+            p.add_double_argument(
+                "strength",
+                "_Strength",
+                "Colour strength: 0 keeps the photo gray, 1 is the model's colour, "
+                "above 1 more saturated",
+                0.0,
+                bridge.MAX_STRENGTH,
+                1.0,
+                rw,
+            )
+            p.add_string_argument(
+                "model",
+                "_Model",
+                "fast (about 6x faster, no colour hints), a .tflite file, or empty for "
+                "the default model",
+                "",
+                rw,
+            )
+            p.add_int_argument(
+                "threads", "_Threads", "Inference threads (0: automatic)", 0, 64, 0, rw
+            )
+            p.add_int_argument(
+                "timeout",
+                "T_imeout (s)",
+                "Stop the helper after this many seconds (0: automatic, "
+                "120 s + 10 s per megapixel)",
+                0,
+                3600,
+                0,
+                rw,
+            )
+            p.add_layer_argument(
+                "hints-layer",
+                "Colour _hints",
+                "A transparent layer with dots of colour painted where you know the colour "
+                "(only its hue and saturation count); none for automatic colours",
+                True,
+                rw,
+            )
             output = Gimp.Choice.new()
             output.add("replace", 0, "Replace the layer", "Colorize the layer in place")
-            output.add("new-layer", 1, "New colour layer",
-                       "Put the colour in a new layer above, in LCh colour mode; the original stays untouched")
-            p.add_choice_argument("output", "_Output", "Where the colour goes", output, "replace", rw)
+            output.add(
+                "new-layer",
+                1,
+                "New colour layer",
+                "Put the colour in a new layer above, in LCh colour mode; the original stays untouched",
+            )
+            p.add_choice_argument(
+                "output", "_Output", "Where the colour goes", output, "replace", rw
+            )
             return p
         if name == PROC_CHECK:
             p = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_check, None)
             p.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.ALWAYS)
             p.set_menu_label("Check Colorize Installation")
             p.add_menu_path(MENU)
-            p.set_documentation("Show which colorize-core the plug-in uses and whether its model loads",
-                                "Runs colorize-core bridge --check.", name)
+            p.set_documentation(
+                "Show which colorize-core the plug-in uses and whether its model loads",
+                "Runs colorize-core bridge --check.",
+                name,
+            )
             p.set_attribution("colorize project", "colorize project", "2026")
             return p
         return None

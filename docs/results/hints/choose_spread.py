@@ -1,9 +1,13 @@
 """Choose hints.propagate's (reach, edge) on 300 tune photos (rule in docs/experiments.md, session 11):
 mean PSNR over 1, 2, 5, 10, 20 simulated dots; the network alone as the baseline."""
-import json, sys
+
+import json
+import sys
 from pathlib import Path
+
 import numpy as np
 from PIL import Image
+
 sys.path.insert(0, "/work/main")
 from colorize_core.color import luma_to_unit, merge, resize_chroma, to_uint8
 from colorize_core.hints import propagate
@@ -27,10 +31,15 @@ for k, t in enumerate(truths):
         uv = model.predict(x, grid)
         for c in configs:
             out = uv if c is None else propagate(y, uv, grid, reach=c[0], edge=c[1])
-            scores[str(c)][n].append(metrics.psnr(t, to_uint8(merge(full_y, resize_chroma(out, luma.size)))))
+            scores[str(c)][n].append(
+                metrics.psnr(t, to_uint8(merge(full_y, resize_chroma(out, luma.size))))
+            )
     if k % 50 == 49:
         print(k + 1, "photos", flush=True)
 rows = {c: {n: float(np.mean(v)) for n, v in d.items()} for c, d in scores.items()}
 for c, r in rows.items():
-    print(f"{c:>14} mean {np.mean(list(r.values())):.3f} " + " ".join(f"{n}:{v:.2f}" for n, v in r.items()))
+    print(
+        f"{c:>14} mean {np.mean(list(r.values())):.3f} "
+        + " ".join(f"{n}:{v:.2f}" for n, v in r.items())
+    )
 Path(sys.argv[2]).write_text(json.dumps(rows, indent=1))

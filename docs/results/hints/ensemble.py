@@ -1,13 +1,18 @@
 """Information for issue 16 (not a shipping decision): the mean of the default's and the hint model's
 automatic chroma, on the clean tune sample, per group."""
-import json, sys
+
+import json
+import sys
 from pathlib import Path
+
 import numpy as np
 from PIL import Image
+
 sys.path.insert(0, "/work/main")
 from colorize_core.color import luma_to_unit, merge, resize_chroma, to_uint8
 from colorize_core.pipeline import Colorizer
 from convert import evaluate, metrics
+
 cache = Path("/work/runs/cache")
 names, truths = evaluate.load_eval_photos(cache, split="tune", sample=1500)
 groups = evaluate.split_groups(cache, "tune", sample=1500)
@@ -23,7 +28,16 @@ for t, m in zip(truths, clean):
     y = luma_to_unit(np.asarray(luma))
     for k, g in (("ens1.0", 1.0), ("ens1.1", 1.1)):
         p = to_uint8(merge(y, resize_chroma(np.clip(g * (a + b) / 2, -1, 1), luma.size)))
-        rows[k].append(metrics.psnr(t, p)); cfs[k].append(metrics.colorfulness(p))
+        rows[k].append(metrics.psnr(t, p))
+        cfs[k].append(metrics.colorfulness(p))
 cg = [g for g, m in zip(groups, clean) if m]
 for k in rows:
-    print(k, "all %.2f" % np.mean(rows[k]), " ".join(f"{g}:{np.mean([v for v, x in zip(rows[k], cg) if x == g]):.2f}" for g in sorted(set(cg))), "CF %.1f" % np.mean(cfs[k]))
+    print(
+        k,
+        "all %.2f" % np.mean(rows[k]),
+        " ".join(
+            f"{g}:{np.mean([v for v, x in zip(rows[k], cg) if x == g]):.2f}"
+            for g in sorted(set(cg))
+        ),
+        "CF %.1f" % np.mean(cfs[k]),
+    )
