@@ -66,7 +66,8 @@ def main() -> int:
         for w in (1, 2):
             print(
                 f"  {w} worker(s): {wall[w]:.1f} s, {args.photos / wall[w]:.2f} photos/s "
-                f"({args.photos / max(wall[w] - start[w], 1e-6):.2f} photos/s past a {start[w]:.1f} s start-up)"
+                f"({args.photos / max(wall[w] - start[w], 1e-6):.2f} photos/s "
+                f"past a {start[w]:.1f} s start-up)"
             )
         print(f"  2 workers / 1 worker: {wall[1] / wall[2]:.2f}x")
     return 0

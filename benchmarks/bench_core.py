@@ -40,7 +40,8 @@ def make_photo(path: Path, width: int, height: int) -> Path:
 def bench_in_memory(
     models: list[str | None], repeat: int, threads: int = 2
 ) -> list[tuple[str, float, float]]:
-    """(name, model inference ms, whole 224x224 photo ms) per model: medians over interleaved rounds."""
+    """(name, model inference ms, whole 224x224 photo ms) per model: medians over interleaved
+    rounds."""
     from skimage.data import astronaut
 
     from colorize_core import Colorizer
@@ -54,7 +55,7 @@ def bench_in_memory(
         c.colorize(photo)  # warm up
     times = [([], []) for _ in models]
     for _ in range(repeat):
-        for c, y, (model_t, photo_t) in zip(colorizers, inputs, times):
+        for c, y, (model_t, photo_t) in zip(colorizers, inputs, times, strict=True):
             t = time.perf_counter()
             c.model.predict(y)
             model_t.append(time.perf_counter() - t)
@@ -63,7 +64,7 @@ def bench_in_memory(
             photo_t.append(time.perf_counter() - t)
     return [
         (c.model.card.name, statistics.median(m) * 1000, statistics.median(p) * 1000)
-        for c, (m, p) in zip(colorizers, times)
+        for c, (m, p) in zip(colorizers, times, strict=True)
     ]
 
 
@@ -108,7 +109,8 @@ def main() -> int:
     models = args.model or [None]
     for name, model_ms, photo_ms in bench_in_memory(models, args.repeat * 4):
         print(
-            f"{name}: model inference at its input size, 2 threads, median of {args.repeat * 4}: {model_ms:.1f} ms; "
+            f"{name}: model inference at its input size, 2 threads, "
+            f"median of {args.repeat * 4}: {model_ms:.1f} ms; "
             f"a 224x224 photo colorized in memory: {photo_ms:.1f} ms"
         )
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,7 +118,8 @@ def main() -> int:
         src = make_photo(tmp / "12mp.jpg", 4000, 3000)
         runs = [run_cli(src, tmp / "12mp_out.jpg", models[0]) for _ in range(args.repeat)]
         print(
-            f"CLI 12 MP JPEG -> JPEG, process start to file written: median {statistics.median(r[0] for r in runs):.2f} s "
+            "CLI 12 MP JPEG -> JPEG, process start to file written: "
+            f"median {statistics.median(r[0] for r in runs):.2f} s "
             f"(min {min(r[0] for r in runs):.2f}), peak RSS {max(r[1] for r in runs):.0f} MB"
         )
         if not args.skip_50mp:
@@ -124,7 +127,8 @@ def main() -> int:
             wall, rss = run_cli(big, tmp / "50mp_out.jpg", models[0])
             ok = Image.open(tmp / "50mp_out.jpg").size == (8165, 6124)
             print(
-                f"CLI 50 MP JPEG -> JPEG: {'completed' if ok else 'WRONG SIZE'} in {wall:.2f} s, peak RSS {rss:.0f} MB"
+                f"CLI 50 MP JPEG -> JPEG: {'completed' if ok else 'WRONG SIZE'} in {wall:.2f} s, "
+                f"peak RSS {rss:.0f} MB"
             )
     return 0
 

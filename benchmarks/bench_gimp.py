@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Time the GIMP 3 plug-in's own run on a 12-megapixel layer, inside a real GIMP 3.
 
-    sudo python benchmarks/bench_gimp.py [--width 4000 --height 3000] [--repeat 3] [--mode gray|rgb|alpha]
+    sudo python benchmarks/bench_gimp.py [--width 4000 --height 3000] [--repeat 3]
+                                         [--mode gray|rgb|alpha]
 
 Uses the Debian 13 chroot of tests/gimp_chroot.py (built if missing, kept afterwards) and the
 project installed there by install.sh (installed if missing; run the GIMP tests first to refresh
@@ -127,7 +128,8 @@ def main() -> int:
     secs = res["seconds"]
     mp = a.width * a.height / 1e6
     print(
-        f"layer {a.width}x{a.height} ({mp:.1f} MP, {a.mode}), {a.repeat} runs of plug-in-colorize-auto:"
+        f"layer {a.width}x{a.height} ({mp:.1f} MP, {a.mode}), "
+        f"{a.repeat} runs of plug-in-colorize-auto:"
     )
     print(
         "  seconds per run: "

@@ -7,7 +7,8 @@ on a shared machine whose speed drifts (never compare absolute times across runs
   1. one 13-megapixel gray JPEG to JPEG, process start to file written: the CLI against a bare
      Pillow decode + RGB encode of the same file as a process (target: at most 2.0x);
   2. a folder of N such photos in one CLI call (--jobs 1 and the default, all cores) against a bare
-     in-process decode + RGB encode loop over the same files (target: at most 2.0x), with peak memory;
+     in-process decode + RGB encode loop over the same files (target: at most 2.0x), with peak
+     memory;
   3. PNG and TIFF outputs of the one photo (times, and against the JPEG run);
   4. peak memory of one 13 MP photo (target: at most 300 MB), a 50 MP photo (completes) and a
      60 MP one (target: under 1 GB).
@@ -30,11 +31,15 @@ from bench_core import make_photo  # noqa: E402
 # runs the command, then prints its wall time (spawn to exit, timed here so that this wrapper's own
 # start-up is not counted), its peak RSS and its exit code
 PEAK = (
-    "import resource, subprocess, sys, time; t = time.perf_counter(); r = subprocess.run(sys.argv[1:]); "
+    "import resource, subprocess, sys, time; t = time.perf_counter(); "
+    "r = subprocess.run(sys.argv[1:]); "
     "t = time.perf_counter() - t; "
     "print(t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)"
 )
-FLOOR_ONE = "import sys; from PIL import Image; Image.open(sys.argv[1]).convert('RGB').save(sys.argv[2], quality=95)"
+FLOOR_ONE = (
+    "import sys; from PIL import Image; "
+    "Image.open(sys.argv[1]).convert('RGB').save(sys.argv[2], quality=95)"
+)
 FLOOR_LOOP = (
     "import sys, time; from pathlib import Path; from PIL import Image\n"
     "t = time.perf_counter()\n"
@@ -90,7 +95,8 @@ def main() -> int:
         for i in range(args.photos):
             os.link(one, folder / f"p{i}.jpg")
         print(
-            f"cores: {os.cpu_count()}, model: {args.model or 'default'}, 13 MP = 4400x3000 gray JPEG"
+            f"cores: {os.cpu_count()}, model: {args.model or 'default'}, "
+            "13 MP = 4400x3000 gray JPEG"
         )
 
         floor, mine = [], []
@@ -103,7 +109,8 @@ def main() -> int:
         )
         print(f"   floor (bare Pillow decode + RGB encode, a process): {f:.3f} s")
         print(
-            f"   colorize-core: {m:.3f} s, peak {m_rss:.0f} MB   ratio {m / f:.2f}x (target <= 2.0x)"
+            f"   colorize-core: {m:.3f} s, peak {m_rss:.0f} MB   "
+            f"ratio {m / f:.2f}x (target <= 2.0x)"
         )
 
         loops, batch1, batchn = [], [], []
@@ -124,11 +131,13 @@ def main() -> int:
         (b1, r1), (bn, rn) = median_pair(batch1), median_pair(batchn)
         print(f"\n2. a folder of {args.photos} such photos, one CLI call (median of {len(loops)})")
         print(
-            f"   floor (in-process decode + RGB encode loop): {lf:.3f} s, {lf / args.photos:.3f} s a photo"
+            "   floor (in-process decode + RGB encode loop): "
+            f"{lf:.3f} s, {lf / args.photos:.3f} s a photo"
         )
         print(f"   --jobs 1:                {b1:.3f} s, peak {r1:.0f} MB   ratio {b1 / lf:.2f}x")
         print(
-            f"   --jobs {os.cpu_count()} (the default): {bn:.3f} s, peak {rn:.0f} MB   ratio {bn / lf:.2f}x "
+            f"   --jobs {os.cpu_count()} (the default): {bn:.3f} s, peak {rn:.0f} MB   "
+            f"ratio {bn / lf:.2f}x "
             f"(target <= 2.0x)"
         )
 
@@ -138,7 +147,8 @@ def main() -> int:
                 [timed(cli(one, tmp / f"o{ext}", args.model, *extra)) for _ in range(3)]
             )
             print(
-                f"   {ext} {' '.join(extra):<20} {w:.3f} s, peak {r:.0f} MB   ({w / m:.2f}x the JPEG run)"
+                f"   {ext} {' '.join(extra):<20} {w:.3f} s, peak {r:.0f} MB   "
+                f"({w / m:.2f}x the JPEG run)"
             )
 
         print("\n4. memory")
@@ -149,7 +159,8 @@ def main() -> int:
                 wall, rss = timed(cli(big, tmp / f"o{mp}.jpg", args.model))
                 target = "completes" if mp == 50 else "under 1 GB"
                 print(
-                    f"   {mp} MP ({w}x{h}): completed in {wall:.2f} s, peak {rss:.0f} MB (target: {target})"
+                    f"   {mp} MP ({w}x{h}): completed in {wall:.2f} s, "
+                    f"peak {rss:.0f} MB (target: {target})"
                 )
                 big.unlink()
     return 0

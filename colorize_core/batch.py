@@ -282,7 +282,8 @@ def hints_for(src: Path, opts: BatchOptions) -> tuple["HintsLike | None", str | 
 
 
 def uses_hints(jobs: list[tuple[Path, Path]], opts: BatchOptions) -> bool:
-    """True when some photo of the batch will be colorized with hints (so a hint model is needed)."""
+    """True when some photo of the batch will be colorized with hints (so a hint model is
+    needed)."""
     return (
         opts.hints is not None
         or bool(opts.hint_points)

@@ -1,7 +1,7 @@
 """Raw-pixel bridge for the GIMP plug-in: .npy in, .npy out, no image encoding.
 
-    colorize-core bridge INPUT.npy OUTPUT.npy [--strength S] [--model NAME|PATH] [--threads N] [--progress]
-                         [--hints HINTS.npy]
+    colorize-core bridge INPUT.npy OUTPUT.npy [--strength S] [--model NAME|PATH] [--threads N]
+                         [--progress] [--hints HINTS.npy]
     colorize-core bridge --check
 
 INPUT.npy: NumPy format 1.0, C order, uint8 or little-endian uint16, shape (H, W, 3 or 4):
@@ -94,7 +94,8 @@ def check(opts: PhotoOptions) -> int:
 def colorize_npy(
     src: Path, dst: Path, hints_path: Path | None, opts: PhotoOptions, *, progress: bool
 ) -> None:
-    """src.npy colorized into dst.npy (atomically): UsageError for the model, PixelsError for the rest."""
+    """src.npy colorized into dst.npy (atomically): UsageError for the model, PixelsError for the
+    rest."""
     import numpy as np
 
     loading = _start_loading(
@@ -179,7 +180,8 @@ def _read_npy(np, path: Path):
 def _check_shapes(
     np, src: Path, pixels: "np.ndarray", hints_path: Path | None, hints: "np.ndarray | None"
 ) -> None:
-    """PixelsError unless the pixels are (H, W, 3|4) uint8/uint16 and the hints (H', W', 4) uint8."""
+    """PixelsError unless the pixels are (H, W, 3|4) uint8/uint16 and the hints (H', W', 4)
+    uint8."""
     if (
         pixels.ndim != 3
         or pixels.shape[2] not in (3, 4)

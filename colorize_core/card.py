@@ -120,7 +120,8 @@ class ModelCard:
 
 
 def _spread_of(hints: dict | None) -> tuple[float, float] | None:
-    """A hint card's (reach, edge) for hints.propagate, checked finite and positive; None if absent."""
+    """A hint card's (reach, edge) for hints.propagate, checked finite and positive; None if
+    absent."""
     spread = (hints or {}).get("spread")
     if spread is None:
         return None
@@ -147,8 +148,10 @@ def new_card(
     reads, then `extra` (architecture, training, terms, metrics, ...).
 
     hints: the model has a second input, colour hints on the chroma grid (colorize_core.hints).
-    hint_spread: (reach, edge) with which the runtime spreads the hints' corrections (hints.propagate).
-    output_gain: uv = model output * gain, a saturation calibration the runtime applies before --strength.
+    hint_spread: (reach, edge) with which the runtime spreads the hints' corrections
+        (hints.propagate).
+    output_gain: uv = model output * gain, a saturation calibration the runtime applies before
+        --strength.
     """
     card = {
         "format": CARD_FORMAT,

@@ -71,14 +71,16 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(
         prog="colorize-core",
-        description="Colorize black-and-white photos with a deep CNN (VGG16 transfer learning, YUV, "
-        "chroma compression). Your photo's own full-resolution luminance is kept; only "
+        description="Colorize black-and-white photos with a deep CNN "
+        "(VGG16 transfer learning, YUV, chroma compression). "
+        "Your photo's own full-resolution luminance is kept; only "
         "the colour comes from the model.",
-        epilog="Outputs are named PHOTO_colorized.EXT beside each input (or inside -o FOLDER) and never "
-        "replace an existing file unless --overwrite. `colorize-core bridge --help` documents "
-        "the raw-pixel mode the GIMP plug-in uses, `colorize-core cluster --help` the Ray cluster mode, "
-        "`colorize-core gimp install` puts the GIMP plug-in into every GIMP profile. Existing outputs "
-        "are skipped (exit 0). A file name "
+        epilog="Outputs are named PHOTO_colorized.EXT beside each input (or inside -o FOLDER) "
+        "and never replace an existing file unless --overwrite. "
+        "`colorize-core bridge --help` documents the raw-pixel mode the GIMP plug-in uses, "
+        "`colorize-core cluster --help` the Ray cluster mode, "
+        "`colorize-core gimp install` puts the GIMP plug-in into every GIMP profile. "
+        "Existing outputs are skipped (exit 0). A file name "
         "starting with '-' goes after --. Exit codes: 0 ok (or skipped), 1 some inputs failed, "
         "2 usage or model error, 130/143/129 interrupted (Ctrl-C/SIGTERM/SIGHUP).",
     )
@@ -89,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         metavar="PATH",
-        help="output file (one input) or folder (created if missing; a trailing / always means a folder)",
+        help="output file (one input) or folder "
+        "(created if missing; a trailing / always means a folder)",
     )
     add_photo_options(ap)
     ap.add_argument(
@@ -152,7 +155,8 @@ class BatchReport:
 
 
 class Progress:
-    """One line on stderr: a bar on a terminal, plain lines otherwise; silent with --quiet/--json."""
+    """One line on stderr: a bar on a terminal, plain lines otherwise; silent with
+    --quiet/--json."""
 
     def __init__(self, total: int, enabled: bool):
         self.total, self.enabled, self.tty = total, enabled, sys.stderr.isatty()
@@ -210,7 +214,8 @@ def _remove_stale_temps(jobs: list[Job], chatty: bool) -> None:
         removed = remove_stale_temps(folder)
         if removed and chatty:
             print(
-                f"colorize-core: removed {len(removed)} temporary file(s) left in {folder} by an interrupted run",
+                f"colorize-core: removed {len(removed)} temporary file(s) left in {folder} "
+                "by an interrupted run",
                 file=sys.stderr,
             )
 
@@ -314,7 +319,8 @@ class ModelLoad:
         return self._future.result()
 
     def names(self) -> dict[str, str]:
-        """{"model": its name, "hint_model": the hinted photos' (with hints)} once loaded, else {}."""
+        """{"model": its name, "hint_model": the hinted photos' (with hints)} once loaded, else
+        {}."""
         if self._future is None or not self._future.done() or self._future.exception() is not None:
             return {}
         colorizer = self._future.result()
@@ -338,7 +344,8 @@ def _load_colorizer(model: str | None, threads: int | None, with_hints: bool) ->
 
 
 def _print_json(report: dict) -> None:
-    """The --json report on stdout; a reader that has gone (`--json | head`) just misses the rest."""
+    """The --json report on stdout; a reader that has gone (`--json | head`) just misses the
+    rest."""
     try:
         print(json.dumps(report, indent=2), flush=True)
     except BrokenPipeError:
@@ -411,7 +418,8 @@ def _report_usage_error(exc: UsageError, parser: argparse.ArgumentParser, as_jso
 
 
 def _report_interrupt(exc: KeyboardInterrupt, report: BatchReport | None, as_json: bool) -> int:
-    """Ctrl-C, SIGTERM or SIGHUP: said on stderr (and in --json with the photos finished); its exit code."""
+    """Ctrl-C, SIGTERM or SIGHUP: said on stderr (and in --json with the photos finished); its exit
+    code."""
     sig = interrupt_signal(exc)
     code = interrupted_code(sig)
     message = f"interrupted ({sig.name}); finished outputs are kept, none is half-written"

@@ -1,4 +1,5 @@
-"""`colorize-core cluster`: an archive colorized on a Ray cluster, resumable, nothing lost or duplicated.
+"""`colorize-core cluster`: an archive colorized on a Ray cluster, resumable, nothing lost or
+duplicated.
 
 One Ray task per photo, the single-machine code path inside it (batch.process_one), so a photo
 comes out byte for byte as the CLI writes it. Ray tasks rather than Ray Data: every photo is a file
@@ -64,9 +65,12 @@ Job = tuple[Path, Path]  # (photo, output)
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="colorize-core cluster",
-        description="Colorize photos on a Ray cluster: every node must see INPUT, OUT_DIR and a --model file "
-        "at the same paths (a shared mount). Outputs are named and written as by colorize-core itself.",
-        epilog="Resumable: photos whose output exists are skipped, so a rerun after a crash finishes the job. "
+        description="Colorize photos on a Ray cluster: "
+        "every node must see INPUT, OUT_DIR and a --model file "
+        "at the same paths (a shared mount). "
+        "Outputs are named and written as by colorize-core itself.",
+        epilog="Resumable: photos whose output exists are skipped, "
+        "so a rerun after a crash finishes the job. "
         "Exit codes as colorize-core: 0 ok (or skipped), 1 some photos failed, 2 usage error, "
         "130/143 interrupted.",
     )
@@ -108,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 @dataclass(frozen=True)
 class ClusterRun:
-    """What the cluster mode colorizes, where, and how it reports: the parsed command line, typed."""
+    """What the cluster mode colorizes, where, and how it reports: the parsed command line,
+    typed."""
 
     inputs: list[Path]  # @LIST.txt expanded
     photo: PhotoOptions  # photo.batch.output: the output folder
@@ -140,7 +145,8 @@ def cluster_run(args: argparse.Namespace) -> ClusterRun:
 
 
 def expand_inputs(items: list[str]) -> list[Path]:
-    """INPUT arguments -> paths; @LIST.txt gives one path a line (blank lines and # comments skipped)."""
+    """INPUT arguments -> paths; @LIST.txt gives one path a line (blank lines and # comments
+    skipped)."""
     paths = []
     for item in items:
         if item.startswith("@"):
@@ -185,7 +191,8 @@ def colorize_task(src: str, dst: str, photo: PhotoOptions) -> PhotoResult:
 
 
 def _stdout_to_stderr() -> int:
-    """Point file descriptor 1 at stderr (Python's and native writes alike); returns the saved one."""
+    """Point file descriptor 1 at stderr (Python's and native writes alike); returns the saved
+    one."""
     sys.stdout.flush()
     saved = os.dup(1)
     os.dup2(2, 1)
@@ -214,7 +221,8 @@ class Progress:
         rate = self.done / elapsed if elapsed > 0 else 0.0
         left = (self.total - self.done) / rate if rate > 0 else float("nan")
         print(
-            f"[{self.done}/{self.total}] {self.failed} failed, {rate:.2f} photos/s, about {left:.0f} s left: "
+            f"[{self.done}/{self.total}] {self.failed} failed, {rate:.2f} photos/s, "
+            f"about {left:.0f} s left: "
             f"{result.status.value} {result.input}",
             file=sys.stderr,
             flush=True,
@@ -222,8 +230,8 @@ class Progress:
 
 
 def _check_takes_hints(model: str) -> None:
-    """Photos with a STEM.hints.png need a model that reads hints: a named one is checked on its card
-    here, before any worker starts (the shipped default reads hints)."""
+    """Photos with a STEM.hints.png need a model that reads hints: a named one is checked on its
+    card here, before any worker starts (the shipped default reads hints)."""
     from .model import ModelCard, ModelError, resolve_model
 
     try:
@@ -308,7 +316,8 @@ class Recorder:
 
 
 def _skipped_as_existing(src: Path, dst: Path, job: ClusterRun, record: Recorder) -> bool:
-    """A photo whose output exists (without --overwrite) is recorded as skipped, and gets no task."""
+    """A photo whose output exists (without --overwrite) is recorded as skipped, and gets no
+    task."""
     if not os.path.lexists(dst) or job.photo.batch.overwrite:
         return False
     record(replace(skipped(str(src), Skip.OUTPUT_EXISTS, EXISTS_REASON), seconds=0.0))

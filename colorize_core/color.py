@@ -88,7 +88,8 @@ def resize_chroma(uv: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def merge(y: np.ndarray, uv_small: np.ndarray) -> np.ndarray:
-    """Luminance y (H, W) in [-1, 1] + low-resolution chroma (h, w, 2) -> RGB floats (H, W, 3) in [0, 1].
+    """Luminance y (H, W) in [-1, 1] + low-resolution chroma (h, w, 2) -> RGB floats
+    (H, W, 3) in [0, 1].
 
     The chroma is grown to the luminance's size and merged with it: the product's colorization,
     in float for 16-bit photos, training figures, oracles and conversion checks alike.

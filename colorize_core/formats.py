@@ -23,8 +23,9 @@ PHOTO_SUFFIXES = tuple(
 FORMAT_NAMES = ", ".join(s.lstrip(".") for s in FORMATS)  # as --format takes them
 MULTI_PAGE_FORMATS = ("TIFF",)  # output formats that hold every page of a multi-page input
 DEFAULT_QUALITY = 95  # JPEG and WebP
-# zlib level 3: within 0.3% of level 6's size on colorized photos at a third of its time (measured:
-# 3,071 vs 3,063 KB, 0.23 vs 0.64 s for 3.3 MP; level 1 is 11% larger, level 9 four times slower again)
+# zlib level 3: within 0.3% of level 6's size on colorized photos at a third of its time
+# (measured: 3,071 vs 3,063 KB, 0.23 vs 0.64 s for 3.3 MP; level 1 is 11% larger, level 9 four
+# times slower again)
 DEFAULT_PNG_COMPRESSION = 3
 
 

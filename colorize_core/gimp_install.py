@@ -38,7 +38,8 @@ WRITTEN_BY = "colorize-core gimp install"
 FLATPAK_OVERRIDE = "flatpak override --user --talk-name=org.freedesktop.Flatpak org.gimp.GIMP"
 SNAP_STEPS = (
     "A Snap GIMP runs confined and cannot start programs from outside its snap, so the plug-in "
-    "cannot reach colorize-core there. Use GIMP from Flathub (flatpak install flathub org.gimp.GIMP) "
+    "cannot reach colorize-core there. "
+    "Use GIMP from Flathub (flatpak install flathub org.gimp.GIMP) "
     "or from your distribution, then run `colorize-core gimp install` again. "
     "(--gimp-dir DIR installs into a Snap profile anyway.)"
 )
@@ -145,7 +146,8 @@ def _config_path(profile: Profile) -> Path:
 
 
 def read_record(profile: Profile) -> dict | None:
-    """The install record beside a profile's plug-in, or None where there is none (or it is unreadable)."""
+    """The install record beside a profile's plug-in, or None where there is none (or it is
+    unreadable)."""
     try:
         record = json.loads(_config_path(profile).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -211,7 +213,8 @@ def install_profile(profile: Profile, core: Path, *, dry_run: bool) -> ProfileRe
     report.written = [str(p) for p in new_folders + files]
     if profile.packaging is Packaging.FLATPAK:
         report.notes.append(
-            f"Flatpak GIMP: let it start colorize-core outside its sandbox, once: {FLATPAK_OVERRIDE}"
+            "Flatpak GIMP: let it start colorize-core outside its sandbox, once: "
+            f"{FLATPAK_OVERRIDE}"
         )
     if dry_run:
         return report
@@ -316,7 +319,8 @@ def self_test(profile: Profile) -> tuple[bool, str]:
 
 
 def status_profile(profile: Profile, *, check: bool) -> ProfileReport:
-    """What is installed in one profile; with `check`, whether its core colorizes through its bridge."""
+    """What is installed in one profile; with `check`, whether its core colorizes through its
+    bridge."""
     report = ProfileReport.of(profile)
     record = read_record(profile)
     if record is None:
@@ -437,7 +441,8 @@ def _headline(action: str, r: ProfileReport, dry_run: bool) -> str:
 def _print_text(action: str, reports: list[ProfileReport], dry_run: bool) -> None:
     if not reports:
         print(
-            "No GIMP 3.x or 2.10 profile found (start GIMP once, or name a plug-ins folder with --gimp-dir)."
+            "No GIMP 3.x or 2.10 profile found "
+            "(start GIMP once, or name a plug-ins folder with --gimp-dir)."
         )
     for r in reports:
         print(_headline(action, r, dry_run))

@@ -28,7 +28,8 @@ class System(str, Enum):
 
 
 class Series(str, Enum):
-    """Which plug-in a profile takes: GIMP 3.x's (Python 3, GI) or GIMP 2.10's (Python 2.7, gimpfu)."""
+    """Which plug-in a profile takes: GIMP 3.x's (Python 3, GI) or GIMP 2.10's (Python 2.7,
+    gimpfu)."""
 
     GIMP3 = "3"
     GIMP2 = "2.10"
@@ -109,7 +110,8 @@ def find_profiles(
     env: Mapping[str, str],
     subfolders: Callable[[PurePath], Iterable[str]] = _subfolders,
 ) -> list[Profile]:
-    """Every GIMP 3.x and 2.10 profile under `home`: (plug-ins folder, series, packaging, version)."""
+    """Every GIMP 3.x and 2.10 profile under `home`: (plug-ins folder, series, packaging,
+    version)."""
     found = []
     for root, packaging in profile_roots(system, home, env):
         for version in subfolders(root):

@@ -3,8 +3,9 @@
 The model reads hints at its chroma size (56x56 for the shipped default) as three planes:
 u * mask, v * mask, mask. A cell is hinted (mask 1) when any hint pixel falls in it, and its
 chroma is the alpha-weighted mean chroma of those pixels; a hint's brightness is ignored (only
-its U, V reach the model): the result keeps the photo's own luminance, as every colorization does. Training simulates
-hints in this same encoding (convert.hints), so the runtime and the training cannot drift apart.
+its U, V reach the model): the result keeps the photo's own luminance, as every colorization
+does. Training simulates hints in this same encoding (convert.hints), so the runtime and the
+training cannot drift apart.
 
 Hints come as an RGBA image (any size, stretched over the photo as the model's view is: every
 pixel with alpha above 0 is a hint of its own colour) or as points (x, y, (r, g, b)) in the
@@ -30,7 +31,10 @@ HintsLike = Union[Image.Image, np.ndarray, Sequence[Point], str, os.PathLike]
 FLATTENED_SHARE = (
     0.5  # more of a hint image than this in one opaque colour is a background, not dots
 )
-_FLATTENED = "it looks like a flattened export: hints must be dots on a transparent layer (export with alpha)"
+_FLATTENED = (
+    "it looks like a flattened export: "
+    "hints must be dots on a transparent layer (export with alpha)"
+)
 _POINT = re.compile(r"^\s*([^,]+),([^,]+),\s*#?([0-9a-fA-F]{6})\s*$")
 
 
@@ -193,7 +197,8 @@ def parse_point(text: str) -> Point:
 
 
 def to_grid(hints: HintsLike, photo_size: tuple[int, int], grid: tuple[int, int]) -> np.ndarray:
-    """Any accepted hints (RGBA image or array, a hint file's path, or points) -> the hint grid (h, w, 3)."""
+    """Any accepted hints (RGBA image or array, a hint file's path, or points) -> the hint grid
+    (h, w, 3)."""
     if isinstance(hints, (str, os.PathLike)):
         hints = read_file(hints)
     if isinstance(hints, (Image.Image, np.ndarray)):
@@ -201,7 +206,8 @@ def to_grid(hints: HintsLike, photo_size: tuple[int, int], grid: tuple[int, int]
     if isinstance(hints, (list, tuple)):
         return from_points(hints, photo_size, grid)
     raise HintError(
-        f"hints must be an RGBA image, an (H, W, 4) array, a hint file or a list of (x, y, (r, g, b)), "
+        "hints must be an RGBA image, an (H, W, 4) array, a hint file "
+        "or a list of (x, y, (r, g, b)), "
         f"not {type(hints).__name__}"
     )
 
@@ -245,13 +251,15 @@ def _check_has_hint(rgba: np.ndarray) -> None:
 
 
 def _rgba_array(image: Image.Image | np.ndarray) -> np.ndarray:
-    """A hint image as (H, W, 4) uint8; HintError when it has no alpha channel to mark hints with."""
+    """A hint image as (H, W, 4) uint8; HintError when it has no alpha channel to mark hints
+    with."""
     if isinstance(image, Image.Image):
         if image.mode == "P" and "transparency" in image.info:
             image = image.convert("RGBA")
         if image.mode not in ("RGBA", "LA", "RGBa", "La"):
             raise HintError(
-                f"the hint image is {image.mode} without alpha: hints are the non-transparent pixels of "
+                f"the hint image is {image.mode} without alpha: "
+                "hints are the non-transparent pixels of "
                 "an RGBA image (paint dots on a transparent layer)"
             )
         return np.asarray(image.convert("RGBA"))

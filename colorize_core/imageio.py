@@ -66,7 +66,8 @@ class OutputExistsError(ImageIOError):
 
 
 def has_alpha(image: Image.Image) -> bool:
-    """True when a PIL image carries transparency (an alpha band or a palette's transparent entry)."""
+    """True when a PIL image carries transparency (an alpha band or a palette's transparent
+    entry)."""
     return image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
         image.mode == "P" and "transparency" in image.info
     )
@@ -129,7 +130,8 @@ def load(
 
 
 def _add_new(warned: list[str], said: Iterable[str]) -> None:
-    """Append what was said and is not in `warned` yet (Pillow reads a block twice, warning twice)."""
+    """Append what was said and is not in `warned` yet (Pillow reads a block twice, warning
+    twice)."""
     for text in said:
         if text not in warned:
             warned.append(text)
@@ -152,7 +154,8 @@ def _read(
         photo.icc_profile = icc
     elif icc:
         photo.warnings.append(
-            f"{icc[16:20].decode('ascii', 'replace').strip()} ICC profile not carried to the RGB output"
+            f"{icc[16:20].decode('ascii', 'replace').strip()} "
+            "ICC profile not carried to the RGB output"
         )
     exif = _exif_of(im)
     orientation = None if exif is None else exif.get(ExifTags.Base.Orientation, 1)
@@ -237,7 +240,8 @@ def unreadable_format(path: Path) -> str | None:
     brands = {head[8:12]} | {head[at : at + 4] for at in range(16, end - 3, 4)}
     if brands & HEIC_BRANDS:
         return (
-            "a HEIC photo, which this tool cannot read (Pillow has no HEIC decoder here): convert it to "
+            "a HEIC photo, which this tool cannot read (Pillow has no HEIC decoder here): "
+            "convert it to "
             "JPEG, PNG or TIFF first"
         )
     return None
@@ -343,7 +347,8 @@ def _exif_of(im: Image.Image) -> Image.Exif | None:
 
 
 def _upright(im: Image.Image, exif: Image.Exif | None) -> Image.Image:
-    """`im` turned upright by its EXIF orientation, as a new image; as it is when its EXIF is unreadable."""
+    """`im` turned upright by its EXIF orientation, as a new image; as it is when its EXIF is
+    unreadable."""
     if exif is not None:
         try:
             return ImageOps.exif_transpose(im)
@@ -378,7 +383,8 @@ def _open_checked(
         im = _open_unlimited(fp)
     except UnidentifiedImageError:
         raise ImageIOError(
-            f"{path}: {unreadable_format(path) or 'not an image, or a format this tool cannot read'}"
+            f"{path}: "
+            f"{unreadable_format(path) or 'not an image, or a format this tool cannot read'}"
         ) from None
     except MemoryError:
         raise ImageIOError(f"{path}: not enough memory to read this image") from None
@@ -432,7 +438,8 @@ def _decode(im: Image.Image, fp, path: Path) -> tuple[Image.Image, "np.ndarray |
 
 
 def _gray_jpeg(fp) -> "np.ndarray | None":
-    """A grayscale JPEG's pixels (H, W) by libjpeg-turbo (outside the GIL), or None if it refuses."""
+    """A grayscale JPEG's pixels (H, W) by libjpeg-turbo (outside the GIL), or None if it
+    refuses."""
     import simplejpeg  # loads numpy: imported when a grayscale JPEG is decoded, not at start-up
 
     fp.seek(0)
@@ -443,7 +450,8 @@ def _gray_jpeg(fp) -> "np.ndarray | None":
 
 
 def _check_size(im: Image.Image, path: Path, max_megapixels: float, where: str = "") -> None:
-    """Refuse, before decoding, an image that is empty, over the pixel limit, or larger than memory."""
+    """Refuse, before decoding, an image that is empty, over the pixel limit, or larger than
+    memory."""
     w, h = im.size
     if w < 1 or h < 1:
         raise ImageIOError(f"{path}{where}: image has zero size ({w} x {h})")
@@ -490,7 +498,8 @@ def save(
         )
     if fmt == "JPEG" and exif and not jpeg.exif_fits(exif):
         raise ImageIOError(
-            f"{path}: EXIF data is too long for JPEG ({len(exif):,} bytes, at most 64 KB); nothing was "
+            f"{path}: EXIF data is too long for JPEG ({len(exif):,} bytes, at most 64 KB); "
+            "nothing was "
             "written: leave the metadata out with --strip-metadata, or write .png, .tif or .webp"
         )
     if path.exists() and not overwrite:

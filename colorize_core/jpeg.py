@@ -72,7 +72,8 @@ def _even_rows_and_columns(y: "np.ndarray") -> "np.ndarray":
 
 
 def exif_fits(exif: bytes) -> bool:
-    """True when EXIF fits the one APP1 segment JPEG gives it (64 KB; PNG, TIFF and WebP hold more)."""
+    """True when EXIF fits the one APP1 segment JPEG gives it (64 KB; PNG, TIFF and WebP hold
+    more)."""
     return len(_exif_payload(exif)) <= MAX_SEGMENT
 
 

@@ -51,7 +51,8 @@ def check_strength(value: float) -> float:
     value = float(value)
     if not math.isfinite(value) or not 0.0 <= value <= MAX_STRENGTH:
         raise ValueError(
-            f"strength must be a number from 0 to {MAX_STRENGTH:g} (0 gray, 1 as predicted), got {value}"
+            f"strength must be a number from 0 to {MAX_STRENGTH:g} (0 gray, 1 as predicted), "
+            f"got {value}"
         )
     return value
 
@@ -61,7 +62,8 @@ def check_max_megapixels(value: float) -> float:
     value = float(value)
     if not math.isfinite(value) or value <= 0:
         raise ValueError(
-            f"max-megapixels must be a positive number (default {DEFAULT_MAX_MEGAPIXELS:g}), got {value}"
+            f"max-megapixels must be a positive number (default {DEFAULT_MAX_MEGAPIXELS:g}), "
+            f"got {value}"
         )
     return value
 
@@ -86,7 +88,8 @@ def batch_workers(
 ) -> tuple[int, str | None]:
     """Threads for a batch: the --jobs asked (default: the cores), never more than the photos,
     JOBS_PER_CORE per core, or what the free memory (ulimit -v included) can hold at
-    JOB_RESERVE_BYTES a thread. Returns the count and, when a request was cut, why (for the user)."""
+    JOB_RESERVE_BYTES a thread. Returns the count and, when a request was cut, why (for the
+    user)."""
     cores = cores or os.cpu_count() or 1
     if requested is None:
         return max(1, min(cores, photos)), None

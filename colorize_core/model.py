@@ -85,7 +85,8 @@ class Model:
     """A loaded, checked LiteRT model that maps luminance codes to compressed chroma."""
 
     def __init__(self, path: str | os.PathLike | None = None, *, threads: int | None = None):
-        """path: a .tflite with its card, a shipped model's name ("default", "fast"), or None (default).
+        """path: a .tflite with its card, a shipped model's name ("default", "fast"), or None
+        (default).
 
         threads: None for all cores, else 1 or more (ValueError otherwise)."""
         threads = check_threads(threads)
@@ -128,7 +129,8 @@ class Model:
         if actual != self.card.sha256:
             raise ModelError(
                 f"{self.card.path}: checksum mismatch (file {actual[:12]}..., card "
-                f"{self.card.sha256[:12]}...): the model file is corrupt or does not belong to this card"
+                f"{self.card.sha256[:12]}...): "
+                "the model file is corrupt or does not belong to this card"
             )
 
     def predict(self, luma: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
@@ -182,7 +184,8 @@ def make_interpreter(model: Path | bytes, threads: int | None = None):
 
 
 def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
-    """Float input -> the tensor's dtype (integer inputs use the tensor's own scale and zero point)."""
+    """Float input -> the tensor's dtype (integer inputs use the tensor's own scale and zero
+    point)."""
     dtype = detail["dtype"]
     if np.issubdtype(dtype, np.floating):
         return x.astype(dtype)

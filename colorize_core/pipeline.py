@@ -41,7 +41,8 @@ class Colorizer:
         """The model that colorizes with hints: this one; ModelError when it takes none."""
         if not self.model.card.takes_hints:
             raise ModelError(
-                f"model {self.model.card.name} takes no colour hints: leave out --model (the default "
+                f"model {self.model.card.name} takes no colour hints: "
+                "leave out --model (the default "
                 "reads hints)"
             )
         return self.model
@@ -128,7 +129,9 @@ class Colorizer:
         half = jpeg.chroma_size(luma.size)
         if half[0] >= uv.shape[1] and half[1] >= uv.shape[0]:  # grown: straight to half size
             cb, cr = color.expand_chroma_codes(uv, half, np.asarray)
-        else:  # a small photo: shrinking would low-pass the model's chroma; average 2x2 as libjpeg does
+        else:
+            # a small photo: shrinking would low-pass the model's chroma; average 2x2 as libjpeg
+            # does
             cb, cr = color.expand_chroma_codes(
                 uv, luma.size, lambda plane: np.asarray(plane.reduce(2))
             )
@@ -237,7 +240,8 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 
 def _high_bit_luma(image: Image.Image) -> Image.Image:
-    """A 16-bit or 32-bit grayscale image -> 8-bit luminance ("L"; PIL results are 8 bits a channel)."""
+    """A 16-bit or 32-bit grayscale image -> 8-bit luminance ("L"; PIL results are 8 bits a
+    channel)."""
     a = np.asarray(image.convert("I") if image.mode != "F" else image, np.float32)
     peak = 65535.0 if image.mode.startswith("I;16") or a.max() > 255 else 255.0
     if image.mode == "F":
@@ -246,10 +250,12 @@ def _high_bit_luma(image: Image.Image) -> Image.Image:
 
 
 def _check_gray_codes(array: np.ndarray) -> np.ndarray:
-    """A grayscale photo's 8-bit codes, (H, W) uint8 with H, W >= 1; ValueError naming anything else."""
+    """A grayscale photo's 8-bit codes, (H, W) uint8 with H, W >= 1; ValueError naming anything
+    else."""
     if array.dtype != np.uint8 or array.ndim != 2 or min(array.shape) < 1:
         raise ValueError(
-            f"expected a uint8 array of shape (H, W) with H, W >= 1, got {array.dtype} {array.shape}"
+            "expected a uint8 array of shape (H, W) with H, W >= 1, "
+            f"got {array.dtype} {array.shape}"
         )
     return array
 

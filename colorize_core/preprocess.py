@@ -51,7 +51,8 @@ def is_grayscale(
 def is_monochrome(
     image: Image.Image, *, thumb: int = 128, spread_max: float = TONED_SPREAD_MAX
 ) -> bool:
-    """True for a black-and-white photo, toned ones included (sepia, cyanotype, selenium, a tinted scan).
+    """True for a black-and-white photo, toned ones included (sepia, cyanotype, selenium, a tinted
+    scan).
 
     A toned print's colour follows its brightness alone, so among pixels of one brightness the
     chroma hardly varies: the spread sqrt(var Cb + var Cr) within each brightness class, pooled,

@@ -8,6 +8,10 @@ from pathlib import Path
 SHIPPED_DIR = Path(__file__).parent / "models"
 DEFAULT_MODEL = SHIPPED_DIR / "default.tflite"
 SHIPPED_MODELS = {
-    "default": "one VGG16 network at 224x224 that predicts a distribution of colours; reads colour hints",
-    "fast": "about 6x faster, muted colours, no colour hints (a pruned VGG16 sees the photo at 112x112)",
+    "default": (
+        "one VGG16 network at 224x224 that predicts a distribution of colours; reads colour hints"
+    ),
+    "fast": (
+        "about 6x faster, muted colours, no colour hints (a pruned VGG16 sees the photo at 112x112)"
+    ),
 }

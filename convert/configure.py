@@ -23,7 +23,8 @@ class StartingRun:
 
 
 def absolute(request: RunConfig) -> RunConfig:
-    """The request with the run it fine-tunes named by its absolute path (what config.json records)."""
+    """The request with the run it fine-tunes named by its absolute path
+    (what config.json records)."""
     if request.finetune_from is None:
         return request
     return dataclasses.replace(request, finetune_from=str(Path(request.finetune_from).resolve()))
@@ -32,7 +33,8 @@ def absolute(request: RunConfig) -> RunConfig:
 def starting_run(
     run_dir: Path, request: RunConfig, previous: RunConfig | None, weights: str | None
 ) -> StartingRun | None:
-    """The run a fine-tune starts from, loaded (None for a fresh run); a resume must name the same one."""
+    """The run a fine-tune starts from, loaded (None for a fresh run);
+    a resume must name the same one."""
     if previous is not None and (previous.finetune_from, previous.mode.finetune) != (
         request.finetune_from,
         request.mode.finetune,
@@ -104,7 +106,10 @@ def _fine_tune(request: RunConfig, frozen: RunConfig) -> RunConfig:
 def _finetune_problem(frozen: RunConfig, loss: str, mode: Mode) -> str | None:
     """Why a run cannot start this fine-tune with this loss, or None if it can."""
     if mode is Mode.FINETUNE_BLOCK5 and frozen.mode.from_photos:
-        return "it was trained end to end: its decoder learned from encoder blocks the cache does not have"
+        return (
+            "it was trained end to end: its decoder learned from encoder blocks "
+            "the cache does not have"
+        )
     if mode is Mode.FINETUNE_BLOCK5 and frozen.widths:
         return "its encoder is pruned and the cache holds full VGG16 features: use --finetune-all"
     if frozen.model != "hyper":
@@ -113,7 +118,10 @@ def _finetune_problem(frozen: RunConfig, loss: str, mode: Mode) -> str | None:
         if loss != frozen.loss or mode is not Mode.FINETUNE_BLOCK5:
             return "a classification run is fine-tuned (block5) with its own loss, classify"
     elif loss not in losses.REGRESSION or frozen.loss not in losses.REGRESSION:
-        return f"fine-tuning needs a regression loss ({', '.join(losses.REGRESSION)}), and a run trained with one"
+        return (
+            f"fine-tuning needs a regression loss ({', '.join(losses.REGRESSION)}), "
+            "and a run trained with one"
+        )
     return None
 
 

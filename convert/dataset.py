@@ -121,7 +121,8 @@ def legacy_train_photos(folder: Path) -> set[str]:
 
 
 def clean_rows(index: dict, split: str = "tune") -> list[int]:
-    """The rows of `split` that no earlier shipped model trained on: candidates are compared on these."""
+    """The rows of `split` that no earlier shipped model trained on:
+    candidates are compared on these."""
     folder = Path(index["source"])
     seen = legacy_train_photos(folder)
     return [
@@ -179,7 +180,11 @@ def prepare(
     crops, kept, dropped = [], [], []
     with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
         for i, (path, crop) in enumerate(
-            zip(paths, pool.map(_prepare_one, paths, [size] * len(paths), chunksize=64))
+            zip(
+                paths,
+                pool.map(_prepare_one, paths, [size] * len(paths), chunksize=64),
+                strict=True,
+            )
         ):
             (dropped if crop is None else kept).append(str(Path(path).resolve()))
             if crop is not None:
@@ -243,7 +248,8 @@ def original_path(index: dict, i: int) -> Path:
 
 
 def lumas(crops: np.ndarray, size: int | None = None) -> np.ndarray:
-    """RGB crops (N, S, S, 3) uint8 -> model inputs y (N, s, s, 1) in [-1, 1] (Pillow's BT.601 luma).
+    """RGB crops (N, S, S, 3) uint8 -> model inputs y (N, s, s, 1) in [-1, 1]
+    (Pillow's BT.601 luma).
 
     size: the model's input side s when it is not the crops' S (resized as the runtime does).
     """
@@ -291,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(str(e))
     counts = {k: len(v) for k, v in index["splits"].items()}
     print(
-        f"{len(index['photos'])} colour photos kept, {len(index['dropped_grayscale'])} grayscale dropped; "
+        f"{len(index['photos'])} colour photos kept, "
+        f"{len(index['dropped_grayscale'])} grayscale dropped; "
         f"split {counts}; cache {args.cache}"
     )
     return 0

@@ -67,7 +67,8 @@ def _named(teachers: tuple[str, ...]) -> str | list[str] | None:
 
 
 def resolve_teacher(teacher: str | Path) -> str:
-    """A --distill-from value -> what the config records: a run folder's or a model file's absolute path."""
+    """A --distill-from value -> what the config records:
+    a run folder's or a model file's absolute path."""
     text = str(teacher)
     if text in SHIPPED_MODELS or (looks_like_path(text) and text.lower().endswith(".tflite")):
         try:
@@ -85,7 +86,8 @@ def resolve_teacher(teacher: str | Path) -> str:
 def targets(
     config: RunConfig, run_dir: Path, crops: np.ndarray, rows: np.ndarray, own: np.ndarray
 ) -> np.ndarray:
-    """The training targets of a distilled run: distill x the teachers' mean chroma + (1 - distill) x own."""
+    """The training targets of a distilled run:
+    distill x the teachers' mean chroma + (1 - distill) x own."""
     views = (False, True) if config.distill_mirror else (False,)
     uv = np.mean(
         [
@@ -132,7 +134,8 @@ def teacher_chroma(
         if recorded == made_by or (recorded is None and len(uv) == len(rows)):
             return np.asarray(uv)
         print(
-            f"{path} was made for other photos or another teacher ({recorded or len(uv)}): computing it again",
+            f"{path} was made for other photos or another teacher ({recorded or len(uv)}): "
+            "computing it again",
             file=sys.stderr,
         )
     view = "mirror images of the " if mirrored else ""

@@ -1,4 +1,5 @@
-"""The one exception convert/'s library code raises for people, and how a command's main() reports it.
+"""The one exception convert/'s library code raises for people,
+and how a command's main() reports it.
 
 Library functions raise ConvertError with a message that says what to do; only a module's main()
 turns it into a message on stderr and an exit status, so the functions stay usable from tests,
@@ -14,7 +15,8 @@ EXIT_FAILED = 1  # what `raise SystemExit(message)` exited with before this modu
 
 
 class ConvertError(Exception):
-    """A step of training, export or evaluation cannot go on; the message says why (and what to do)."""
+    """A step of training, export or evaluation cannot go on;
+    the message says why (and what to do)."""
 
 
 def reports_errors(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | None], int]:

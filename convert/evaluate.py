@@ -1,9 +1,11 @@
-"""Evaluate models on a folder of colour photos, beside the gray and oracle references.
+r"""Evaluate models on a folder of colour photos, beside the gray and oracle references.
 
 Usage:
   python -m convert.evaluate PHOTO_DIR --model A.tflite [--model B.tflite ...] --out DIR
-  python -m convert.evaluate CACHE --split tune --match /bsds/ --originals --model A.tflite --out DIR
-  python -m convert.evaluate CACHE --split tune --sample 1500 --model A.tflite --out DIR   # per group too
+  python -m convert.evaluate CACHE --split tune --match /bsds/ --originals --model A.tflite \
+         --out DIR
+  python -m convert.evaluate CACHE --split tune --sample 1500 --model A.tflite \
+         --out DIR   # per group too
   python -m convert.evaluate PHOTO_DIR --compression-study --out DIR
 
 Protocol (shared/docs/metrics.md): each photo resized straight to 256x256, its luminance is
@@ -31,7 +33,8 @@ from convert.errors import ConvertError, reports_errors
 
 EVAL_SIZE = 256
 STUDY_SIZES = (8, 16, 22, 33, 45, 56, 75, 112, 224)
-# the training set's folders (shared/data/README.md) -> the groups every evaluation of a split reports
+# the training set's folders (shared/data/README.md)
+# -> the groups every evaluation of a split reports
 GROUPS = {
     "people": ("webfaces", "webfaces2", "utkfaces", "filmfaces", "streetfashion"),
     "rooms and houses": ("houses",),
@@ -43,7 +46,8 @@ OTHER_GROUP = "other"
 
 
 def photo_group(source: str) -> str:
-    """The group of a training-set photo, from the folder it came from (pets, PACS, Caltech-101: other)."""
+    """The group of a training-set photo, from the folder it came from
+    (pets, PACS, Caltech-101: other)."""
     parts = Path(source).parts
     for group, folders in GROUPS.items():
         if any(f in parts for f in folders):
@@ -107,7 +111,8 @@ def load_eval_photos(
     sample: int | None = None,
     clean: bool = False,
 ) -> tuple[list[str], list[np.ndarray]]:
-    """Photos resized straight to size x size: a folder's, or a prepared cache's split (folder = cache).
+    """Photos resized straight to size x size:
+    a folder's, or a prepared cache's split (folder = cache).
 
     With a split, match keeps the photos whose source path contains it (e.g. "/bsds/", the
     subset most like users' photos), and originals reads their source files (whole frames, as
@@ -151,7 +156,8 @@ def compressed_chroma(
 
 
 def oracle(truth: np.ndarray, chroma_size: int, model_input: int = 224) -> np.ndarray:
-    """The truth's chroma squeezed through a chroma_size compression, as the model's output would be.
+    """The truth's chroma squeezed through a chroma_size compression,
+    as the model's output would be.
 
     The model predicts chroma_size^2 values for a model_input^2 view of the photo, so the
     compression is applied at that scale and expanded back to the photo's size.
@@ -168,7 +174,7 @@ def summarise(
     name: str, truths: list[np.ndarray], preds: list[np.ndarray], groups: list[str] | None = None
 ) -> dict:
     """Mean scores of a system over the photos; with groups, also per group (row["groups"][g])."""
-    scores = [metrics.score(t, p) for t, p in zip(truths, preds)]
+    scores = [metrics.score(t, p) for t, p in zip(truths, preds, strict=True)]
     truth_cf = [metrics.colorfulness(t) for t in truths]
     row = _mean_row(name, scores, truth_cf, range(len(scores)))
     if groups is not None:
@@ -271,8 +277,8 @@ def evaluate(
             "\n"
             + "\n".join(
                 [
-                    f"ImageNet top-1 (EfficientNet-Lite0) on the {rows[0]['top1_photos']} photos of known "
-                    "class:\n",
+                    f"ImageNet top-1 (EfficientNet-Lite0) on the {rows[0]['top1_photos']} "
+                    "photos of known class:\n",
                     "| | top-1 |",
                     "|---|---|",
                 ]
@@ -349,7 +355,9 @@ def compression_study(folder: Path, out: Path) -> list[dict]:
             {
                 "chroma_size": s,
                 "discarded_pct": round(100 * (1 - s * s / 224**2), 1),
-                "psnr": float(np.mean([metrics.psnr(t, p) for t, p in zip(truths, preds)])),
+                "psnr": float(
+                    np.mean([metrics.psnr(t, p) for t, p in zip(truths, preds, strict=True)])
+                ),
                 "cf": float(np.mean([metrics.colorfulness(p) for p in preds])),
             }
         )
@@ -360,7 +368,8 @@ def compression_study(folder: Path, out: Path) -> list[dict]:
         "|---|---|---|---|",
     ]
     lines += [
-        f"| {r['chroma_size']}x{r['chroma_size']} | {r['discarded_pct']}% | {r['psnr']:.2f} | {r['cf']:.1f} |"
+        f"| {r['chroma_size']}x{r['chroma_size']} | {r['discarded_pct']}% "
+        f"| {r['psnr']:.2f} | {r['cf']:.1f} |"
         for r in rows
     ]
     (out / "compression.md").write_text("\n".join(lines) + "\n")
@@ -408,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--originals",
         action="store_true",
-        help="with --split: read the photos' source files (whole frames) instead of the cached crops",
+        help="with --split: read the photos' source files (whole frames) "
+        "instead of the cached crops",
     )
     ap.add_argument(
         "--sample",
@@ -418,13 +428,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--clean",
         action="store_true",
-        help="with --split: only the photos no earlier shipped model trained on (dataset.clean_rows)",
+        help="with --split: only the photos no earlier shipped model trained on "
+        "(dataset.clean_rows)",
     )
     ap.add_argument(
         "--semantic",
         action="store_true",
-        help="with --split: ImageNet top-1 of EfficientNet-Lite0 on the outputs against the gray inputs "
-        "(the semantic extra)",
+        help="with --split: ImageNet top-1 of EfficientNet-Lite0 on the outputs "
+        "against the gray inputs (the semantic extra)",
     )
     ap.add_argument(
         "--compression-study", action="store_true", help="the seed's Figure 4 experiment"

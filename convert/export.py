@@ -72,7 +72,8 @@ def _calibration(y: np.ndarray, specs) -> list[np.ndarray]:
 def run_tflite(
     model_bytes: bytes | Path, inputs: np.ndarray, threads: int = 2, hints: np.ndarray | None = None
 ) -> list[np.ndarray]:
-    """Run a .tflite on a batch of inputs, one at a time; returns each output stacked over the batch.
+    """Run a .tflite on a batch of inputs, one at a time;
+    returns each output stacked over the batch.
 
     hints: a hint model's hint grids, one per input (None: empty hints)."""
     from colorize_core.model import make_interpreter, split_inputs
@@ -87,7 +88,7 @@ def run_tflite(
             h = np.zeros(hint_in["shape"][1:], np.float32) if hints is None else hints[i]
             interp.set_tensor(hint_in["index"], np.asarray(h, np.float32)[None])
         interp.invoke()
-        for r, d in zip(results, outs):
+        for r, d in zip(results, outs, strict=True):
             r.append(interp.get_tensor(d["index"])[0].copy())
     return [np.stack(r) for r in results]
 
@@ -147,7 +148,12 @@ def fidelity(
     def rgb(y, uv):
         return np.round(merge(y[..., 0], uv) * 255)
 
-    mse = np.mean([np.mean((rgb(y, a) - rgb(y, b)) ** 2) for y, a, b in zip(luma_inputs, ref, got)])
+    mse = np.mean(
+        [
+            np.mean((rgb(y, a) - rgb(y, b)) ** 2)
+            for y, a, b in zip(luma_inputs, ref, got, strict=True)
+        ]
+    )
     return {
         "uv_rmse": float(np.sqrt(np.mean((ref - got) ** 2))),
         "uv_max_error": float(np.abs(ref - got).max()),
@@ -156,7 +162,8 @@ def fidelity(
 
 
 def _parser() -> argparse.ArgumentParser:
-    """The command line: the run, where the model goes, which quantization, the read-out's settings."""
+    """The command line: the run, where the model goes, which quantization,
+    the read-out's settings."""
     ap = argparse.ArgumentParser(
         prog="python -m convert.export",
         description="Convert a trained run to .tflite in each quantization, check each "
@@ -194,7 +201,8 @@ def _parser() -> argparse.ArgumentParser:
         "--output-gain",
         type=float,
         default=1.0,
-        help="saturation calibration written to the card (uv = output * gain); choose it on the tune split",
+        help="saturation calibration written to the card (uv = output * gain); "
+        "choose it on the tune split",
     )
     ap.add_argument(
         "--hint-spread",
@@ -215,16 +223,17 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         metavar="ALPHA",
-        help="a classification run's read-out divides the predicted distribution by its rebalancing "
-        "weights to this power first: 0 (default) none, 1 all (at temperature 1: the "
-        "least-squares colour)",
+        help="a classification run's read-out divides the predicted distribution by its "
+        "rebalancing weights to this power first: 0 (default) none, 1 all (at temperature 1: "
+        "the least-squares colour)",
     )
     return ap
 
 
 def card_training(config: RunConfig, temperature: float | None, prior_correction: float) -> dict:
-    """The card's record of how the model was made: the run's config.json and the read-out chosen at
-    export, without machine paths (the cache is dropped, the runs a run started from named by folder)."""
+    """The card's record of how the model was made: the run's config.json and the read-out chosen
+    at export, without machine paths (the cache is dropped, the runs a run started from named
+    by folder)."""
     training = {k: v for k, v in config.to_json().items() if k != "cache"}
     if temperature:
         training["annealed_mean_temperature"] = temperature
@@ -266,7 +275,8 @@ def convert_and_check(
     hint_grids: np.ndarray | None,
     calib_y: np.ndarray,
 ) -> tuple[dict, dict[str, bytes]]:
-    """Each quantization converted once and checked against the float model: (report, .tflite bytes)."""
+    """Each quantization converted once and checked against the float model:
+    (report, .tflite bytes)."""
     import json
     import sys
     import time

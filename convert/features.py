@@ -87,7 +87,9 @@ def extract(
     order = np.load(order_path)
     arrays = {}
     for tap, shape in zip(
-        models.ENCODER_OUTPUTS["hyper"], models.encoder_feature_shapes("hyper", input_size)
+        models.ENCODER_OUTPUTS["hyper"],
+        models.encoder_feature_shapes("hyper", input_size),
+        strict=True,
     ):
         path = folder / f"features_{tap}.npy"
         arrays[tap] = (
@@ -132,15 +134,17 @@ def extend(
         weights
     ):
         raise ConvertError(
-            f"the cache's features were made with weights {state.get('weights')!r}, not {weights!r}: "
-            "extend it with the same file (a cache made with a random encoder cannot be extended)"
+            f"the cache's features were made with weights {state.get('weights')!r}, "
+            f"not {weights!r}: extend it with the same file "
+            "(a cache made with a random encoder cannot be extended)"
         )
     arrays, _ = load(cache, input_size=input_size)
     n_total = len(np.load(folder / "order.npy"))
     if len(arrays[src]) < n_total:
         raise ConvertError(
             f"the cache has {len(arrays[src])} of {n_total} photos' features: finish "
-            f"`python -m convert.features --cache {cache} --weights {state['weights']}{_size_option(input_size)}` first"
+            f"`python -m convert.features --cache {cache} --weights {state['weights']}"
+            f"{_size_option(input_size)}` first"
         )
     path = folder / f"features_{dst}.npy"
     state.setdefault(dst, 0)
@@ -190,7 +194,7 @@ def _fill(
     for row in range(start, n):
         interp.set_tensor(inp, input_of_row(row))
         interp.invoke()
-        for a, idx in zip(arrays.values(), outs):
+        for a, idx in zip(arrays.values(), outs, strict=True):
             a[row] = interp.get_tensor(idx)[0].astype(np.float16)
         if (row + 1) % 200 == 0 or row + 1 == n:
             for a in arrays.values():
@@ -200,7 +204,8 @@ def _fill(
             if progress:
                 rate = (row + 1 - start) / (time.time() - t0)
                 print(
-                    f"{'+'.join(arrays)} {row + 1}/{n}  {rate:.1f} photos/s  eta {(n - row - 1) / rate / 60:.1f} min",
+                    f"{'+'.join(arrays)} {row + 1}/{n}  {rate:.1f} photos/s  "
+                    f"eta {(n - row - 1) / rate / 60:.1f} min",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -273,8 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         "--quantization",
         choices=QUANTIZATIONS,
         default="float32",
-        help="how the frozen encoder runs: float32 (default) or dynamic (int8 weights, as the shipped "
-        "models run; several times faster on CPUs with int8 matrix units)",
+        help="how the frozen encoder runs: float32 (default) or dynamic (int8 weights, "
+        "as the shipped models run; several times faster on CPUs with int8 matrix units)",
     )
     args = ap.parse_args(argv)
     try:

@@ -89,7 +89,7 @@ def spread(colorizer: Colorizer, truths: list[np.ndarray], seed: int = 0) -> lis
         sums += [delta[(dist >= lo) & (dist <= hi + 0.5)].mean() for lo, hi in SPREAD_RINGS]
     return [
         {"cells": f"{lo}-{hi}", "mean_delta_uv": float(v / len(truths))}
-        for (lo, hi), v in zip(SPREAD_RINGS, sums)
+        for (lo, hi), v in zip(SPREAD_RINGS, sums, strict=True)
     ]
 
 
@@ -141,7 +141,7 @@ def grid_columns(
         draw = ImageDraw.Draw(marked)
         gw, gh = model.card.hint_grid
         sx, sy = marked.width / gw, marked.height / gh
-        for i, j in zip(*np.nonzero(grid[..., 2] > 0)):
+        for i, j in zip(*np.nonzero(grid[..., 2] > 0), strict=True):
             draw.rectangle(
                 [j * sx, i * sy, (j + 1) * sx - 1, (i + 1) * sy - 1], outline=(255, 255, 255)
             )
@@ -156,7 +156,7 @@ def people_photos(cache: Path, split: str, group: str, sample: int | None) -> li
     """A split's photos (a seeded sample) of one group (convert.evaluate.GROUPS), 256x256."""
     names, truths = evaluate.load_eval_photos(cache, split=split, sample=sample)
     groups = evaluate.split_groups(cache, split, sample=sample)
-    chosen = [t for t, g in zip(truths, groups) if g == group]
+    chosen = [t for t, g in zip(truths, groups, strict=True) if g == group]
     if not chosen:
         raise ConvertError(f"no {group} photos in the {split} split of {cache}")
     return chosen
@@ -173,7 +173,7 @@ def plot(sets: dict[str, list[dict]], path: Path) -> None:
         xs = [r["points"] for r in rows]
         axes[0].plot(xs, [r["psnr"] for r in rows], "-o", label=name)
         axes[1].plot(xs, [r["cf"] for r in rows], "-o", label=name)
-    for ax, label in zip(axes, ("PSNR (dB)", "colourfulness")):
+    for ax, label in zip(axes, ("PSNR (dB)", "colourfulness"), strict=True):
         ax.set_xlabel("hint points")
         ax.set_ylabel(label)
         ax.legend()
@@ -192,13 +192,14 @@ def markdown(
     fars: dict[str, dict] | None = None,
 ) -> str:
     how = (
-        f"corrections spread by hints.propagate (reach {spread_params[0]:g}, edge {spread_params[1]:g})"
+        f"corrections spread by hints.propagate (reach {spread_params[0]:g}, "
+        f"edge {spread_params[1]:g})"
         if spread_params
         else "the network alone (no spreading)"
     )
     lines = [
-        f"Model {model_name}, {how}: each point reveals the truth's mean chroma over a 3x3-cell patch "
-        "of the 56x56 grid, at a seeded random place; 256x256 protocol.\n",
+        f"Model {model_name}, {how}: each point reveals the truth's mean chroma "
+        "over a 3x3-cell patch of the 56x56 grid, at a seeded random place; 256x256 protocol.\n",
         "| photos | " + " | ".join(f"{n} points" for n in POINTS) + " |",
         "|---|" + "---|" * len(POINTS),
     ]
@@ -208,7 +209,7 @@ def markdown(
             f"| {name} ({rows[0]['photos']}) PSNR dB | "
             + " | ".join(
                 f"{r['psnr']:.2f}" + (f" ({g:+.2f})" if r["points"] else "")
-                for r, g in zip(rows, gain)
+                for r, g in zip(rows, gain, strict=True)
             )
             + " |"
         )
@@ -217,8 +218,8 @@ def markdown(
         rings = [r["cells"] for r in next(iter(spreads.values()))]
         lines += [
             "",
-            "How far one dot reaches: mean change of the predicted chroma |delta uv| (against no hint), by "
-            "distance from the dot in cells of the 56x56 grid:\n",
+            "How far one dot reaches: mean change of the predicted chroma |delta uv| "
+            "(against no hint), by distance from the dot in cells of the 56x56 grid:\n",
             "| photos | " + " | ".join(f"{c} cells" for c in rings) + " |",
             "|---|" + "---|" * len(rings),
         ]
@@ -229,8 +230,8 @@ def markdown(
     if fars:
         lines += [
             "",
-            f"Far from one dot (beyond {FAR:.2g} of the long side): mean |RGB change| against no hint, "
-            "8-bit levels:\n",
+            f"Far from one dot (beyond {FAR:.2g} of the long side): "
+            "mean |RGB change| against no hint, 8-bit levels:\n",
             "| photos | mean | largest photo |",
             "|---|---|---|",
         ]

@@ -1,4 +1,5 @@
-"""Simulated colour hints for training a hint model (Zhang et al. 2017's recipe, on the chroma grid).
+"""Simulated colour hints for training a hint model
+(Zhang et al. 2017's recipe, on the chroma grid).
 
 A user paints a few dots; training shows the network the same: for each photo a random number
 of points (none for a share of photos, so the model stays an automatic colorizer), each a small

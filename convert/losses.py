@@ -24,7 +24,8 @@ LOG_MSE_FLOOR = 1e-4  # a photo predicted to within about 1 8-bit chroma level s
 def chroma_prior(
     uv: np.ndarray, step: float = BIN_STEP, smooth: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The bins that occur in the training chroma: centres (Q, 2) and their prior (Q,), summing to 1.
+    """The bins that occur in the training chroma:
+    centres (Q, 2) and their prior (Q,), summing to 1.
 
     uv: training targets (..., 2) in [-1, 1]; the prior is the bins' frequency smoothed by a
     Gaussian of `smooth` bins (Zhang et al. 2016), so a rare colour's neighbours count for it too.
@@ -107,7 +108,8 @@ def annealed_uv(logits, centres: np.ndarray, temperature: float):
 def make_accuracy(
     threshold: float = 0.1, centres: np.ndarray | None = None, temperature: float = ANNEAL_T
 ):
-    """Fraction of chroma pixels within `threshold` (Euclidean UV) of the truth: the 'accuracy' curve."""
+    """Fraction of chroma pixels within `threshold` (Euclidean UV) of the truth:
+    the 'accuracy' curve."""
 
     def chroma_acc(y_true, y_pred):
         uv = y_pred if centres is None else annealed_uv(y_pred, centres, temperature)

@@ -39,7 +39,8 @@ HEAD_WIDTH = {"regression": 32, "classification": 128}
 
 
 def luma_to_vgg(y):
-    """y in [-1, 1] (B, H, W, 1) -> VGG16's caffe input (BGR, 0-255, mean subtracted), no parameters.
+    """y in [-1, 1] (B, H, W, 1) -> VGG16's caffe input (BGR, 0-255, mean subtracted),
+    no parameters.
 
     The luminance goes back to 0-255 before the three channels are concatenated: with the
     concatenation on [-1, 1] the full-int8 converter gave it a scale of 1.0, so the photo reached
@@ -54,7 +55,8 @@ def luma_to_vgg(y):
 
 @contextlib.contextmanager
 def precision_policy(name: str):
-    """Keras' global dtype policy set to `name` inside the block, the previous one restored after."""
+    """Keras' global dtype policy set to `name` inside the block,
+    the previous one restored after."""
     before = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(name)
     try:
@@ -98,7 +100,8 @@ BLOCK_ENDS = (
 
 
 def check_widths(widths: dict[str, int]) -> dict[str, int]:
-    """A pruned VGG16's widths: every conv layer named, none wider than VGG16's, the taps at full width.
+    """A pruned VGG16's widths:
+    every conv layer named, none wider than VGG16's, the taps at full width.
 
     The decoder reads block3_pool and block5_conv3, so block3_conv3 and block5_conv3 keep VGG16's
     widths and a pruned encoder feeds the decoder it was pruned under unchanged.
@@ -212,7 +215,8 @@ def copy_stage_weights(source: keras.Model, target: keras.Model, stage: str) -> 
 
 
 def find_layer(model: keras.Model, name: str):
-    """The one layer called `name`, searched through nested models too (ValueError if not exactly one)."""
+    """The one layer called `name`, searched through nested models too
+    (ValueError if not exactly one)."""
     found = [layer for layer in _all_layers(model) if layer.name == name]
     if len(found) != 1:
         raise ValueError(f"{model.name} has {len(found)} layers named {name!r}")
@@ -282,7 +286,8 @@ def build_decoder(
     hints: a hint decoder (hyper only) also reads colour hints, (chroma_size, chroma_size, 3) in
     colorize_core.hints' encoding: pooled into the features, spread by two dilated convs so a
     dot colours its object, and given again at full grid resolution before the last conv.
-    head_width: channels of the hyper decoder's last conv (HEAD_WIDTH; a run's RunConfig.head_width).
+    head_width: channels of the hyper decoder's last conv
+    (HEAD_WIDTH; a run's RunConfig.head_width).
     """
     feats = [
         keras.Input(s, name=f"feature_{i}")
@@ -358,7 +363,8 @@ def build_inference_model(
     bin_weights: np.ndarray | None = None,
 ) -> keras.Model:
     """Encoder + decoder (+ annealed-mean readout at `temperature`, the rebalancing bin_weights
-    divided out when given) : y (s, s, 1) -> UV (c, c, 2); a hint decoder's model takes [y, hints (c, c, 3)]."""
+    divided out when given) : y (s, s, 1) -> UV (c, c, 2); a hint decoder's model takes
+    [y, hints (c, c, 3)]."""
     y = keras.Input(encoder.input_shape[1:], name="luminance")
     hint_in = [keras.Input(t.shape[1:], name="hints") for t in decoder.inputs if "hints" in t.name]
     out = decoder(list(_as_list(encoder(y))) + hint_in)

@@ -14,8 +14,8 @@ gives the original layer's values on the kept channels (the channel-pruning reco
 He et al. 2017, on a sample of training photos). block3_conv3 and block5_conv3 feed the decoder
 and keep all their channels, so the run's decoder is reused unchanged. The result is a run folder
 like convert.train's (config.json with the widths, model.weights.h5), ready for convert.export,
-convert.evaluate, or `convert.train --finetune-all --distill 1` to recover what the pruning lost (distilling
-from RUN worked where training on the photos' own chroma did not: docs/experiments.md).
+convert.evaluate, or `convert.train --finetune-all --distill 1` to recover what the pruning lost
+(distilling from RUN worked where training on the photos' own chroma did not: docs/experiments.md).
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ BATCH = 32  # photos per forward pass: bounds the memory of the widest activatio
 
 
 def pruned_widths(ratio: float) -> dict[str, int]:
-    """VGG16's widths times `ratio` (a multiple of 8, at least 8), the decoder's two taps kept whole."""
+    """VGG16's widths times `ratio` (a multiple of 8, at least 8),
+    the decoder's two taps kept whole."""
     if not 0 < ratio <= 1:
         raise ValueError(f"ratio {ratio}: give a fraction of the channels to keep, in (0, 1]")
     widths = {n: max(8, int(round(w * ratio / 8)) * 8) for n, w in models.VGG16_WIDTHS.items()}
@@ -78,7 +79,8 @@ def _pool(x: np.ndarray) -> np.ndarray:
 
 
 def _patches(x: np.ndarray, rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
-    """The 3x3 neighbourhoods (zero padded, as 'same') at (photo, i, j) rows, flattened as a kernel is."""
+    """The 3x3 neighbourhoods (zero padded, as 'same') at (photo, i, j) rows,
+    flattened as a kernel is."""
     b, i, j = rows
     padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     d = np.arange(3)
@@ -178,7 +180,8 @@ def prune_run(
     positions: int = 48,
     seed: int = 0,
 ) -> RunConfig:
-    """Prune `from_run`'s encoder into a new run folder `out_dir`; returns its config (the figures in its record)."""
+    """Prune `from_run`'s encoder into a new run folder `out_dir`;
+    returns its config (the figures in its record)."""
     import keras
 
     started = time.time()
@@ -190,7 +193,8 @@ def prune_run(
     )  # all its weights, VGG16's too, are in the run
     if config.loss not in losses.REGRESSION or config.model != "hyper":
         raise ConvertError(
-            f"{from_run}: pruning needs a 'hyper' run with a regression loss (its decoder is reused)"
+            f"{from_run}: pruning needs a 'hyper' run with a regression loss "
+            "(its decoder is reused)"
         )
     if config.widths:
         raise ConvertError(
@@ -262,7 +266,8 @@ def prune_run(
     )
     runs.write_config(out_dir, pruned_config)
     print(
-        f"encoder: {macs(widths, size) / 1e9:.2f} G multiply-adds (unpruned {macs(full, size) / 1e9:.2f} G); "
+        f"encoder: {macs(widths, size) / 1e9:.2f} G multiply-adds "
+        f"(unpruned {macs(full, size) / 1e9:.2f} G); "
         f"chroma RMSE against the unpruned model on {len(tune_y)} tune photos: {uv_rmse:.4f}",
         file=sys.stderr,
     )

@@ -40,12 +40,14 @@ class Mode(enum.Enum):
 
     @property
     def finetune(self) -> str | None:
-        """What config.json's `finetune` says: "block5", "all", or None for a run that starts fresh."""
+        """What config.json's `finetune` says: "block5", "all",
+        or None for a run that starts fresh."""
         return self.value if self in (Mode.FINETUNE_BLOCK5, Mode.FINETUNE_ALL) else None
 
     @property
     def from_photos(self) -> bool:
-        """Whether the network reads the photos (config.json's `end_to_end`) rather than cached features."""
+        """Whether the network reads the photos (config.json's `end_to_end`)
+        rather than cached features."""
         return self in (Mode.END_TO_END, Mode.FINETUNE_ALL)
 
     @classmethod
@@ -61,9 +63,10 @@ class RunConfig:
     """One run: what it trains and how. Path-like fields are kept as strings (config.json's form).
 
     loss None asks a fine-tune for its starting run's loss; head_width None for its head's
-    HEAD_WIDTH. distill_from: the teachers, as given (names, folders, .tflite) until distill.configure
-    resolves them to absolute paths. record: what the run measured (photo counts, bins, seconds, final
-    learning rate, a pruning's figures), saved beside the arguments and never read to rebuild it.
+    HEAD_WIDTH. distill_from: the teachers, as given (names, folders, .tflite) until
+    distill.configure resolves them to absolute paths. record: what the run measured (photo counts,
+    bins, seconds, final learning rate, a pruning's figures), saved beside the arguments and never
+    read to rebuild it.
     """
 
     cache: str
@@ -169,7 +172,8 @@ class RunConfig:
 
 
 def _teacher_names(named: str | Path | Iterable[str | Path] | None) -> tuple[str, ...]:
-    """distill_from as a tuple of strings: config.json records one teacher as a string, several as a list."""
+    """distill_from as a tuple of strings: config.json records one teacher as a string,
+    several as a list."""
     if named is None:
         return ()
     return (str(named),) if isinstance(named, (str, Path)) else tuple(str(t) for t in named)

@@ -29,7 +29,8 @@ def load_inference_model(
     temperature: float | None = None,
     prior_correction: float = 0.0,
 ):
-    """Rebuild a run's inference model (y -> UV) from its config and saved weights; returns (model, config).
+    """Rebuild a run's inference model (y -> UV) from its config and saved weights;
+    returns (model, config).
 
     temperature: the annealed-mean read-out's (classification runs; default models.ANNEAL_T).
     prior_correction: alpha, the read-out divides the predicted distribution by w^alpha, w the

@@ -1,4 +1,4 @@
-"""Train a colorization model: resumable, logged, with curves and the seed's Figure 5 per epoch.
+r"""Train a colorization model: resumable, logged, with curves and the seed's Figure 5 per epoch.
 
 Usage:
   python -m convert.train RUN_DIR --cache CACHE --model hyper --loss mse --weights VGG16.h5
@@ -9,7 +9,8 @@ Usage:
   python -m convert.train RUN_DIR ... --finetune-all PRUNED_RUN --distill 1 --lr 5e-5
   python -m convert.train RUN_DIR ... --distill 1 --distill-from default --distill-from hints
   python -m convert.train RUN_DIR ... --hints   # a hint model: colour dots steer it (convert.hints)
-  python -m convert.train RUN_DIR ... --loss classify --hints --precision mixed_bfloat16  # the default's
+  python -m convert.train RUN_DIR ... --loss classify --hints \
+         --precision mixed_bfloat16  # the default's
 
 Modes:
   frozen (default)  the ImageNet encoder is frozen; its features come from the cache made by
@@ -68,7 +69,8 @@ def targets_for(crops: np.ndarray, rows: np.ndarray, chroma_size: int) -> np.nda
 
 
 class Batches(keras.utils.PyDataset):
-    """Batches of (inputs, UV targets) from in-memory or memory-mapped arrays, shuffled per epoch."""
+    """Batches of (inputs, UV targets) from in-memory or memory-mapped arrays,
+    shuffled per epoch."""
 
     def __init__(
         self,
@@ -111,7 +113,7 @@ def figure5(crops: np.ndarray, predict_uv, path: Path, input_size: int | None = 
     """The seed's Figure 5: ground truth | input | prediction, one photo per row."""
     rows = []
     uvs = predict_uv(dataset.lumas(crops, input_size))
-    for crop, uv in zip(crops, uvs):
+    for crop, uv in zip(crops, uvs, strict=True):
         y_img, _ = split_8bit(Image.fromarray(np.asarray(crop)))
         pred = to_uint8(merge(luma_to_unit(np.asarray(y_img)), uv))
         rows.append(
@@ -135,7 +137,7 @@ def plot_curves(log_csv: Path, out_png: Path) -> None:
         return
     epochs = [int(r["epoch"]) + 1 for r in rows]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key in zip(axes, ("loss", "chroma_acc")):
+    for ax, key in zip(axes, ("loss", "chroma_acc"), strict=True):
         for prefix, style in (("", "-o"), ("val_", "--s")):
             if prefix + key in rows[0]:
                 ax.plot(
@@ -155,7 +157,8 @@ def plot_curves(log_csv: Path, out_png: Path) -> None:
 @dataclasses.dataclass(frozen=True)
 class Session:
     """How this sitting of a run goes, none of it part of what the run is: the ImageNet VGG16 file
-    (the run records only that it had one), a time budget, how many photos, Keras' progress output."""
+    (the run records only that it had one), a time budget, how many photos,
+    Keras' progress output."""
 
     weights: str | None = None
     minutes: float | None = None
@@ -166,7 +169,8 @@ class Session:
 
 @dataclasses.dataclass(frozen=True)
 class TrainingData:
-    """A run's photos: the crops, the cache rows of each split, the network's inputs and UV targets."""
+    """A run's photos: the crops, the cache rows of each split,
+    the network's inputs and UV targets."""
 
     crops: np.ndarray
     taps: tuple[str, ...]
@@ -203,7 +207,8 @@ def _train(
     start: configure.StartingRun | None,
     session: Session,
 ) -> RunConfig:
-    """The training of a settled run, step by step; config.json is written before fitting and after."""
+    """The training of a settled run, step by step;
+    config.json is written before fitting and after."""
     data = _training_data(config, session)
     config = config.with_record(
         train_photos=int(len(data.rows["train"])), tune_photos=int(len(data.rows["tune"]))
@@ -259,7 +264,8 @@ def _training_data(config: RunConfig, session: Session) -> TrainingData:
 
 
 def _distilled(run_dir: Path, config: RunConfig, data: TrainingData) -> TrainingData:
-    """The data with a distilled run's training targets (its teachers' chroma mixed in); as is otherwise."""
+    """The data with a distilled run's training targets (its teachers' chroma mixed in);
+    as is otherwise."""
     if not config.distill:
         return data
     taught = distill.targets(config, run_dir, data.crops, data.rows["train"], data.targets["train"])
@@ -303,7 +309,8 @@ def _photos(
 
 
 def _loss(run_dir: Path, config: RunConfig, train_targets: np.ndarray):
-    """(the loss function, a classification run's chroma bins, the config with its bin count recorded).
+    """(the loss function, a classification run's chroma bins,
+    the config with its bin count recorded).
 
     The bins are made once and kept in bins.npz; a fine-tune keeps its starting run's, which its
     head's logits are over."""
@@ -371,7 +378,8 @@ def _network(
 
 
 def _block5_network(config: RunConfig, frozen_model, upper, taps: tuple[str, ...]):
-    """The frozen run's decoder over `upper` (its VGG16 block5, weights copied in) on cached block4 features."""
+    """The frozen run's decoder over `upper` (its VGG16 block5, weights copied in)
+    on cached block4 features."""
     decoder = frozen_model.get_layer(f"{config.model}_{config.head}_decoder")
     models.copy_stage_weights(frozen_model, upper, "block5")
     f3, f4 = (keras.Input(models.feature_shape(t, config.input_size), name=t) for t in taps)
@@ -382,7 +390,8 @@ def _block5_network(config: RunConfig, frozen_model, upper, taps: tuple[str, ...
 
 
 def _compile(net, config: RunConfig, loss_fn, centres, n_train: int):
-    """Compile the network with the run's optimizer; returns the optimizer (its final learning rate is recorded)."""
+    """Compile the network with the run's optimizer; returns the optimizer
+    (its final learning rate is recorded)."""
     lr = config.lr
     if (
         config.cosine
@@ -397,7 +406,8 @@ def _compile(net, config: RunConfig, loss_fn, centres, n_train: int):
 
 
 def _fit(net, data: TrainingData, config: RunConfig, session: Session, callbacks: list) -> None:
-    """Fit on the training photos (fresh hints each epoch for a hint model), scored on the tune photos."""
+    """Fit on the training photos (fresh hints each epoch for a hint model),
+    scored on the tune photos."""
     batches = HintBatches if config.hints else Batches
     tune = batches(data.inputs["tune"], data.targets["tune"], config.batch, shuffle=False)
     net.fit(
@@ -418,7 +428,8 @@ def _callbacks(
     minutes: float | None,
     started: float,
 ) -> list:
-    """Resume, CSV log, the inference model + Figure 5 + curves at every epoch's end, a time budget."""
+    """Resume, CSV log, the inference model + Figure 5 + curves at every epoch's end,
+    a time budget."""
     figure_crops = np.asarray(data.crops[data.rows["tune"][:FIGURE_PHOTOS]])
 
     class EpochFigures(keras.callbacks.Callback):
@@ -448,14 +459,16 @@ def _callbacks(
 
 
 def _with_no_hints(model, y: np.ndarray):
-    """A model's inputs for luminance y: a hint model also gets an empty hint grid (its no-hint colours)."""
+    """A model's inputs for luminance y: a hint model also gets an empty hint grid
+    (its no-hint colours)."""
     if len(model.inputs) == 1:
         return y
     return [y, np.zeros((len(y),) + tuple(model.inputs[1].shape[1:]), np.float32)]
 
 
 def _parser() -> argparse.ArgumentParser:
-    """The command line; its flags and defaults are the RunConfig's and Session's, spelled for people."""
+    """The command line; its flags and defaults are the RunConfig's and Session's,
+    spelled for people."""
     ap = argparse.ArgumentParser(
         prog="python -m convert.train",
         description=__doc__.split("\n\n")[0],
@@ -501,16 +514,17 @@ def _parser() -> argparse.ArgumentParser:
         "--finetune-all",
         type=Path,
         metavar="RUN",
-        help="train this run's whole model (encoder and decoder) further, from the photos; how a pruned "
-        "encoder (convert.prune) recovers",
+        help="train this run's whole model (encoder and decoder) further, from the photos; "
+        "how a pruned encoder (convert.prune) recovers",
     )
     ap.add_argument(
         "--distill",
         type=float,
         default=0.0,
         metavar="A",
-        help="train toward A x a teacher's chroma + (1-A) x the photo's (default 0); a --finetune-all of "
-        "a pruned run is taught by its unpruned run unless --distill-from names a teacher",
+        help="train toward A x a teacher's chroma + (1-A) x the photo's (default 0); "
+        "a --finetune-all of a pruned run is taught by its unpruned run "
+        "unless --distill-from names a teacher",
     )
     ap.add_argument(
         "--distill-from",
@@ -522,20 +536,21 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--distill-mirror",
         action="store_true",
-        help="with --distill: the teacher's chroma is the mean over each photo and its mirror image",
+        help="with --distill: the teacher's chroma is the mean over each photo "
+        "and its mirror image",
     )
     ap.add_argument(
         "--input-size",
         type=int,
         default=224,
-        help="side the encoder sees the photo at (a multiple of 16; default 224; a fine-tune keeps its "
-        "frozen run's)",
+        help="side the encoder sees the photo at "
+        "(a multiple of 16; default 224; a fine-tune keeps its frozen run's)",
     )
     ap.add_argument(
         "--hints",
         action="store_true",
-        help="train a hint model: the decoder also reads colour hints simulated from each photo's chroma "
-        "(frozen encoder, hyper decoder)",
+        help="train a hint model: the decoder also reads colour hints simulated "
+        "from each photo's chroma (frozen encoder, hyper decoder)",
     )
     ap.add_argument(
         "--precision",
@@ -555,7 +570,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _mode(args: argparse.Namespace, ap: argparse.ArgumentParser) -> Mode:
-    """The training mode the flags ask for (ArgumentParser.error for flags that exclude each other)."""
+    """The training mode the flags ask for
+    (ArgumentParser.error for flags that exclude each other)."""
     if args.finetune_block5 and args.finetune_all:
         ap.error("--finetune-block5 and --finetune-all exclude each other")
     if args.finetune_block5 and args.end_to_end:

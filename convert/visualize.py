@@ -74,7 +74,10 @@ def visualize(run_dir: Path, photo: Path, out: Path, weights: str | None = None)
     )
     dec_feats = dec_taps.predict(encoder.predict(y, verbose=0), verbose=0)
     dec_feats = dec_feats if isinstance(dec_feats, list) else [dec_feats]
-    for name, f in list(zip(LAYERS, feats)) + list(zip(DECODER_LAYERS, dec_feats)):
+    encoder_maps = list(zip(LAYERS, feats, strict=True))
+    # dec_feats holds only the DECODER_LAYERS this decoder has, so it may be shorter
+    decoder_maps = list(zip(DECODER_LAYERS, dec_feats, strict=False))
+    for name, f in encoder_maps + decoder_maps:
         strongest = np.argsort(f[0].mean(axis=(0, 1)))[::-1][:16]
         path = out / f"activations_{name}.png"
         tile(f[0][..., strongest], 8, 96).save(path)

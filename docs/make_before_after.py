@@ -1,4 +1,5 @@
-"""Rebuild docs/images/before_after.png: input | shipped model | truth (scikit-image's Chelsea, CC0)."""
+"""Rebuild docs/images/before_after.png: input | shipped model | truth (scikit-image's Chelsea,
+CC0)."""
 
 from pathlib import Path
 
@@ -20,7 +21,8 @@ for p in panels:
     strip.paste(p, (x, 0))
     x += p.width + 8
 strip.save(root / "images" / "before_after.png", optimize=True)
+uv = np.asarray(panels[1].convert("YCbCr"), float)[..., 1:].transpose(2, 0, 1) - 128
 print(
     f"wrote {root / 'images' / 'before_after.png'}; saturation of the colorization: "
-    f"{np.hypot(*(np.asarray(panels[1].convert('YCbCr'), float)[..., 1:].transpose(2, 0, 1) - 128)).mean():.1f}"
+    f"{np.hypot(*uv).mean():.1f}"
 )

@@ -1,4 +1,5 @@
-"""Rebuild docs/images/people_grid.png: tune-split people photos, gray | each model | truth (256x256).
+"""Rebuild docs/images/people_grid.png: tune-split people photos, gray | each model | truth
+(256x256).
 
 Usage: python docs/make_people_grid.py CACHE [--model default ...] [--photos 6]
 CACHE is convert.dataset's cache of ../shared/data/train (not in the repository). The photos are

@@ -105,7 +105,8 @@ def _log(msg: str) -> None:
 
 
 def _sync_host_files() -> None:
-    """DNS and the host's extra CA certificates (pip in the chroot must trust what the host trusts)."""
+    """DNS and the host's extra CA certificates
+    (pip in the chroot must trust what the host trusts)."""
     etc = CHROOT / "etc"
     try:
         resolv = Path("/etc/resolv.conf").read_bytes()
@@ -129,7 +130,8 @@ def _install_ca_certs() -> None:
 
 
 def ensure_chroot(timeout: float = 900) -> Path:
-    """Build the chroot if needed (idempotent, locked against parallel builders); return its path."""
+    """Build the chroot if needed (idempotent, locked against parallel builders);
+    return its path."""
     reason = unavailable_reason()
     if reason:
         raise RuntimeError(reason)
@@ -203,8 +205,8 @@ def run(
     A fresh mount namespace per call: /proc and /dev (and any ``binds``: host path ->
     chroot path) are mounted only there. The environment is cleared except for PATH,
     LANG, HOME=/root and ``env``. ``quiet`` is accepted for symmetry (output is captured
-    anyway; a failing ``check`` run always prints it). On timeout the whole process group is killed and
-    subprocess.TimeoutExpired is raised.
+    anyway; a failing ``check`` run always prints it). On timeout the whole process group is
+    killed and subprocess.TimeoutExpired is raised.
     """
     if isinstance(cmd, str):
         cmd = ["sh", "-c", cmd]

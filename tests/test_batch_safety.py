@@ -33,7 +33,7 @@ def small_gray(gray_photo) -> Image.Image:
     return gray_photo.resize((96, 96))
 
 
-# -- two photos, one output name ---------------------------------------------------------------------
+# -- two photos, one output name -------------------------------------------------------------------
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
 def test_two_photos_bound_for_one_output_are_refused_naming_both(
     tmp_path, small_gray, coffee_rgb, overwrite
@@ -87,7 +87,7 @@ def test_a_trailing_slash_means_a_folder(tmp_path, small_gray):
     assert holiday.read_bytes() == before
 
 
-# -- damaged files ----------------------------------------------------------------------------------
+# -- damaged files ---------------------------------------------------------------------------------
 def _with_damaged_exif(photo: Image.Image, path: Path, fmt: str) -> Path:
     """The photo with an EXIF block whose TIFF header has one byte changed (its pixels intact)."""
     exif = photo.getexif()
@@ -234,7 +234,7 @@ def test_closed_stdout_or_stderr_cost_no_photo(tmp_path, three_photos, redirect)
     assert len(list(out.glob("*_colorized.png"))) == 3
 
 
-# -- toned monochrome -------------------------------------------------------------------------------
+# -- toned monochrome ------------------------------------------------------------------------------
 def _sepia(gray: Image.Image) -> Image.Image:
     """A sepia-toned print of a black-and-white photo (the classic toning matrix)."""
     rgb = np.asarray(gray.convert("RGB"), np.float32)
@@ -342,7 +342,8 @@ def test_a_batch_with_jobs_1000_under_a_memory_cap_colorizes_every_photo(tmp_pat
 
 # -- messages --------------------------------------------------------------------------------------
 def _jpeg_with_corrupt_exif(photo: Image.Image, path: Path) -> Path:
-    """A JPEG whose EXIF directory promises five entries and holds one: Pillow warns "Corrupt EXIF data"."""
+    """A JPEG whose EXIF directory promises five entries and holds one:
+    Pillow warns "Corrupt EXIF data"."""
     exif = (
         b"Exif\0\0II*\0" + struct.pack("<IH", 8, 5) + struct.pack("<HHII", 0x010F, 2, 4, 0x00434241)
     )
@@ -514,8 +515,8 @@ def test_an_output_under_a_file_says_the_file_is_not_a_folder(tmp_path, small_gr
     proc = run_cli(album, "-r", "-o", tmp_path / "out")
     assert proc.returncode == 1
     assert (
-        f"cannot create output folder {tmp_path / 'out' / 'sub'}: {tmp_path / 'out' / 'sub'} is a file, "
-        "not a folder"
+        f"cannot create output folder {tmp_path / 'out' / 'sub'}: "
+        f"{tmp_path / 'out' / 'sub'} is a file, not a folder"
     ) in proc.stderr
     assert "File exists" not in proc.stderr and "Not a directory" not in proc.stderr
 

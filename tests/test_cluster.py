@@ -1,4 +1,5 @@
-"""`colorize-core cluster` on a real local Ray cluster (two nodes on 127.0.0.1), a worker killed mid-run."""
+"""`colorize-core cluster` on a real local Ray cluster
+(two nodes on 127.0.0.1), a worker killed mid-run."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def _ray(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
 
 
 def _cluster_env() -> dict:
-    """Token authentication, as on a real cluster: every node and the driver carry the test's token."""
+    """Token authentication, as on a real cluster:
+    every node and the driver carry the test's token."""
     return dict(
         os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=TOKEN
     )
@@ -48,7 +50,8 @@ TOKEN = ""
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A head node and a second node, each with one CPU, on the loopback address; stopped afterwards."""
+    """A head node and a second node, each with one CPU, on the loopback address;
+    stopped afterwards."""
     global TOKEN
     temp = tempfile.mkdtemp(prefix="rayc")  # short: Ray's socket paths live under it
     TOKEN = os.path.join(temp, "token")
@@ -176,7 +179,8 @@ def test_cluster_run_survives_a_killed_worker_and_matches_the_cli(cluster, archi
 
 
 def test_the_cli_and_the_cluster_report_a_damaged_photo_alike(cluster, archive, tmp_path):
-    """--json of both front ends: the same failure record (what differs is only where and how long)."""
+    """--json of both front ends: the same failure record
+    (what differs is only where and how long)."""
     damaged = tmp_path / "damaged"
     damaged.mkdir()
     for name in BAD:

@@ -1,4 +1,5 @@
-"""The colour math: known values, round trips, agreement with Pillow's BT.601, chroma compression."""
+"""The colour math: known values, round trips, agreement with Pillow's BT.601,
+chroma compression."""
 
 import numpy as np
 import pytest
@@ -61,7 +62,8 @@ def test_compress_then_expand_sizes_and_constant_chroma():
 
 
 def test_compression_keeps_most_of_a_real_photo(astronaut_rgb):
-    """The seed's claim: 85% of the chroma can go with little visible loss (PSNR of the round trip)."""
+    """The seed's claim: 85% of the chroma can go with little visible loss
+    (PSNR of the round trip)."""
     crop = astronaut_rgb.resize((224, 224))
     y, uv = color.split_8bit(crop)
     back = color.resize_chroma(color.resize_chroma(uv, (33, 33)), (224, 224))

@@ -233,7 +233,8 @@ def test_training_writes_logs_curves_figures_and_resumes(frozen_run, cache):
 
 
 def test_runs_from_before_the_leaky_fix_load_with_their_relu(frozen_run, tmp_path):
-    """A run whose config predates last_activation was trained with a plain ReLU and must load as one."""
+    """A run whose config predates last_activation was trained with a plain ReLU
+    and must load as one."""
     current, config = runs.load_inference_model(frozen_run)
     assert config.last_activation == "leaky_relu"
     for name in ("model.weights.h5", "bins.npz"):
@@ -339,7 +340,8 @@ def test_a_classification_hint_run_fine_tunes_block5_with_its_own_bins(
     photo_dir, vgg_weights, tmp_path
 ):
     """The colour-distribution head with hints, trained in bfloat16, then block5 fine-tuned with it:
-    the fine-tune keeps the frozen run's bins (its logits are over them), loss, hints and precision."""
+    the fine-tune keeps the frozen run's bins (its logits are over them),
+    loss, hints and precision."""
     cache = tmp_path / "cache"
     dataset.prepare(photo_dir, cache, workers=1, progress=False)
     features.extract(cache, vgg_weights, quantization="dynamic", progress=False)
@@ -644,8 +646,8 @@ def test_pruned_encoder_is_smaller_recovers_exports_and_runs(
 
 
 def test_a_frozen_run_learns_the_mean_chroma_of_shipped_models(cache, frozen_run, tmp_path):
-    """--distill-from names shipped models (twice: their mean teaches); each teacher's chroma is what
-    the runtime predicts for the photo, and it is the run's training target."""
+    """--distill-from names shipped models (twice: their mean teaches); each teacher's chroma is
+    what the runtime predicts for the photo, and it is the run's training target."""
     from colorize_core import Colorizer
 
     with pytest.raises(ConvertError, match="not a training run"):
@@ -743,7 +745,8 @@ def test_end_to_end_training_steps(cache, tmp_path):
 
 
 def test_end_to_end_training_trains_the_encoder(cache, vgg_weights, tmp_path):
-    """--end-to-end changes VGG16's own weights (until session 10 it froze them: only the decoder trained)."""
+    """--end-to-end changes VGG16's own weights, not only the decoder's
+    (a run that kept the encoder frozen would train and save just the same)."""
     train.train(
         tmp_path,
         RunConfig(
@@ -845,7 +848,8 @@ def test_evaluate_a_subset_of_a_split_as_whole_frames(cache, photo_dir):
     assert [n.split("/")[1] for n in names] == [
         os.path.basename(index["photos"][i]) for i in in_sub
     ]
-    for i, truth in zip(in_sub, truths):  # the whole source frame, squeezed to 256x256 as Kodak is
+    # the whole source frame, squeezed to 256x256 as Kodak is
+    for i, truth in zip(in_sub, truths, strict=True):
         frame = Image.open(photo_dir / "sub" / os.path.basename(index["photos"][i])).convert("RGB")
         assert np.array_equal(truth, np.asarray(frame.resize((256, 256), Image.BICUBIC)))
     names, _ = evaluate.load_eval_photos(cache, split="tune")

@@ -67,8 +67,9 @@ def test_jpeg_output_is_within_the_bound_of_the_rgb_path(
             diff.mean(),
             diff.max(),
         )
-        # the photo's own luminance: TurboJPEG's fast integer DCT costs 1.1-1.5 dB of PSNR at quality
-        # 95 against Pillow's accurate one (measured on three photos, about 50 dB either way)
+        # the photo's own luminance: TurboJPEG's fast integer DCT costs 1.1-1.5 dB of PSNR
+        # at quality 95 against Pillow's accurate one
+        # (measured on three photos, about 50 dB either way)
         truth = np.asarray(gray, np.float64)
         y_fast = np.asarray(Image.open(tmp_path / f"{name}_fast.jpg").convert("L"), np.float64)
         y_ref = np.asarray(Image.open(tmp_path / f"{name}_ref.jpg").convert("L"), np.float64)
@@ -139,7 +140,8 @@ def test_odd_sized_jpeg_within_the_bound(tmp_path, gray_photo, size):
 
 
 def test_16_bit_input_to_jpeg_within_the_bound(tmp_path, gray_photo):
-    """16-bit photos: luminance from their full precision (the reference path), written as 8-bit JPEG."""
+    """16-bit photos: luminance from their full precision
+    (the reference path), written as 8-bit JPEG."""
     from colorize_core.imageio import save
 
     big = gray_photo.resize((1024, 1024), Image.BICUBIC)  # 1 MP: the size the mean bound is for
@@ -188,7 +190,8 @@ def test_planes_from_the_array_equal_planes_from_the_image(gray_photo):
 def test_a_cut_grayscale_jpeg_goes_to_pillow_and_is_an_error_that_writes_nothing(
     tmp_path, gray_photo
 ):
-    """libjpeg-turbo refuses a cut file (no end marker); Pillow, which then decides, refuses it too."""
+    """libjpeg-turbo refuses a cut file (no end marker);
+    Pillow, which then decides, refuses it too."""
     from colorize_core.imageio import _gray_jpeg
 
     src = tmp_path / "cut.jpg"

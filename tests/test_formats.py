@@ -1,4 +1,5 @@
-"""Every input kind photo editors meet: formats, modes, orientation, alpha, ICC and EXIF, atomic writes."""
+"""Every input kind photo editors meet:
+formats, modes, orientation, alpha, ICC and EXIF, atomic writes."""
 
 import errno
 
@@ -103,7 +104,8 @@ def test_alpha_cannot_silently_vanish_into_jpeg(tmp_path, gray_photo):
 
 
 def test_a_failed_write_leaves_no_partial_file(tmp_path, gray_photo, monkeypatch):
-    """A full disk mid-write: the error names the file, nothing half-written is left, the old file stays."""
+    """A full disk mid-write: the error names the file, nothing half-written is left,
+    the old file stays."""
     target = tmp_path / "out.png"
     target.write_bytes(b"previous result")
 

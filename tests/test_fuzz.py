@@ -19,7 +19,8 @@ from colorize_core.preprocess import is_monochrome
 
 SEED = 27
 CASES = 240
-# where a header edit lands: EXIF blocks, TIFF directories, GIF frames, AVIF boxes, PNG/JPEG/WebP headers
+# where a header edit lands:
+# EXIF blocks, TIFF directories, GIF frames, AVIF boxes, PNG/JPEG/WebP headers
 ANCHORS = (
     b"Exif\0\0",
     b"eXIf",

@@ -1,5 +1,6 @@
 """The GIMP 2.10 plug-in (gimpfu, Python 2.7) against a stand-in gimpfu under a real Python 2.7,
-and the bridge code both plug-ins share (colorize_core/gimp_plugin/colorize_bridge.py), under this Python.
+and the bridge code both plug-ins share (colorize_core/gimp_plugin/colorize_bridge.py),
+under this Python.
 
 A real GIMP 2.10 with Python-Fu cannot run on any current Debian (see docs/gimp.md), so this is
 as far as it can be tested here: the plug-in file and the shared bridge, installed in the 2.10
@@ -65,7 +66,8 @@ def _core():
 
 @pytest.fixture(scope="module")
 def plugins(tmp_path_factory):
-    """The 2.10 layout that install.sh makes: plug-ins/colorize_gimp210.py + colorize_gimp210_lib/."""
+    """The 2.10 layout that install.sh makes:
+    plug-ins/colorize_gimp210.py + colorize_gimp210_lib/."""
     d = tmp_path_factory.mktemp("plug-ins")
     lib = d / "colorize_gimp210_lib"
     lib.mkdir()
@@ -453,7 +455,8 @@ def test_hints_mistakes_are_messages_and_the_image_is_untouched(plugins, tmp_pat
 
 @needs_py27
 def test_dialog_offers_what_the_gimp3_dialog_offers(plugins, tmp_path):
-    """Strength spans the runtime's range; hints and output follow GIMP 3's arguments, in its order."""
+    """Strength spans the runtime's range; hints and output follow GIMP 3's arguments,
+    in its order."""
     from colorize_core.limits import MAX_STRENGTH
 
     g = _gray_rgb()

@@ -385,7 +385,8 @@ def test_new_layer_output_leaves_the_original_untouched(batch):
 
 
 def test_new_layer_output_on_a_grayscale_image(batch):
-    """A Grayscale-mode image becomes RGB (a colour layer needs it); its photo layer keeps its pixels."""
+    """A Grayscale-mode image becomes RGB (a colour layer needs it);
+    its photo layer keeps its pixels."""
     res = batch["results"]["new_layer_grayscale"]
     assert res["status"] == "success", res
     assert res["base_type_before"] == "gray" and res["base_type_after"] == "rgb"
@@ -618,7 +619,7 @@ def test_gui_hints_layer_new_colour_layer_and_one_undo(installed):
     assert dots[box].sum() > 50, "the hint dots are not on screen"
     dy, dx = np.nonzero(dots)
     ring = np.zeros(dots.shape, bool)
-    for y, x in zip(dy[::25], dx[::25]):
+    for y, x in zip(dy[::25], dx[::25], strict=True):
         ring[max(0, y - 30) : y + 30, max(0, x - 30) : x + 30] = True
     ring &= ~dots & changed
     assert ring.sum() > 500

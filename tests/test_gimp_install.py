@@ -163,7 +163,8 @@ def _snapshot(root: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def wheel_venv(tmp_path_factory):
-    """A wheel built from a copy of the checkout, installed (with its dependencies) in a fresh venv."""
+    """A wheel built from a copy of the checkout, installed
+    (with its dependencies) in a fresh venv."""
     base = tmp_path_factory.mktemp("wheel")
     src = base / "src"
     shutil.copytree(REPO, src, ignore=IGNORE)

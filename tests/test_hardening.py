@@ -1,4 +1,5 @@
-"""Faults a hostile test battery found: races, signals, memory, bad values, pages, permissions, paths."""
+"""Faults a hostile test battery found:
+races, signals, memory, bad values, pages, permissions, paths."""
 
 from __future__ import annotations
 
@@ -81,7 +82,8 @@ def test_terminate_mid_batch_keeps_finished_outputs_and_no_temp_file(album, tmp_
 
 
 def test_temp_files_of_a_killed_run_are_removed_by_the_next_run(tmp_path, gray_photo):
-    """SIGKILL while a big PNG is being written leaves its temp file; the next run into the folder clears it."""
+    """SIGKILL while a big PNG is being written leaves its temp file;
+    the next run into the folder clears it."""
     src = tmp_path / "huge.png"
     gray_photo.resize((5000, 5000)).save(src, compress_level=1)
     out = tmp_path / "out"
@@ -125,9 +127,10 @@ def test_stale_rule_only_touches_this_tools_files(tmp_path):
     assert is_stale(old)
 
 
-# -- 3. larger than memory ---------------------------------------------------------------------------
+# -- 3. larger than memory -------------------------------------------------------------------------
 def _png_header_only(path: Path, width: int, height: int) -> None:
-    """A PNG that claims width x height gray pixels (its data is a few bytes: decoding would need it all)."""
+    """A PNG that claims width x height gray pixels (its data is a few bytes:
+    decoding would need it all)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (
@@ -175,7 +178,7 @@ def test_an_image_larger_than_memory_is_refused_before_decoding(tmp_path, gray_f
     assert ok.returncode == 0, ok.stderr
 
 
-# -- 4. values that are not numbers ------------------------------------------------------------------
+# -- 4. values that are not numbers ----------------------------------------------------------------
 @pytest.mark.parametrize(
     "args",
     [
@@ -211,7 +214,7 @@ def test_the_api_and_bridge_refuse_the_same_values(gray_photo, tmp_path):
     assert proc.returncode == 2 and "threads must be" in proc.stderr
 
 
-# -- 5. pages and frames -----------------------------------------------------------------------------
+# -- 5. pages and frames ---------------------------------------------------------------------------
 @pytest.fixture
 def three_page_tiff(tmp_path, astronaut_rgb, coffee_rgb) -> Path:
     pages = [
@@ -258,9 +261,10 @@ def test_gif_output_is_refused_naming_the_input(tmp_path, gray_photo):
     assert "only the first of its 2 frames was colorized" in as_png.stderr
 
 
-# -- 6. an input that cannot be read -----------------------------------------------------------------
+# -- 6. an input that cannot be read ---------------------------------------------------------------
 def _without_read_rights() -> list[str]:
-    """Run a command unable to read unreadable files, also as root (whose capabilities are dropped)."""
+    """Run a command unable to read unreadable files, also as root
+    (whose capabilities are dropped)."""
     if os.geteuid() != 0:
         return []
     caps = "-dac_override,-dac_read_search"
@@ -285,12 +289,12 @@ def test_an_unreadable_input_says_permission_denied(gray_file, tmp_path):
     assert "corrupt" not in proc.stderr
 
 
-# -- 7. shipped model names (tests/test_model.py has the API side) -------------------------------------
+# -- 7. shipped model names (tests/test_model.py has the API side) ---------------------------------
 def test_help_says_a_shipped_name_wins():
     assert "./NAME" in run_cli("--help", check=True).stdout
 
 
-# -- 8. paths ----------------------------------------------------------------------------------------
+# -- 8. paths --------------------------------------------------------------------------------------
 def test_a_file_name_starting_with_a_dash_gets_the_double_dash_hint(tmp_path, gray_photo):
     gray_photo.save(tmp_path / "-scan.png")
     proc = run_cli("-scan.png", cwd=tmp_path)
@@ -320,7 +324,7 @@ def test_missing_parent_folders_of_an_output_file_are_created(gray_file, tmp_pat
     assert Image.open(out).size == (512, 512)
 
 
-# -- 9. re-runs and --json --------------------------------------------------------------------------
+# -- 9. re-runs and --json -------------------------------------------------------------------------
 def test_rerunning_a_folder_batch_skips_what_exists(album, tmp_path):
     out = tmp_path / "out"
     run_cli(album, "-o", out, "--png-compression", "1", check=True)
@@ -353,7 +357,7 @@ def test_json_reports_usage_errors_and_interrupts(album, tmp_path):
     assert len(report["results"]) < 6
 
 
-# -- 10. the Python API ------------------------------------------------------------------------------
+# -- 10. the Python API ----------------------------------------------------------------------------
 def test_api_applies_exif_orientation_when_asked(gray_photo):
     from colorize_core import colorize
 

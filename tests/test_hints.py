@@ -1,5 +1,6 @@
 """Colour hints: the grid encoding, the default network's hint input (its contract and behaviour),
-the API, the CLI (--hints, --hint, STEM.hints.png in folders, every bad hint input) and the bridge."""
+the API, the CLI (--hints, --hint, STEM.hints.png in folders, every bad hint input)
+and the bridge."""
 
 import json
 import subprocess

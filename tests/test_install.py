@@ -277,7 +277,8 @@ def test_setup_venv_without_ensurepip_installs_only_the_runtime(checkout, tmp_pa
     wrapper = tmp_path / "python3"
     wrapper.write_text(f"""#!/bin/sh
 if [ "$1" = "-m" ] && [ "$2" = "venv" ] && [ "$3" != "--without-pip" ]; then
-  echo "The virtual environment was not created successfully because ensurepip is not available." >&2
+  echo "The virtual environment was not created successfully because ensurepip is not" \\
+    "available." >&2
   exit 1
 fi
 exec {_python()} "$@"

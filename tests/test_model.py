@@ -45,7 +45,8 @@ def test_shipped_models_by_name():
 
 
 def test_a_shipped_name_wins_over_a_folder_or_file_of_that_name(tmp_path, monkeypatch):
-    """`--model fast` is the shipped model even with a folder or file called fast here; ./fast is the file."""
+    """`--model fast` is the shipped model even with a folder or file called fast here;
+    ./fast is the file."""
     (tmp_path / "default").mkdir()
     shutil.copy(DEFAULT_MODEL, tmp_path / "fast")
     shutil.copy(DEFAULT_MODEL.with_suffix(".json"), tmp_path / "fast.json")

@@ -12,7 +12,7 @@ from convert import models, runs, train  # noqa: E402
 from convert.errors import ConvertError  # noqa: E402
 from convert.run_config import OLD_RUN_DEFAULTS, Mode, RunConfig  # noqa: E402
 
-# a block5 fine-tune's config.json as convert.train wrote it in session 14 (/work/runs/s14/cls-hints-ft5)
+# a block5 fine-tune's config.json as convert.train wrote it (/work/runs/s14/cls-hints-ft5)
 SAVED = {
     "model": "hyper",
     "loss": "classify",

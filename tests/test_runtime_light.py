@@ -19,7 +19,8 @@ def test_no_tensorflow_or_keras_import_in_the_runtime():
 def test_cli_import_pulls_in_nothing_heavy():
     code = (
         "import sys, colorize_core.cli; "
-        "print(sorted(m for m in ('numpy', 'PIL', 'ai_edge_litert', 'tensorflow') if m in sys.modules))"
+        "print(sorted(m for m in ('numpy', 'PIL', 'ai_edge_litert', 'tensorflow') "
+        "if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -6,8 +6,8 @@ standard library only, and it must stay valid Python 2.7 *and* 3.
 
 Protocol (the core implements it in colorize_core/bridge.py):
 
-    colorize-core bridge IN.npy OUT.npy [--strength S] [--model NAME|PATH] [--threads N] [--progress]
-                         [--hints HINTS.npy]
+    colorize-core bridge IN.npy OUT.npy [--strength S] [--model NAME|PATH] [--threads N]
+                         [--progress] [--hints HINTS.npy]
 
 IN/OUT are .npy 1.0 files, C order, dtype |u1 or <u2, shape (H, W, 3|4) (R'G'B'[A]);
 HINTS is |u1 (H, W, 4) R'G'B'A, a hints layer over the input (alpha above 0 marks a hint);
@@ -55,7 +55,8 @@ NPY_MAGIC = b"\x93NUMPY"
 REINSTALL_HINT = ("Run `colorize-core gimp install` again "
                   "(or set COLORIZE_CORE to the colorize-core executable).")
 FLATPAK_OVERRIDE = "flatpak override --user --talk-name=org.freedesktop.Flatpak org.gimp.GIMP"
-MAX_STRENGTH = 4.0  # the runtime's limit (colorize_core.limits.MAX_STRENGTH): the plug-ins' sliders span it
+# the runtime's limit (colorize_core.limits.MAX_STRENGTH): the plug-ins' sliders span it
+MAX_STRENGTH = 4.0
 
 
 # the plug-ins' messages, one text for both GIMPs
@@ -66,14 +67,18 @@ NO_SELECTION = ("The selection does not touch the active layer: nothing to color
                 "Select some of the layer, or Select > None.")
 ONE_LAYER = "Auto Colorize works on one layer at a time; select a single layer."
 HINTS_LAYER_NAME = "Colour hints"  # the dialog's default hints layer, when the image has one
-HINTS_IS_TARGET = ("The colour hints layer is the layer being colorized: select the photo's layer, "
+HINTS_IS_TARGET = ("The colour hints layer is the layer being colorized: "
+                   "select the photo's layer, "
                    "and choose the transparent layer you painted dots on as Colour hints.")
-HINTS_NO_ALPHA = ("The colour hints layer has no transparency, so every pixel of it would be a hint. "
-                  "Add an alpha channel (Layer > Transparency > Add Alpha Channel), clear it, and paint "
-                  "dots of colour on it.")
-HINTS_IN_GRAY_IMAGE = ("This image is in grayscale mode, so its colour hints layer can hold only grays. "
-                      "Choose Image > Mode > RGB, paint the dots of colour again, then colorize.")
-NEW_LAYER_SUFFIX = " (colour)"  # "new layer" output: the colour layer's name is the photo layer's + this
+HINTS_NO_ALPHA = ("The colour hints layer has no transparency, "
+                  "so every pixel of it would be a hint. "
+                  "Add an alpha channel (Layer > Transparency > Add Alpha Channel), "
+                  "clear it, and paint dots of colour on it.")
+HINTS_IN_GRAY_IMAGE = ("This image is in grayscale mode, "
+                       "so its colour hints layer can hold only grays. "
+                       "Choose Image > Mode > RGB, paint the dots of colour again, then colorize.")
+# "new layer" output: the colour layer's name is the photo layer's + this
+NEW_LAYER_SUFFIX = " (colour)"
 PROGRESS_START, PROGRESS_CORE_END = 0.05, 0.9  # the plug-in's progress bar around the core's work
 
 
@@ -99,7 +104,8 @@ def find_core(plugin_dir):
                     cfg = json.load(f)
                 core = cfg["core"]
             except (ValueError, KeyError, TypeError, IOError, OSError) as e:
-                raise BridgeError("The colorize config file %s is unreadable (%s). %s"
+                # Python 2.7 has no "raise ... from"
+                raise BridgeError("The colorize config file %s is unreadable (%s). %s"  # noqa: B904
                                   % (path, e, REINSTALL_HINT))
             return _check_exe(native_path(core), "the config file " + path), path
     raise BridgeError("The colorize-core helper is not configured: no %s next to the plug-in "
@@ -163,15 +169,17 @@ def read_npy(path, dtype, shape):
         if header.get("fortran_order"):
             raise BridgeError("colorize-core wrote a Fortran-order output; expected C order.")
         if got_dtype != dtype or got_shape != tuple(shape):
-            raise BridgeError("colorize-core returned %s %s, expected %s %s: the helper does not match "
-                              "this plug-in. %s" % (got_dtype, got_shape, dtype, tuple(shape), REINSTALL_HINT))
+            raise BridgeError("colorize-core returned %s %s, expected %s %s: "
+                              "the helper does not match this plug-in. %s"
+                              % (got_dtype, got_shape, dtype, tuple(shape), REINSTALL_HINT))
         n = 1
         for s in shape:
             n *= s
         n *= 2 if dtype == "<u2" else 1
         data = f.read(n)
         if len(data) != n:
-            raise BridgeError("colorize-core's output is truncated (%d of %d bytes)." % (len(data), n))
+            raise BridgeError("colorize-core's output is truncated (%d of %d bytes)."
+                              % (len(data), n))
     if dtype == "<u2" and sys.byteorder != "little":
         data = _byteswap16(data)
     return data
@@ -287,7 +295,8 @@ def _start(core, args, err_file):
         return subprocess.Popen(core_command(core, args), stdin=None,
                                 stdout=subprocess.PIPE, stderr=err_file, **kwargs)
     except OSError as e:
-        raise BridgeError("Could not start the colorize-core helper %s: %s. %s"
+        # Python 2.7 has no "raise ... from"
+        raise BridgeError("Could not start the colorize-core helper %s: %s. %s"  # noqa: B904
                           % (core, e, _start_hint()))
 
 
@@ -311,7 +320,8 @@ def _follow(proc, timeout, progress, poll):
         if time.time() > deadline:
             _kill(proc)
             raise BridgeError("colorize-core did not finish within %d s and was stopped. "
-                              "Try again (a first run can be slow), raise the timeout in the dialog, "
+                              "Try again (a first run can be slow), "
+                              "raise the timeout in the dialog, "
                               "or check the install with: colorize-core bridge --check" % timeout)
 
 
@@ -339,8 +349,8 @@ def _failure(rc, err):
                            % (signame, _tail(err), REINSTALL_HINT))
     if msg:
         return BridgeError("Colorizing failed: %s. The layer was not changed. If this persists, "
-                           "run Filters > Colorize > Check Colorize Installation, or `colorize-core gimp "
-                           "install` again." % msg.rstrip("."))
+                           "run Filters > Colorize > Check Colorize Installation, "
+                           "or `colorize-core gimp install` again." % msg.rstrip("."))
     return BridgeError("colorize-core stopped with exit code %d. %s %s"
                        % (rc, _tail(err), _start_hint()))
 
@@ -352,7 +362,8 @@ def _tail(text, n=300):
 
 def _start_hint():
     if in_flatpak():
-        return ("GIMP runs as a Flatpak: allow it to start colorize-core outside its sandbox, once, "
+        return ("GIMP runs as a Flatpak: "
+                "allow it to start colorize-core outside its sandbox, once, "
                 "in a terminal: %s, then restart GIMP." % FLATPAK_OVERRIDE)
     return REINSTALL_HINT
 
@@ -402,14 +413,15 @@ def colorize_pixels(core, data, dtype, shape, strength=1.0, model="", threads=0,
             timeout = default_timeout(shape[0] * shape[1])
         run_core(core, args, timeout, progress)
         if not os.path.isfile(dst):
-            raise BridgeError("colorize-core reported success but wrote no output. %s" % REINSTALL_HINT)
+            raise BridgeError("colorize-core reported success but wrote no output. %s"
+                              % REINSTALL_HINT)
         return read_npy(dst, dtype, shape)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def colorize_layer_pixels(plugin_dir, data, dtype, shape, strength, model, threads, timeout, progress_update,
-                          hints=None):
+def colorize_layer_pixels(plugin_dir, data, dtype, shape, strength, model, threads, timeout,
+                          progress_update, hints=None):
     """A layer's pixels (the whole layer: the model sees all of it) -> colorized pixels, the same
     bytes layout; progress_update(f) moves GIMP's bar from PROGRESS_START to PROGRESS_CORE_END.
     hints: None or (R'G'B'A u8 bytes, (h, w)) of a hints layer over this layer.
@@ -417,17 +429,19 @@ def colorize_layer_pixels(plugin_dir, data, dtype, shape, strength, model, threa
     core, _origin = find_core(plugin_dir)
     progress_update(PROGRESS_START)
     span = PROGRESS_CORE_END - PROGRESS_START
-    return colorize_pixels(core, data, dtype, shape, strength=strength, model=model, threads=threads,
-                           timeout=timeout, progress=lambda f: progress_update(PROGRESS_START + span * f),
+    return colorize_pixels(core, data, dtype, shape, strength=strength, model=model,
+                           threads=threads, timeout=timeout,
+                           progress=lambda f: progress_update(PROGRESS_START + span * f),
                            hints=hints)
 
 
 def crop(data, width, bytes_per_pixel, x, y, w, h):
-    """The bytes of the rectangle (x, y, w, h) of a row-major image `width` pixels wide (a selection's
-    bounds: only they are written back)."""
+    """The bytes of the rectangle (x, y, w, h) of a row-major image `width` pixels wide (a
+    selection's bounds: only they are written back)."""
     row = width * bytes_per_pixel
     mv = memoryview(data)
-    return b"".join(mv[(y + r) * row + x * bytes_per_pixel:(y + r) * row + (x + w) * bytes_per_pixel].tobytes()
+    return b"".join(mv[(y + r) * row + x * bytes_per_pixel:
+                       (y + r) * row + (x + w) * bytes_per_pixel].tobytes()
                     for r in range(h))
 
 
@@ -436,9 +450,11 @@ def check_core(core, timeout=120):
     out_file = tempfile.TemporaryFile()
     err_file = tempfile.TemporaryFile()
     try:
-        proc = subprocess.Popen(core_command(core, ["bridge", "--check"]), stdout=out_file, stderr=err_file)
+        proc = subprocess.Popen(core_command(core, ["bridge", "--check"]), stdout=out_file,
+                                stderr=err_file)
     except OSError as e:
-        raise BridgeError("Could not start %s: %s. %s" % (core, e, _start_hint()))
+        # Python 2.7 has no "raise ... from"
+        raise BridgeError("Could not start %s: %s. %s" % (core, e, _start_hint()))  # noqa: B904
     t0 = time.time()
     while proc.poll() is None:
         if time.time() - t0 > timeout:
@@ -460,7 +476,8 @@ def check_core(core, timeout=120):
 
 
 def self_test(plugin_dir, width=64, height=48):
-    """Used by `colorize-core gimp install` and `status`: config -> core -> round trip of a gray RGBA gradient. Prints a summary."""
+    """Used by `colorize-core gimp install` and `status`: config -> core -> round trip of a gray
+    RGBA gradient. Prints a summary."""
     core, origin = find_core(plugin_dir)
     info = check_core(core)
     px = bytearray()

@@ -284,7 +284,8 @@ class ColorizePlugin(Gimp.PlugIn):
                 "new-layer",
                 1,
                 "New colour layer",
-                "Put the colour in a new layer above, in LCh colour mode; the original stays untouched",
+                "Put the colour in a new layer above, in LCh colour mode; "
+                "the original stays untouched",
             )
             p.add_choice_argument(
                 "output", "_Output", "Where the colour goes", output, "replace", rw

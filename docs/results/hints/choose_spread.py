@@ -1,5 +1,5 @@
-"""Choose hints.propagate's (reach, edge) on 300 tune photos (rule in docs/experiments.md, session 11):
-mean PSNR over 1, 2, 5, 10, 20 simulated dots; the network alone as the baseline."""
+"""Choose hints.propagate's (reach, edge) on 300 tune photos (rule in docs/experiments.md,
+session 11): mean PSNR over 1, 2, 5, 10, 20 simulated dots; the network alone as the baseline."""
 
 import json
 import sys

@@ -1,5 +1,5 @@
-"""Information for issue 16 (not a shipping decision): the mean of the default's and the hint model's
-automatic chroma, on the clean tune sample, per group."""
+"""Information for issue 16 (not a shipping decision): the mean of the default's and the hint
+model's automatic chroma, on the clean tune sample, per group."""
 
 import json
 import sys
@@ -20,7 +20,7 @@ clean = json.loads(Path("/work/runs/s10/clean_mask.json").read_text())
 d, h = Colorizer("default", threads=2), Colorizer("hints", threads=2)
 rows = {k: [] for k in ("ens1.0", "ens1.1")}
 cfs = {k: [] for k in rows}
-for t, m in zip(truths, clean):
+for t, m in zip(truths, clean, strict=False):
     if not m:
         continue
     luma = Image.fromarray(t).convert("L")
@@ -30,13 +30,13 @@ for t, m in zip(truths, clean):
         p = to_uint8(merge(y, resize_chroma(np.clip(g * (a + b) / 2, -1, 1), luma.size)))
         rows[k].append(metrics.psnr(t, p))
         cfs[k].append(metrics.colorfulness(p))
-cg = [g for g, m in zip(groups, clean) if m]
+cg = [g for g, m in zip(groups, clean, strict=False) if m]
 for k in rows:
     print(
         k,
         "all %.2f" % np.mean(rows[k]),
         " ".join(
-            f"{g}:{np.mean([v for v, x in zip(rows[k], cg) if x == g]):.2f}"
+            f"{g}:{np.mean([v for v, x in zip(rows[k], cg, strict=False) if x == g]):.2f}"
             for g in sorted(set(cg))
         ),
         "CF %.1f" % np.mean(cfs[k]),
