@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -23,20 +24,23 @@ from .formats import (
 from .imageio import (
     ImageIOError,
     OutputExistsError,
+    Photo,
+    PhotoFile,
     has_alpha,
-    load,
     output_format,
     pages,
     save,
     unreadable_format,
     unwritable,
 )
+from .jpeg import Planes
 from .options import BatchOptions
 from .results import EXISTS_REASON, Failure, PhotoResult, Skip, Status, failed, skipped
 
-if (
-    TYPE_CHECKING
-):  # numpy and the model load in the CLI's helper thread while the first photo decodes
+# numpy and the model load in the CLI's helper thread while the first photo decodes
+if TYPE_CHECKING:
+    from PIL import Image
+
     from .hints import HintsLike
     from .pipeline import Colorizer
 
@@ -164,20 +168,36 @@ def _output_name(src: Path, rel: Path, opts: BatchOptions) -> Path:
     return opts.output / name if opts.output is not None else src.with_name(name.name)
 
 
+@dataclass
+class OpenedPhoto:
+    """A photo ready to colorize: its output free, its format known, the file open and checked."""
+
+    src: Path
+    dst: Path
+    fmt: str
+    file: PhotoFile
+
+
 def colorize_file(
-    colorizer: "Colorizer | Callable[[], Colorizer]",
-    src: Path,
-    dst: Path,
-    opts: BatchOptions,
-    *,
-    before_decode: Callable[[], object] | None = None,
+    colorizer: Callable[[], "Colorizer"], src: Path, dst: Path, opts: BatchOptions
 ) -> PhotoResult:
-    """process_one, timed, with a photo that fails as a result instead of an exception: what the
-    CLI and the cluster's workers do with each photo. Only a model that cannot load (raised by
-    `colorizer`) ends the batch."""
+    """One photo file colorized into another, as a result (a photo that fails too): what the
+    cluster's workers do with each photo (the CLI runs the two steps itself, starting its model's
+    load between them). colorizer: called once the photo is decoded. Only a model that cannot
+    load, raised by it, ends the batch."""
+
+    def steps() -> PhotoResult:
+        opened = open_one(src, dst, opts)
+        return opened if isinstance(opened, PhotoResult) else finish_one(opened, colorizer, opts)
+
+    return as_result(src, steps)
+
+
+def as_result(src: Path, work: Callable[[], PhotoResult]) -> PhotoResult:
+    """work() timed, with a photo that fails (ImageIOError, out of memory) as a failed result."""
     t0 = time.perf_counter()
     try:
-        result = process_one(colorizer, src, dst, opts, before_decode=before_decode)
+        result = work()
     except ImageIOError as exc:
         result = failed(str(src), Failure.PHOTO, str(exc))
     except MemoryError:
@@ -186,22 +206,9 @@ def colorize_file(
     return result
 
 
-def process_one(
-    colorizer: "Colorizer | Callable[[], Colorizer]",
-    src: Path,
-    dst: Path,
-    opts: BatchOptions,
-    *,
-    before_decode: Callable[[], object] | None = None,
-) -> PhotoResult:
-    """Colorize `src` into `dst`; returns its result (ok or skipped, with warnings).
-
-    colorizer: a Colorizer, or a function that returns one when the photo is decoded (so that a
-    model still loading in another thread loads while the photo decodes).
-    before_decode: called just before the photo's pixels decode (imageio.load).
-    Raises ImageIOError (with a message naming the file) on any failure; nothing is written then.
-    An existing `dst` (without overwrite) is skipped, also when another process writes it first.
-    """
+def open_one(src: Path, dst: Path, opts: BatchOptions) -> "OpenedPhoto | PhotoResult":
+    """The photo opened and checked, or its result when it is skipped: an existing `dst` (without
+    overwrite) is. Raises ImageIOError naming the file. No pixels are decoded yet."""
     if os.path.lexists(dst) and not opts.overwrite:
         if src.exists() and dst.resolve() == src.resolve():
             raise ImageIOError(f"{dst}: is the input itself (use --overwrite to replace it)")
@@ -211,40 +218,35 @@ def process_one(
     except ImageIOError as exc:
         # a photo no format would help (HEIC here): what is wrong with it comes first
         raise ImageIOError(f"{src}: {unreadable_format(src) or exc}") from None
-    photo = load(src, max_megapixels=opts.max_megapixels, before_decode=before_decode)
-    from .preprocess import (
-        is_monochrome,
-    )  # numpy: imported only now, so it imports while the photo decodes
+    return OpenedPhoto(src, dst, fmt, PhotoFile(src, max_megapixels=opts.max_megapixels))
 
-    warnings = (
-        photo.warnings
-    )  # the same list: warnings about a TIFF's later pages join it as they decode
+
+def finish_one(
+    opened: OpenedPhoto, colorizer: Callable[[], "Colorizer"], opts: BatchOptions
+) -> PhotoResult:
+    """Decode, colorize and write an opened photo; its result (ok, or skipped: in colour with
+    --skip-color, or its output written by another process first). Raises ImageIOError."""
+    src, dst = opened.src, opened.dst
+    photo = opened.file.decode()
+    # numpy is imported only now, so that it imports while the first photo decodes
+    from .hints import HintError
+    from .preprocess import is_monochrome
+
+    warnings = photo.warnings  # the same list: a TIFF's later pages add theirs as they decode
     if not is_monochrome(photo.image):
         if opts.skip_color:
             return skipped(str(src), Skip.IN_COLOUR, "already in colour (--skip-color)", warnings)
         warnings.append(
             "already in colour: colorized from its luminance (use --skip-color to leave it)"
         )
-    from .hints import HintError  # numpy, like is_monochrome
-
     hints, hint_source = hints_for(src, opts)
-    if not hasattr(colorizer, "colorize"):
-        colorizer = colorizer()
     try:
-        result = _colorize(colorizer, photo, fmt, opts.strength, hints, warnings)
+        result = _colorize(colorizer(), photo, opened.fmt, opts.strength, hints, warnings)
     except HintError as exc:  # points outside this photo
         raise ImageIOError(f"{src}: {exc}") from None
     _make_parent(dst)
     try:
-        save(
-            result,
-            dst,
-            quality=opts.quality,
-            png_compression=opts.png_compression,
-            icc_profile=None if opts.strip_metadata else photo.icc_profile,
-            exif=None if opts.strip_metadata else photo.exif,
-            overwrite=opts.overwrite,
-        )
+        _save(result, dst, photo, opts)
     except OutputExistsError:
         return skipped(
             str(src),
@@ -252,16 +254,31 @@ def process_one(
             EXISTS_REASON + "; another process wrote it first",
             warnings,
         )
-    mode = "RGB" if result[0].mode == "YCbCr" else result[0].mode
+    planes = isinstance(result, Planes)
     return PhotoResult(
         str(src),
         str(dst),
         Status.OK,
         warnings=warnings,
-        size=tuple(result[0].size),
-        mode=mode,
-        pages=len(result),
+        size=result.size if planes else tuple(result[0].size),
+        mode="RGB" if planes else result[0].mode,
+        pages=1 if planes else len(result),
         hints=hint_source if hints is not None else None,
+    )
+
+
+def _save(
+    result: "list[Image.Image] | Planes", dst: Path, photo: Photo, opts: BatchOptions
+) -> None:
+    """The colorized pages written to dst with the photo's metadata (unless stripped)."""
+    save(
+        result,
+        dst,
+        quality=opts.quality,
+        png_compression=opts.png_compression,
+        icc_profile=None if opts.strip_metadata else photo.icc_profile,
+        exif=None if opts.strip_metadata else photo.exif,
+        overwrite=opts.overwrite,
     )
 
 
@@ -292,9 +309,10 @@ def uses_hints(jobs: list[tuple[Path, Path]], opts: BatchOptions) -> bool:
 
 
 def _colorize(
-    colorizer: "Colorizer", photo, fmt: str, strength: float, hints, warnings: list[str]
-) -> list:
-    """The colorized pages to write: every page for a multi-page output, else the first."""
+    colorizer: "Colorizer", photo: Photo, fmt: str, strength: float, hints, warnings: list[str]
+) -> "list[Image.Image] | Planes":
+    """What to write: every page for a multi-page output, else the first; for a JPEG without
+    alpha, the planes the JPEG stores."""
     if photo.frames > 1 and fmt in MULTI_PAGE_FORMATS:
         return [colorizer.colorize(page, strength=strength, hints=hints) for page in pages(photo)]
     if photo.frames > 1:
@@ -304,13 +322,9 @@ def _colorize(
         )
     if fmt == "JPEG" and not has_alpha(photo.image):
         # JPEG stores YCbCr with half-size chroma: hand it over as such (tests bound the difference)
-        return [
-            colorizer.colorize_planes(
-                photo.gray if photo.gray is not None else photo.image,
-                strength=strength,
-                hints=hints,
-            )
-        ]
+        return colorizer.colorize_planes(
+            photo.gray if photo.gray is not None else photo.image, strength=strength, hints=hints
+        )
     return [colorizer.colorize(photo.image, strength=strength, hints=hints)]
 
 

@@ -137,14 +137,10 @@ def _progress(enabled: bool, fraction: float) -> None:
 
 def _start_loading(opts: PhotoOptions) -> Future:
     """The Colorizer, loading in a helper thread from now on."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from .pipeline import Colorizer
+    from .threads import start_thread
 
-    loader = ThreadPoolExecutor(1, thread_name_prefix="colorize-model")
-    loading = loader.submit(Colorizer, opts.model, threads=opts.threads)
-    loader.shutdown(wait=False)
-    return loading
+    return start_thread(lambda: Colorizer(opts.model, threads=opts.threads), name="colorize-model")
 
 
 def _loaded(loading: Future, with_hints: bool) -> "Colorizer":

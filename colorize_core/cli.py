@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NoReturn
@@ -31,6 +31,7 @@ from .limits import batch_workers
 from .native_stderr import discard_stream, serialized_stderr
 from .options import PhotoOptions, add_photo_options, at_least, photo_options
 from .results import PhotoResult, Skip, Status, in_input_order, summary
+from .threads import start_thread, thread_pool
 
 if TYPE_CHECKING:
     from .batch import BatchOptions
@@ -224,12 +225,10 @@ def _colorize_all(
     jobs: list[Job], loading: "ModelLoad", run: BatchRun, report: BatchReport
 ) -> None:
     """Every photo, one at a time or --jobs at once; each result reported as it finishes."""
-    from .batch import colorize_file
-
     progress = Progress(len(jobs), enabled=run.chatty)
 
     def one(job: Job) -> PhotoResult:
-        return colorize_file(loading, *job, run.photo.batch, before_decode=loading.start)
+        return _colorize_one(job, loading, run.photo.batch)
 
     workers, cut = batch_workers(run.jobs, len(jobs))
     if cut and not run.quiet:
@@ -239,12 +238,27 @@ def _colorize_all(
             _take(one(job), report, progress, run)
         return
     # decode, model and encode of different photos overlap (Pillow and LiteRT release the GIL)
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="colorize-batch")
+    pool = thread_pool(workers, "colorize-batch")
     try:
         for future in as_completed([pool.submit(one, job) for job in jobs]):
             _take(future.result(), report, progress, run)
     finally:  # on an interrupt: photos being written finish (atomically), the others never start
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _colorize_one(job: Job, loading: "ModelLoad", opts: "BatchOptions") -> PhotoResult:
+    """One photo: opened and checked, the model's loading started (once), then decoded beside
+    it, colorized and written; a photo that fails is a result."""
+    from .batch import as_result, finish_one, open_one
+
+    def steps() -> PhotoResult:
+        opened = open_one(*job, opts)
+        if isinstance(opened, PhotoResult):
+            return opened
+        loading.start()
+        return finish_one(opened, loading, opts)
+
+    return as_result(job[0], steps)
 
 
 def _take(result: PhotoResult, report: BatchReport, progress: Progress, run: BatchRun) -> None:
@@ -288,15 +302,14 @@ class ModelLoad:
     """The batch's Colorizer, loaded in a helper thread that starts as the first photo decodes.
 
     LiteRT holds the GIL while it builds an interpreter (~40 ms per network); Pillow decodes
-    without it. Started from imageio.load's before_decode, the build runs beside the decode
-    instead of stalling the Python steps that lead to it. The imports come first, in the
-    caller's thread: they hold the GIL wherever they run.
+    without it. Started once the first photo is opened and checked (_colorize_one), the build
+    runs beside its decode instead of stalling the Python steps that lead to it. The imports
+    come first, in the caller's thread: they hold the GIL wherever they run.
     """
 
     def __init__(self, model: str | None, threads: int | None, with_hints: bool = False):
-        from . import (
-            pipeline,  # noqa: F401  (numpy, Pillow, the runtime's modules: imported once, here)
-        )
+        # numpy, Pillow, the runtime's modules: imported once, here
+        from . import pipeline  # noqa: F401
 
         self._model, self._threads, self._with_hints = model, threads, with_hints
         self._lock = threading.Lock()
@@ -306,11 +319,13 @@ class ModelLoad:
         """Start loading (once; later calls do nothing)."""
         with self._lock:
             if self._future is None:
-                loader = ThreadPoolExecutor(1, thread_name_prefix="colorize-model")
-                self._future = loader.submit(
-                    _load_colorizer, self._model, self._threads, self._with_hints
+                self._future = start_thread(
+                    _load_colorizer,
+                    self._model,
+                    self._threads,
+                    self._with_hints,
+                    name="colorize-model",
                 )
-                loader.shutdown(wait=False)
 
     def __call__(self) -> "Colorizer":
         """The Colorizer, once loaded; UsageError (exit 2) for a model that cannot load, or one

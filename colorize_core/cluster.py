@@ -1,7 +1,7 @@
 """`colorize-core cluster`: an archive colorized on a Ray cluster, resumable, nothing lost or
 duplicated.
 
-One Ray task per photo, the single-machine code path inside it (batch.process_one), so a photo
+One Ray task per photo, the single-machine code path inside it (batch.colorize_file), so a photo
 comes out byte for byte as the CLI writes it. Ray tasks rather than Ray Data: every photo is a file
 in and a file out on a file system all nodes mount; streaming in-memory blocks between operators
 (what Ray Data adds) buys nothing there, and tasks keep per-photo retries and results simple.

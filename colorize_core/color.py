@@ -14,12 +14,12 @@ the two to within one 8-bit level.
 
 from __future__ import annotations
 
-import functools
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, TypeVar
 
 import numpy as np
 from PIL import Image
+
+from .threads import by_halves, in_background
 
 T = TypeVar("T")
 
@@ -150,30 +150,6 @@ def stack_rows(bands: list[Image.Image]) -> Image.Image:
         out.paste(b, (0, top))
         top += b.height
     return out
-
-
-def by_halves(height: int, fn: Callable[[int, int], T]) -> list[T]:
-    """[fn(0, cut), fn(cut, height)], the top half in the helper thread ([fn(0, height)] under
-    2 rows): Pillow lets go of the GIL to convert, so a large photo's full-size steps take one
-    half's time on two cores."""
-    if height < 2:
-        return [fn(0, height)]
-    cut = height // 2
-    top = in_background(fn, 0, cut)
-    bottom = fn(cut, height)
-    return [top.result(), bottom]
-
-
-def in_background(fn: Callable[..., T], *args) -> "Future[T]":
-    """fn(*args) in the pixel path's one helper thread (Pillow and numpy release the GIL for big
-    images, so a second plane or a copy runs beside the main thread's work)."""
-    return _helper().submit(fn, *args)
-
-
-@functools.lru_cache(maxsize=1)
-def _helper() -> ThreadPoolExecutor:
-    """One helper thread for the pixel path, made on first use."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="colorize-pixels")
 
 
 def merge_8bit(y: Image.Image, cb: Image.Image, cr: Image.Image) -> Image.Image:

@@ -107,26 +107,48 @@ class Photo:
     gray: "np.ndarray | None" = None  # a grayscale JPEG's pixels, shared with `image` (see _decode)
 
 
-def load(
-    path: str | os.PathLike,
-    *,
-    max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
-    before_decode: Callable[[], object] | None = None,
-) -> Photo:
-    """Decode a photo's first page fully, or raise ImageIOError naming the file and the reason.
+class PhotoFile:
+    """A photo opened and checked (format, size, pixel limit, memory) with no pixels decoded yet.
 
-    before_decode: called once the photo is checked, just before its pixels decode (outside the
-    GIL): the CLI starts loading the model then, so that the two overlap."""
-    path = Path(path)
-    said: list[str] = []  # Pillow's warnings about the file
-    fp = _open_photo(path)
-    try:
-        with pillow_warnings(said):
-            photo = _read(fp, path, max_megapixels, before_decode)
-    finally:
-        fp.close()  # the first page is decoded; `pages` opens the file again for the others
-    _add_new(photo.warnings, said)
-    return photo
+    Checking takes milliseconds and decoding most of a photo's time: a caller that has slow work
+    of its own to start (the CLI's model) starts it between the two, beside the decode. Close it
+    (or use it in a `with`) when it is not decoded."""
+
+    def __init__(self, path: str | os.PathLike, *, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS):
+        self.path, self.max_megapixels = Path(path), max_megapixels
+        self._said: list[str] = []  # Pillow's warnings about the file
+        self._fp = _open_photo(self.path)
+        try:
+            with pillow_warnings(self._said):
+                self._image = _open_checked(self._fp, self.path, max_megapixels)
+        except BaseException:
+            self._fp.close()
+            raise
+
+    def decode(self) -> Photo:
+        """The first page decoded, upright, with its metadata; the file is closed after it (`pages`
+        opens it again for the others). ImageIOError naming the file and the reason."""
+        try:
+            with pillow_warnings(self._said):
+                photo = _read(self._image, self._fp, self.path, self.max_megapixels)
+        finally:
+            self.close()
+        _add_new(photo.warnings, self._said)
+        return photo
+
+    def close(self) -> None:
+        self._fp.close()
+
+    def __enter__(self) -> "PhotoFile":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def load(path: str | os.PathLike, *, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Photo:
+    """Decode a photo's first page fully, or raise ImageIOError naming the file and the reason."""
+    return PhotoFile(path, max_megapixels=max_megapixels).decode()
 
 
 def _add_new(warned: list[str], said: Iterable[str]) -> None:
@@ -137,11 +159,8 @@ def _add_new(warned: list[str], said: Iterable[str]) -> None:
             warned.append(text)
 
 
-def _read(
-    fp: BinaryIO, path: Path, max_megapixels: float, before_decode: Callable[[], object] | None
-) -> Photo:
-    """load() once the file is open: the first page decoded, upright, with its metadata."""
-    opened = _open_checked(fp, path, max_megapixels, before_decode)
+def _read(opened: Image.Image, fp: BinaryIO, path: Path, max_megapixels: float) -> Photo:
+    """The checked photo's first page decoded, upright, with its metadata."""
     im, gray = _decode(opened, fp, path)
     frames = _frames(opened, path)
     if im.mode in KEYED_MODES and "transparency" in im.info:
@@ -374,11 +393,8 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _open_checked(
-    fp, path: Path, max_megapixels: float, before_decode: Callable[[], object] | None = None
-) -> Image.Image:
-    """Image.open + the size, pixel-limit and memory checks (no pixels decoded yet), then
-    before_decode()."""
+def _open_checked(fp, path: Path, max_megapixels: float) -> Image.Image:
+    """Image.open + the size, pixel-limit and memory checks (no pixels decoded yet)."""
     try:
         im = _open_unlimited(fp)
     except UnidentifiedImageError:
@@ -391,8 +407,6 @@ def _open_checked(
     except Exception as exc:  # see the note at the top
         raise ImageIOError(f"{path}: truncated or corrupt image ({_reason(exc)})") from None
     _check_size(im, path, max_megapixels)
-    if before_decode is not None:
-        before_decode()
     return im
 
 
@@ -489,7 +503,10 @@ def save(
     path = Path(path)
     fmt = output_format(path)
     _, keeps_alpha, keeps_icc, keeps_exif = FORMATS[path.suffix.lower()]
-    images = image if isinstance(image, list) else [image]
+    planes = image if isinstance(image, jpeg.Planes) else None
+    images = [] if planes is not None else image if isinstance(image, list) else [image]
+    if planes is not None and fmt != "JPEG":
+        raise ImageIOError(f"{path}: JPEG planes cannot be written as {fmt}")
     if len(images) > 1 and fmt not in MULTI_PAGE_FORMATS:
         raise ImageIOError(f"{path}: {fmt} cannot hold {len(images)} pages; write .tif")
     if any(im.mode in ("RGBA", "LA") for im in images) and not keeps_alpha:
@@ -523,10 +540,13 @@ def save(
     options["icc_profile"] = icc_profile if keeps_icc and icc_profile else None
     if keeps_exif and exif:
         options["exif"] = exif
-    if len(images) > 1:
-        options.update(save_all=True, append_images=images[1:])
     try:
-        write_atomic(path, _writer(images[0], fmt, options), overwrite=overwrite)
+        write = (
+            _planes_writer(planes, options)
+            if planes is not None
+            else _pillow_writer(images, fmt, options)
+        )
+        write_atomic(path, write, overwrite=overwrite)
     except FileExistsError:
         raise OutputExistsError(f"{path}: already exists (use --overwrite to replace it)") from None
     except OSError as exc:
@@ -538,16 +558,20 @@ def save(
     return path
 
 
-def _writer(
-    image: Image.Image | jpeg.Planes, fmt: str, options: dict
+def _pillow_writer(
+    images: list[Image.Image], fmt: str, options: dict
 ) -> Callable[[BinaryIO], object]:
-    """What writes the photo into an open file: Pillow, or libjpeg-turbo for JPEG planes."""
-    if not isinstance(image, jpeg.Planes):
-        return lambda f: image.save(f, format=fmt, **options)
-    if fmt != "JPEG":
-        raise ImageIOError(f"JPEG planes cannot be written as {fmt}")
+    """What writes the pages into an open file, through Pillow."""
+    if len(images) > 1:
+        options = {**options, "save_all": True, "append_images": images[1:]}
+    return lambda f: images[0].save(f, format=fmt, **options)
+
+
+def _planes_writer(planes: jpeg.Planes, options: dict) -> Callable[[BinaryIO], object]:
+    """What writes JPEG planes into an open file, through libjpeg-turbo (encoded here, before
+    the temporary file is made)."""
     data = jpeg.encode(
-        image,
+        planes,
         quality=options["quality"],
         icc_profile=options.get("icc_profile"),
         exif=options.get("exif"),

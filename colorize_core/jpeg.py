@@ -30,7 +30,6 @@ class Planes:
     y: "np.ndarray"
     cb: "np.ndarray"
     cr: "np.ndarray"
-    mode = "YCbCr"  # what a reader reports before converting to RGB
 
     @property
     def size(self) -> tuple[int, int]:

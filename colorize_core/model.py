@@ -7,12 +7,11 @@ A model may take colour hints as a second input; its card declares them.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import mmap
 import os
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from .hints import empty as empty_hints
 from .limits import check_threads
 from .native_stderr import native_stderr_captured
 from .shipped import DEFAULT_MODEL, SHIPPED_DIR, SHIPPED_MODELS
+from .threads import hashing
 
 
 def sha256_of(path: Path) -> str:
@@ -44,18 +44,12 @@ def checksum(path: Path) -> "Future[str]":
     key = (os.fspath(Path(path).resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     with _CHECKSUMS_LOCK:
         if key not in _CHECKSUMS:
-            _CHECKSUMS[key] = _hasher().submit(sha256_of, path)
+            _CHECKSUMS[key] = hashing(sha256_of, path)
         return _CHECKSUMS[key]
 
 
 _CHECKSUMS: dict[tuple, "Future[str]"] = {}
 _CHECKSUMS_LOCK = threading.Lock()
-
-
-@functools.lru_cache(maxsize=1)
-def _hasher() -> ThreadPoolExecutor:
-    """One helper thread for model checksums, made on first use."""
-    return ThreadPoolExecutor(1, thread_name_prefix="colorize-sha256")
 
 
 def looks_like_path(model: str | os.PathLike) -> bool:

@@ -21,6 +21,7 @@ from .imageio import has_alpha
 from .limits import check_strength
 from .model import Model, ModelError
 from .preprocess import model_view
+from .threads import by_halves, in_background
 
 ImageLike = Union[Image.Image, np.ndarray]
 HIGH_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "F")
@@ -122,7 +123,7 @@ class Colorizer:
             luma = Image.frombuffer("L", (y.shape[1], y.shape[0]), y, "raw", "L", 0, 1)
         else:
             luma = self._luma(_straight_alpha(image))
-            y = color.in_background(
+            y = in_background(
                 np.asarray, luma
             )  # Pillow copies 13 MP in ~25 ms: beside the model's pass
         uv = self.predict_chroma(luma, hints) * strength
@@ -173,9 +174,7 @@ class Colorizer:
             c = array.shape[-1]
             if c in (1, 3):  # no alpha: luminance, RGB and the copy back into numpy in two bands
                 luma = color.stack_rows(
-                    color.by_halves(
-                        array.shape[0], lambda top, bottom: _luma_of_codes(array[top:bottom])
-                    )
+                    by_halves(array.shape[0], lambda top, bottom: _luma_of_codes(array[top:bottom]))
                 )
                 uv = self.predict_chroma(luma, hints) * strength
                 return np.concatenate(
