@@ -18,9 +18,8 @@ from typing import BinaryIO, Callable
 
 TEMP_TAG = ".colorize-"
 TEMP_SUFFIX = ".part"
-STALE_AFTER_S = (
-    24 * 3600
-)  # a temp file this old is stale whoever wrote it (a crashed node's, a reused pid)
+# a temp file this old is stale whoever wrote it (a crashed node's, a reused pid)
+STALE_AFTER_S = 24 * 3600
 _TEMP_RE = re.compile(
     r"^\..+"
     + re.escape(TEMP_TAG)
@@ -68,9 +67,8 @@ def write_atomic(
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = _create_temp(folder, f".{path.name}{TEMP_TAG}{_host()}-{os.getpid()}-")
     try:
-        os.chmod(
-            tmp, 0o666 & ~_umask()
-        )  # mkstemp makes 0600; an output should get normal permissions
+        # mkstemp makes 0600; an output should get normal permissions
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "w+b") as f:  # read too: a multi-page TIFF writer seeks back and reads
             write(f)
             f.flush()

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from .pipeline import Colorizer
 
 OUTPUT_TAG = "_colorized"
+Job = tuple[Path, Path]  # (photo, its output)
 
 
 class BatchUsageError(ValueError):
@@ -83,7 +84,7 @@ def collect(inputs: list[Path], recursive: bool) -> list[tuple[Path, Path]]:
     return jobs
 
 
-def plan(inputs: list[Path], opts: BatchOptions) -> list[tuple[Path, Path]]:
+def plan(inputs: list[Path], opts: BatchOptions) -> list[Job]:
     """(input, output) for every photo, or BatchUsageError when the options cannot be met."""
     jobs = collect(inputs, opts.recursive)
     if not jobs:
@@ -141,7 +142,7 @@ def _file_in_the_way(folder: Path) -> Path | None:
     return None
 
 
-def _one_claim_per_output(jobs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
+def _one_claim_per_output(jobs: list[Job]) -> list[Job]:
     """The jobs with a photo given twice kept once; BatchUsageError naming both photos when two
     different ones would be written to one file (one would be lost, and which one would vary)."""
     claimed: dict[str, Path] = {}
@@ -298,7 +299,7 @@ def hints_for(src: Path, opts: BatchOptions) -> tuple["HintsLike | None", str | 
         raise ImageIOError(str(exc)) from None
 
 
-def uses_hints(jobs: list[tuple[Path, Path]], opts: BatchOptions) -> bool:
+def uses_hints(jobs: list[Job], opts: BatchOptions) -> bool:
     """True when some photo of the batch will be colorized with hints (so a hint model is
     needed)."""
     return (

@@ -98,9 +98,8 @@ def colorize_npy(
     rest."""
     import numpy as np
 
-    loading = _start_loading(
-        opts
-    )  # the model loads in a helper thread while this one maps the pixels
+    # the model loads in a helper thread while this one maps the pixels
+    loading = _start_loading(opts)
     hints = None
     pixels, problem = _read_npy(np, src)
     if hints_path is not None and problem is None:

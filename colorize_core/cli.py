@@ -30,15 +30,15 @@ from .exits import (
 from .limits import batch_workers
 from .native_stderr import discard_stream, serialized_stderr
 from .options import PhotoOptions, add_photo_options, at_least, photo_options
+from .progress import Progress
 from .results import PhotoResult, Skip, Status, in_input_order, summary
 from .threads import start_thread, thread_pool
 
 if TYPE_CHECKING:
-    from .batch import BatchOptions
+    from .batch import BatchOptions, Job
     from .pipeline import Colorizer
 
 DASH_HINT = "a file name that starts with '-' goes after --, e.g. colorize-core -- -scan.jpg"
-Job = tuple[Path, Path]  # (photo, output)
 
 
 def subcommand(name: str) -> Callable[[list[str]], int] | None:
@@ -155,29 +155,6 @@ class BatchReport:
         }
 
 
-class Progress:
-    """One line on stderr: a bar on a terminal, plain lines otherwise; silent with
-    --quiet/--json."""
-
-    def __init__(self, total: int, enabled: bool):
-        self.total, self.enabled, self.tty = total, enabled, sys.stderr.isatty()
-
-    def update(self, done: int, message: str) -> None:
-        if not self.enabled:
-            return
-        if self.tty and self.total > 1:
-            width = 24
-            filled = int(width * done / self.total)
-            sys.stderr.write(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {message[:60]:<60}"
-            )
-            if done == self.total:
-                sys.stderr.write("\n")
-        else:
-            sys.stderr.write(message + "\n")
-        sys.stderr.flush()
-
-
 def run_batch(run: BatchRun, report: BatchReport) -> int:
     """Colorize every input, adding one result per photo to `report` as it finishes."""
     jobs = _plan(run.inputs, run.photo.batch)
@@ -268,16 +245,9 @@ def _take(result: PhotoResult, report: BatchReport, progress: Progress, run: Bat
     if run.chatty:
         for w in result.warnings:
             print(f"colorize-core: warning: {src}: {w}", file=sys.stderr)
-    if result.status is Status.ERROR:
-        if not run.json:
-            print(f"colorize-core: error: {result.message}", file=sys.stderr)
-        progress.update(len(report.results), f"failed {src.name}")
-    elif result.status is Status.SKIPPED:
-        progress.update(len(report.results), f"skipped {src} ({result.message})")
-    else:
-        progress.update(
-            len(report.results), f"colorized {src} -> {result.output} ({result.seconds:.2f} s)"
-        )
+    if result.status is Status.ERROR and not run.json:
+        print(f"colorize-core: error: {result.message}", file=sys.stderr)
+    progress.update(result)
 
 
 def _print_counts(results: list[PhotoResult], chatty: bool) -> None:
@@ -388,10 +358,8 @@ def main(argv: list[str] | None = None) -> int:
     if run_subcommand is not None:
         return run_subcommand(argv[1:])
     stop_on_signals()
-    saved_stderr, sys.stderr = (
-        sys.stderr,
-        serialized_stderr(sys.stderr),
-    )  # the model loads in a helper thread
+    # the model loads in a helper thread
+    saved_stderr, sys.stderr = (sys.stderr, serialized_stderr(sys.stderr))
     try:
         return _run(argv)
     finally:
@@ -460,11 +428,8 @@ def run() -> NoReturn:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (
-            OSError,
-            ValueError,
-        ):  # a reader that has gone, a closed stream: nothing more reaches it
-            pass
+        except (OSError, ValueError):
+            pass  # a reader that has gone, a closed stream: nothing more reaches it
     os._exit(code)
 
 

@@ -22,7 +22,6 @@ import json
 import os
 import socket
 import sys
-import time
 from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,6 +39,7 @@ from .exits import (
     stop_on_signals,
 )
 from .options import PhotoOptions, add_photo_options, at_least, photo_options
+from .progress import Progress
 from .results import (
     EXISTS_REASON,
     Failure,
@@ -55,11 +55,11 @@ from .results import (
 if TYPE_CHECKING:  # the runtime (numpy, Pillow) and Ray load only when the cluster mode runs
     from types import ModuleType
 
+    from .batch import Job
     from .pipeline import Colorizer
 
 DEFAULT_RETRIES = 3
 EARLIER_ATTEMPT = "written by an earlier attempt of this photo"
-Job = tuple[Path, Path]  # (photo, output)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -205,30 +205,6 @@ def _restore_stdout(saved: int) -> None:
     os.close(saved)
 
 
-class Progress:
-    """done / failed / photos per second / time left, one line on stderr per photo."""
-
-    def __init__(self, total: int, enabled: bool):
-        self.total, self.enabled, self.t0 = total, enabled, time.perf_counter()
-        self.done = self.failed = 0
-
-    def update(self, result: PhotoResult) -> None:
-        self.done += 1
-        self.failed += result.status is Status.ERROR
-        if not self.enabled:
-            return
-        elapsed = time.perf_counter() - self.t0
-        rate = self.done / elapsed if elapsed > 0 else 0.0
-        left = (self.total - self.done) / rate if rate > 0 else float("nan")
-        print(
-            f"[{self.done}/{self.total}] {self.failed} failed, {rate:.2f} photos/s, "
-            f"about {left:.0f} s left: "
-            f"{result.status.value} {result.input}",
-            file=sys.stderr,
-            flush=True,
-        )
-
-
 def _check_takes_hints(model: str) -> None:
     """Photos with a STEM.hints.png need a model that reads hints: a named one is checked on its
     card here, before any worker starts (the shipped default reads hints)."""
@@ -326,9 +302,8 @@ def _skipped_as_existing(src: Path, dst: Path, job: ClusterRun, record: Recorder
 
 def _colorize_on_ray(ray: "ModuleType", todo: list[Job], job: ClusterRun, record: Recorder) -> None:
     """One Ray task a photo, each result recorded as it arrives; Ray's stdout kept off ours."""
-    saved_stdout = (
-        _stdout_to_stderr()
-    )  # Ray prints worker deaths on stdout; stdout is for --json alone
+    # Ray prints worker deaths on stdout; stdout is for --json alone
+    saved_stdout = _stdout_to_stderr()
     try:
         if todo:
             ray.init(

@@ -17,9 +17,8 @@ FORMATS = {
 }
 
 
-PHOTO_SUFFIXES = tuple(
-    FORMATS
-)  # what is read from folders and written: one list for the whole product
+# what is read from folders and written: one list for the whole product
+PHOTO_SUFFIXES = tuple(FORMATS)
 FORMAT_NAMES = ", ".join(s.lstrip(".") for s in FORMATS)  # as --format takes them
 MULTI_PAGE_FORMATS = ("TIFF",)  # output formats that hold every page of a multi-page input
 DEFAULT_QUALITY = 95  # JPEG and WebP

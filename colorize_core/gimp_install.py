@@ -246,13 +246,19 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
+def _report_and_record(profile: Profile) -> tuple[ProfileReport, dict | None]:
+    """A profile's report (not installed, until found otherwise) and its install record (None
+    where nothing is installed)."""
+    report = ProfileReport.of(profile)
+    report.state = State.NOT_INSTALLED
+    return report, read_record(profile)
+
+
 def uninstall_profile(profile: Profile, *, dry_run: bool) -> ProfileReport:
     """Remove the files the install record lists (only inside the plug-ins folder), then the
     folders the install created, where they are empty."""
-    report = ProfileReport.of(profile)
-    record = read_record(profile)
+    report, record = _report_and_record(profile)
     if record is None:
-        report.state = State.NOT_INSTALLED
         return report
     plugins = Path(profile.plugins)
     files = [Path(p) for p in record.get("files", []) if isinstance(p, str)]
@@ -321,10 +327,8 @@ def self_test(profile: Profile) -> tuple[bool, str]:
 def status_profile(profile: Profile, *, check: bool) -> ProfileReport:
     """What is installed in one profile; with `check`, whether its core colorizes through its
     bridge."""
-    report = ProfileReport.of(profile)
-    record = read_record(profile)
+    report, record = _report_and_record(profile)
     if record is None:
-        report.state = State.NOT_INSTALLED
         return report
     report.core = record.get("core")
     report.state = State.INSTALLED if _plugin_files_current(profile) else State.OUTDATED

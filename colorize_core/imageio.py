@@ -34,9 +34,8 @@ if TYPE_CHECKING:  # numpy is imported where pixels are handled (the CLI's --hel
 
 
 TURNED = range(2, 9)  # EXIF orientations that need turning upright
-DECODE_BLOCK_MAX = (
-    64 << 20
-)  # bytes of a file handed to its decoder at once (larger files: in such blocks)
+# bytes of a file handed to its decoder at once (larger files: in such blocks)
+DECODE_BLOCK_MAX = 64 << 20
 KEYED_MODES = {
     "L": "LA",
     "RGB": "RGBA",
@@ -380,10 +379,25 @@ def _upright(im: Image.Image, exif: Image.Exif | None) -> Image.Image:
 
 def _frames(im: Image.Image, path: Path) -> int:
     """Pages of a TIFF, frames of a GIF: counting them reads the file's whole chain of pages."""
-    try:
+    with _failures_named(path, "read"):
         return getattr(im, "n_frames", 1)
-    except MemoryError:
+
+
+@contextmanager
+def _failures_named(path: Path, step: str) -> Iterator[None]:
+    """Pillow's failures while it reads or decodes `path` (the `step`) as an ImageIOError naming
+    the file: not a format it reads, out of memory, or anything else as a damaged file."""
+    try:
+        yield
+    except ImageIOError:
         raise
+    except UnidentifiedImageError:
+        raise ImageIOError(
+            f"{path}: "
+            f"{unreadable_format(path) or 'not an image, or a format this tool cannot read'}"
+        ) from None
+    except MemoryError:
+        raise ImageIOError(f"{path}: not enough memory to {step} this image") from None
     except Exception as exc:  # see the note at the top
         raise ImageIOError(f"{path}: truncated or corrupt image ({_reason(exc)})") from None
 
@@ -395,17 +409,8 @@ def _reason(exc: BaseException) -> str:
 
 def _open_checked(fp, path: Path, max_megapixels: float) -> Image.Image:
     """Image.open + the size, pixel-limit and memory checks (no pixels decoded yet)."""
-    try:
+    with _failures_named(path, "read"):
         im = _open_unlimited(fp)
-    except UnidentifiedImageError:
-        raise ImageIOError(
-            f"{path}: "
-            f"{unreadable_format(path) or 'not an image, or a format this tool cannot read'}"
-        ) from None
-    except MemoryError:
-        raise ImageIOError(f"{path}: not enough memory to read this image") from None
-    except Exception as exc:  # see the note at the top
-        raise ImageIOError(f"{path}: truncated or corrupt image ({_reason(exc)})") from None
     _check_size(im, path, max_megapixels)
     return im
 
@@ -431,7 +436,7 @@ def _decode(im: Image.Image, fp, path: Path) -> tuple[Image.Image, "np.ndarray |
     array the image shares), decoded by libjpeg-turbo straight into numpy so that the JPEG
     writer takes the photo's own pixels as its Y plane (no 13 MP copy out of Pillow). A JPEG
     libjpeg-turbo refuses (a missing end marker, say) goes to Pillow, which decides."""
-    try:
+    with _failures_named(path, "decode"):
         if im.format == "JPEG" and im.mode == "L":
             gray = _gray_jpeg(fp)
             if gray is not None:
@@ -444,10 +449,6 @@ def _decode(im: Image.Image, fp, path: Path) -> tuple[Image.Image, "np.ndarray |
             im.decodermaxblock, min(os.fstat(fp.fileno()).st_size, DECODE_BLOCK_MAX)
         )
         im.load()
-    except MemoryError:
-        raise ImageIOError(f"{path}: not enough memory to decode this image") from None
-    except Exception as exc:  # see the note at the top
-        raise ImageIOError(f"{path}: truncated or corrupt image ({_reason(exc)})") from None
     return im, None
 
 
@@ -529,9 +530,8 @@ def save(
         options["quality"] = quality
     if fmt == "WEBP":
         options["exact"] = True  # keep the RGB under transparent pixels
-    if (
-        fmt == "JPEG"
-    ):  # the chroma is the model's, upsampled from 56x56: half-size chroma loses nothing of it
+    # the chroma is the model's, upsampled from 56x56: half-size chroma loses nothing of it
+    if fmt == "JPEG":
         options["subsampling"] = 2
     if fmt == "PNG":
         options["compress_level"] = png_compression

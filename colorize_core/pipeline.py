@@ -123,9 +123,8 @@ class Colorizer:
             luma = Image.frombuffer("L", (y.shape[1], y.shape[0]), y, "raw", "L", 0, 1)
         else:
             luma = self._luma(_straight_alpha(image))
-            y = in_background(
-                np.asarray, luma
-            )  # Pillow copies 13 MP in ~25 ms: beside the model's pass
+            # Pillow copies 13 MP in ~25 ms: beside the model's pass
+            y = in_background(np.asarray, luma)
         uv = self.predict_chroma(luma, hints) * strength
         half = jpeg.chroma_size(luma.size)
         if half[0] >= uv.shape[1] and half[1] >= uv.shape[0]:  # grown: straight to half size

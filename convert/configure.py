@@ -68,9 +68,8 @@ def settle(
             f"{run_dir} holds a run started with --input-size {previous.input_size}; resume it "
             "the same way, or train into a new folder"
         )
-    source = previous or (
-        start.config if start is not None else None
-    )  # whose decoder the run keeps
+    # whose decoder the run keeps
+    source = previous or (start.config if start is not None else None)
     config = dataclasses.replace(
         config,
         transfer=weights is not None,

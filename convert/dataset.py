@@ -181,9 +181,7 @@ def prepare(
     with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
         for i, (path, crop) in enumerate(
             zip(
-                paths,
-                pool.map(_prepare_one, paths, [size] * len(paths), chunksize=64),
-                strict=True,
+                paths, pool.map(_prepare_one, paths, [size] * len(paths), chunksize=64), strict=True
             )
         ):
             (dropped if crop is None else kept).append(str(Path(path).resolve()))
@@ -271,14 +269,6 @@ def chroma_targets(crops: np.ndarray, chroma_size: int) -> np.ndarray:
             split_8bit(Image.fromarray(np.asarray(crop)))[1], (chroma_size, chroma_size)
         )
     return uvs
-
-
-def inputs_and_targets(crops: np.ndarray, chroma_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """RGB crops (N, S, S, 3) uint8 -> Y inputs (N, S, S, 1) in [-1, 1] and UV targets (N, c, c, 2).
-
-    The inputs are `lumas` (the runtime's luma), not the YCbCr Y, which Pillow rounds differently.
-    """
-    return lumas(crops), chroma_targets(crops, chroma_size)
 
 
 @reports_errors

@@ -18,7 +18,6 @@ discarded (oracle PSNR and CF at several chroma sizes), as compression.md and co
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -28,7 +27,7 @@ from PIL import Image
 
 from colorize_core.color import luma_to_unit, merge, resize_chroma, split_8bit, to_uint8
 from colorize_core.pipeline import Colorizer
-from convert import dataset, metrics, semantic
+from convert import command, dataset, metrics, semantic
 from convert.errors import ConvertError, reports_errors
 
 EVAL_SIZE = 256
@@ -391,12 +390,7 @@ def compression_study(folder: Path, out: Path) -> list[dict]:
 
 @reports_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m convert.evaluate",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__,
-    )
+    ap = command.parser("convert.evaluate", __doc__)
     ap.add_argument(
         "folder", type=Path, help="folder of colour photos (e.g. ../shared/data/eval/kodak24)"
     )

@@ -15,7 +15,7 @@ import argparse
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -93,40 +93,17 @@ def run_tflite(
     return [np.stack(r) for r in results]
 
 
-def write_model(
-    tflite: bytes,
-    path: Path,
-    *,
-    name: str,
-    input_size: int,
-    chroma_size: int,
-    quantization: str,
-    output_gain: float = 1.0,
-    hints: bool = False,
-    hint_spread: tuple[float, float] | None = None,
-    extra: dict | None = None,
-) -> dict:
+def write_model(tflite: bytes, path: Path, **card: Any) -> dict:
     """Write `path` (.tflite) and its model card (.json) beside it, checked as the runtime reads it;
-    returns the card. The arguments are colorize_core.card.new_card's."""
+    returns the card. `card`: colorize_core.card.new_card's keyword arguments (name, sizes, ...)."""
     from colorize_core.card import new_card, write_card
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(tflite)
-    card = new_card(
-        tflite,
-        path.name,
-        name=name,
-        input_size=input_size,
-        chroma_size=chroma_size,
-        quantization=quantization,
-        output_gain=output_gain,
-        hints=hints,
-        hint_spread=hint_spread,
-        extra=extra,
-    )
-    write_card(path, card)
-    return card
+    written = new_card(tflite, path.name, **card)
+    write_card(path, written)
+    return written
 
 
 def fidelity(

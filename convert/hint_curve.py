@@ -14,7 +14,6 @@ no dots, 5 dots, truth).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -25,7 +24,7 @@ from PIL import Image
 from colorize_core.color import luma_to_unit, merge, resize_chroma, to_uint8
 from colorize_core.model import Model
 from colorize_core.pipeline import Colorizer
-from convert import evaluate, metrics
+from convert import command, evaluate, metrics
 from convert.errors import ConvertError, reports_errors
 from convert.hints import simulate
 
@@ -63,12 +62,8 @@ def curve(
     return rows
 
 
-SPREAD_RINGS = (
-    (0, 2),
-    (3, 8),
-    (9, 16),
-    (17, 80),
-)  # distance from the dot, in cells of the 56x56 grid
+# distance from the dot, in cells of the 56x56 grid
+SPREAD_RINGS = ((0, 2), (3, 8), (9, 16), (17, 80))
 
 
 def spread(colorizer: Colorizer, truths: list[np.ndarray], seed: int = 0) -> list[dict]:
@@ -244,12 +239,7 @@ def markdown(
 
 @reports_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m convert.hint_curve",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__,
-    )
+    ap = command.parser("convert.hint_curve", __doc__)
     ap.add_argument(
         "--model", type=Path, required=True, help="a hint model (.tflite with its card)"
     )

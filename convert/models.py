@@ -90,13 +90,8 @@ VGG16_WIDTHS = {
     "block5_conv2": 512,
     "block5_conv3": 512,
 }
-BLOCK_ENDS = (
-    "block1_conv2",
-    "block2_conv2",
-    "block3_conv3",
-    "block4_conv3",
-    "block5_conv3",
-)  # a 2x2 max pool follows
+# a 2x2 max pool follows
+BLOCK_ENDS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")
 
 
 def check_widths(widths: dict[str, int]) -> dict[str, int]:
@@ -315,9 +310,8 @@ def build_decoder(
         b = _conv(f5, 256, 1, "dec_f5")
         b = layers.UpSampling2D(2, interpolation="bilinear", name="dec_f5_up")(b)
         parts = [a, b]
-        if (
-            hint_in is not None
-        ):  # the hints at the features' grid: pooled sums keep their mask weight
+        # the hints at the features' grid: pooled sums keep their mask weight
+        if hint_in is not None:
             h = layers.AveragePooling2D(chroma_size // a.shape[1], name="hint_pool")(hint_in)
             parts.append(_conv(h, 32, 3, "hint_conv"))
         x = layers.Concatenate(name="dec_concat")(parts)

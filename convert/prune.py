@@ -1,4 +1,4 @@
-"""Prune a trained run's VGG16 to fewer channels, layer by layer, with no training.
+r"""Prune a trained run's VGG16 to fewer channels, layer by layer, with no training.
 
 Usage:
   python -m convert.prune PRUNED_RUN --from RUN --cache CACHE --ratio 0.5
@@ -20,7 +20,6 @@ convert.evaluate, or `convert.train --finetune-all --distill 1` to recover what 
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -32,7 +31,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from convert import dataset, losses, models, runs  # noqa: E402
+from convert import command, dataset, losses, models, runs  # noqa: E402
 from convert.errors import ConvertError, reports_errors  # noqa: E402
 from convert.run_config import RunConfig  # noqa: E402
 
@@ -148,10 +147,8 @@ def prune_vgg(
         else:
             keep = np.arange(kernel.shape[-1])
         if len(keep_in) == kernel.shape[2] and len(keep) == kernel.shape[-1]:
-            new_kernel, new_bias = (
-                kernel,
-                bias,
-            )  # nothing pruned on either side: the layer stays as it was
+            # nothing pruned on either side: the layer stays as it was
+            new_kernel, new_bias = (kernel, bias)
         else:
             new_kernel, new_bias = reconstruct(student, z[..., keep], positions, rng)
         out = np.maximum(_conv(student, new_kernel, new_bias), 0)
@@ -164,9 +161,8 @@ def prune_vgg(
         )
         pruned[name] = (new_kernel, new_bias)
         student, keep_in = out, keep
-        if (
-            name in models.BLOCK_ENDS and k < len(names) - 1
-        ):  # block5's pool is after the decoder's tap
+        # block5's pool is after the decoder's tap
+        if name in models.BLOCK_ENDS and k < len(names) - 1:
             teacher, student = _pool(teacher), _pool(student)
     return pruned
 
@@ -188,9 +184,8 @@ def prune_run(
     out_dir = Path(out_dir)
     if (out_dir / "model.weights.h5").exists():
         raise ConvertError(f"{out_dir} already holds a model; prune into a new folder")
-    teacher, config = runs.load_inference_model(
-        from_run
-    )  # all its weights, VGG16's too, are in the run
+    # all its weights, VGG16's too, are in the run
+    teacher, config = runs.load_inference_model(from_run)
     if config.loss not in losses.REGRESSION or config.model != "hyper":
         raise ConvertError(
             f"{from_run}: pruning needs a 'hyper' run with a regression loss "
@@ -276,12 +271,7 @@ def prune_run(
 
 @reports_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m convert.prune",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__,
-    )
+    ap = command.parser("convert.prune", __doc__)
     ap.add_argument("run_dir", type=Path, help="new folder for the pruned run")
     ap.add_argument(
         "--from",

@@ -97,9 +97,8 @@ class RunConfig:
         """Path-likes to strings, mappings read-only; refuse what no run can be."""
         for name in ("cache", "finetune_from", "pruned_from"):
             if getattr(self, name) is not None:
-                object.__setattr__(
-                    self, name, str(getattr(self, name))
-                )  # frozen: normalised once, here
+                # frozen: normalised once, here
+                object.__setattr__(self, name, str(getattr(self, name)))
         object.__setattr__(self, "distill_from", _teacher_names(self.distill_from))
         object.__setattr__(self, "record", MappingProxyType(dict(self.record)))
         if self.widths is not None:

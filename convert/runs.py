@@ -44,20 +44,7 @@ def load_inference_model(
     centres = bins["centres"] if bins is not None else None
     if prior_correction and bins is None:
         raise ValueError(f"{run_dir}: a prior-corrected read-out needs a classification run")
-    # a pruned encoder's weights are all in the run's file; VGG16's ImageNet file does not fit it
-    weights = None if config.widths else weights
-    encoder, decoder, _ = models.build(
-        config.model,
-        weights=weights,
-        chroma_size=config.chroma_size,
-        head=config.head,
-        bins=centres,
-        last_activation=config.last_activation,
-        input_size=config.input_size,
-        widths=config.widths,
-        hints=config.hints,
-        head_width=config.head_width,
-    )
+    encoder, decoder, _ = build_networks(config, weights, centres)
     model = models.build_inference_model(
         encoder,
         decoder,
@@ -68,3 +55,21 @@ def load_inference_model(
     )
     model.load_weights(run_dir / "model.weights.h5")
     return model, config
+
+
+def build_networks(config: RunConfig, weights: str | None, centres: np.ndarray | None) -> tuple:
+    """models.build for a run's configuration: (encoder, decoder, the two joined). Training and
+    loading a run build its networks alike. A pruned encoder's weights are all in the run's
+    file (VGG16's ImageNet file does not fit it), so `weights` is not used for one."""
+    return models.build(
+        config.model,
+        weights=None if config.widths else weights,
+        chroma_size=config.chroma_size,
+        head=config.head,
+        bins=centres,
+        last_activation=config.last_activation,
+        input_size=config.input_size,
+        widths=config.widths,
+        hints=config.hints,
+        head_width=config.head_width,
+    )

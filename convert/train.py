@@ -56,7 +56,17 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from colorize_core.color import luma_to_unit, merge, split_8bit, to_uint8  # noqa: E402
-from convert import configure, dataset, distill, features, hints, losses, models, runs  # noqa: E402
+from convert import (  # noqa: E402
+    command,
+    configure,
+    dataset,
+    distill,
+    features,
+    hints,
+    losses,
+    models,
+    runs,
+)
 from convert.errors import ConvertError, reports_errors  # noqa: E402
 from convert.run_config import PRECISIONS, Mode, RunConfig  # noqa: E402
 
@@ -227,9 +237,8 @@ def _train(
         _callbacks(run_dir, save, predict_model, data, config.input_size, session.minutes, started),
     )
     save()
-    before = (
-        previous.record.get("train_seconds", 0.0) if previous else 0.0
-    )  # every sitting's time, summed
+    # every sitting's time, summed
+    before = previous.record.get("train_seconds", 0.0) if previous else 0.0
     config = config.with_record(
         train_seconds=round(before + time.time() - started, 1),
         final_lr=float(keras.ops.convert_to_numpy(optimizer.learning_rate)),
@@ -352,20 +361,9 @@ def _network(
         )
         net = _block5_network(config, predict_model, upper, taps)
     else:
-        encoder, decoder, full = models.build(
-            config.model,
-            weights=weights,
-            chroma_size=config.chroma_size,
-            head=config.head,
-            bins=centres,
-            last_activation=config.last_activation,
-            input_size=config.input_size,
-            hints=config.hints,
-            head_width=config.head_width,
-        )
-        encoder.trainable = (
-            config.mode.from_photos
-        )  # end to end trains VGG16 too; frozen runs leave it
+        encoder, decoder, full = runs.build_networks(config, weights, centres)
+        # end to end trains VGG16 too; frozen runs leave it
+        encoder.trainable = config.mode.from_photos
         net = full if config.mode.from_photos else decoder
         predict_model = models.build_inference_model(encoder, decoder, config.head, centres)
 
@@ -393,9 +391,8 @@ def _compile(net, config: RunConfig, loss_fn, centres, n_train: int):
     """Compile the network with the run's optimizer; returns the optimizer
     (its final learning rate is recorded)."""
     lr = config.lr
-    if (
-        config.cosine
-    ):  # the step count lives in the optimizer's checkpoint, so a resumed run continues the curve
+    # the step count lives in the optimizer's checkpoint, so a resumed run continues the curve
+    if config.cosine:
         steps = config.epochs * int(np.ceil(n_train / config.batch))
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=steps)
     optimizer = {"adam": keras.optimizers.Adam(lr), "sgd": keras.optimizers.SGD(lr, momentum=0.9)}[
@@ -469,12 +466,7 @@ def _with_no_hints(model, y: np.ndarray):
 def _parser() -> argparse.ArgumentParser:
     """The command line; its flags and defaults are the RunConfig's and Session's,
     spelled for people."""
-    ap = argparse.ArgumentParser(
-        prog="python -m convert.train",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__,
-    )
+    ap = command.parser("convert.train", __doc__)
     ap.add_argument(
         "run_dir", type=Path, help="folder for this run's checkpoints, logs and figures"
     )

@@ -9,7 +9,6 @@ strongest feature maps of a few encoder and decoder layers for PHOTO).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ from PIL import Image  # noqa: E402
 
 from colorize_core.color import luma_to_unit  # noqa: E402
 from colorize_core.preprocess import center_crop_square  # noqa: E402
-from convert import runs  # noqa: E402
+from convert import command, runs  # noqa: E402
 from convert.errors import reports_errors  # noqa: E402
 from convert.models import luma_to_vgg  # noqa: E402
 
@@ -88,12 +87,7 @@ def visualize(run_dir: Path, photo: Path, out: Path, weights: str | None = None)
 
 @reports_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m convert.visualize",
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    ap = command.parser("convert.visualize", __doc__)
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("photo", type=Path)
     ap.add_argument("--out", type=Path, required=True)

@@ -18,10 +18,8 @@ from conftest import run_cli as _run_cli
 from PIL import Image, features
 
 CLI = [sys.executable, "-m", "colorize_core"]
-FAST = (
-    "--model",
-    "fast",
-)  # the batch's behaviour is under test, not the model's colours: the quickest one
+# the batch's behaviour is under test, not the model's colours: the quickest one
+FAST = ("--model", "fast")
 
 
 def run_cli(*args, **kw) -> subprocess.CompletedProcess:
@@ -60,9 +58,8 @@ def test_same_stem_in_two_formats_with_one_output_format_is_refused(tmp_path, sm
     assert report["status"] == "usage error"
     assert report["inputs"] == [str(tmp_path / "a.png"), str(tmp_path / "a.jpg")]
     assert not (tmp_path / "a_colorized.png").exists()
-    run_cli(
-        tmp_path / "a.png", tmp_path / "a.jpg", check=True
-    )  # each keeps its own format: two names
+    # each keeps its own format: two names
+    run_cli(tmp_path / "a.png", tmp_path / "a.jpg", check=True)
     assert (tmp_path / "a_colorized.png").exists() and (tmp_path / "a_colorized.jpg").exists()
 
 
@@ -306,10 +303,8 @@ def test_more_jobs_than_the_machine_allows_are_capped_and_said():
 
     assert batch_workers(None, 1000, cores=2) == (2, None)
     assert batch_workers(3, 1000, cores=2, free=2**40) == (3, None)
-    assert batch_workers(1000, 5, cores=2, free=2**40) == (
-        5,
-        None,
-    )  # the photos bound it: nothing cut
+    # the photos bound it: nothing cut
+    assert batch_workers(1000, 5, cores=2, free=2**40) == (5, None)
     workers, why = batch_workers(1000, 1000, cores=2, free=2**40)
     assert workers == 2 * JOBS_PER_CORE and "cores" in why
     workers, why = batch_workers(1000, 1000, cores=64, free=10 * JOB_RESERVE_BYTES)

@@ -65,11 +65,7 @@ def test_bridge_check_reports_model():
 
 
 @pytest.mark.parametrize(
-    "content, message",
-    [
-        (None, "no such file"),
-        (b"garbage", "not a valid .npy pixel file"),
-    ],
+    "content, message", [(None, "no such file"), (b"garbage", "not a valid .npy pixel file")]
 )
 def test_bridge_errors_leave_no_output(tmp_path, content, message):
     src, dst = tmp_path / "in.npy", tmp_path / "out.npy"

@@ -24,9 +24,8 @@ def test_one_file_default_name_and_no_overwrite(gray_file):
     assert img.size == (512, 512) and saturation(img) > 2
     before = out.read_bytes()
     again = run_cli(gray_file)
-    assert (
-        again.returncode == 0 and "output exists (use --overwrite" in again.stderr
-    )  # skipped, not failed
+    # skipped, not failed
+    assert again.returncode == 0 and "output exists (use --overwrite" in again.stderr
     assert out.read_bytes() == before
     assert run_cli(gray_file, "--overwrite", "--strength", "0").returncode == 0
     assert saturation(Image.open(out)) < 1

@@ -143,9 +143,8 @@ def test_cluster_run_survives_a_killed_worker_and_matches_the_cli(cluster, archi
     reference = tmp_path / "reference"
     run_cli(archive, "-o", reference, "--jobs", "1")
     written = sorted(p.name for p in out.iterdir())
-    assert written == sorted(
-        f"scan{i:02d}_colorized.jpg" for i in range(N_GOOD)
-    )  # nothing else: no temp files
+    # nothing else: no temp files
+    assert written == sorted(f"scan{i:02d}_colorized.jpg" for i in range(N_GOOD))
     for name in written:
         assert (out / name).read_bytes() == (reference / name).read_bytes(), name
     lines = [json.loads(line) for line in report.read_text().splitlines()]

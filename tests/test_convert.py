@@ -78,9 +78,8 @@ def test_dataset_drops_gray_crops_and_splits(cache, photo_dir):
         assert all(
             dataset.split_of(os.path.relpath(index["photos"][i], photo_dir)) == split for i in rows
         )
-    again = dataset.prepare(
-        photo_dir, cache, workers=1, progress=False
-    )  # cached: same split, no rework
+    # cached: same split, no rework
+    again = dataset.prepare(photo_dir, cache, workers=1, progress=False)
     assert again["splits"] == index["splits"]
 
 
@@ -120,7 +119,10 @@ def test_a_cache_of_a_changed_folder_is_refused_then_rebuilt(photo_dir, tmp_path
 
 def test_inputs_and_targets_use_the_runtime_colour_math(cache):
     crops, _ = dataset.load(cache)
-    ys, uvs = dataset.inputs_and_targets(np.asarray(crops[:2]), 33)
+    ys, uvs = (
+        dataset.lumas(np.asarray(crops[:2])),
+        dataset.chroma_targets(np.asarray(crops[:2]), 33),
+    )
     assert ys.shape == (2, 224, 224, 1) and uvs.shape == (2, 33, 33, 2)
     assert -1 <= ys.min() and ys.max() <= 1 and -1 <= uvs.min() and uvs.max() <= 1
 
@@ -220,10 +222,8 @@ def test_training_writes_logs_curves_figures_and_resumes(frozen_run, cache):
     ).exists()
     fig = Image.open(frozen_run / "figures" / "epoch_001.png")
     n_tune = min(len(dataset.load(cache)[1]["splits"]["tune"]), train.FIGURE_PHOTOS)
-    assert n_tune >= 2 and fig.size == (
-        3 * 224,
-        n_tune * 224,
-    )  # truth | input | prediction, a row per tune photo
+    # truth | input | prediction, a row per tune photo
+    assert n_tune >= 2 and fig.size == (3 * 224, n_tune * 224)
     train.train(
         frozen_run,
         RunConfig(cache=cache, model="hyper", loss="classify", chroma_size=56, epochs=2, batch=4),
@@ -303,13 +303,10 @@ def test_block5_finetune_on_cached_block4_features(photo_dir, vgg_weights, tmp_p
     def kernel(model, name):
         return next(w for w in model.weights if w.path.endswith(f"{name}/kernel")).numpy()
 
-    assert np.array_equal(
-        kernel(before, "block4_conv3"), kernel(after, "block4_conv3")
-    )  # below block5: frozen
-    for trained in (
-        "block5_conv3",
-        "dec_conv3",
-    ):  # the fine-tuned block and decoder reach the saved model
+    # below block5: frozen
+    assert np.array_equal(kernel(before, "block4_conv3"), kernel(after, "block4_conv3"))
+    # the fine-tuned block and decoder reach the saved model
+    for trained in ("block5_conv3", "dec_conv3"):
         assert not np.allclose(kernel(before, trained), kernel(after, trained))
     # the saved model on photos computes what the fine-tune computed on the cached features
     crops, _ = dataset.load(cache)
@@ -326,9 +323,8 @@ def test_block5_finetune_on_cached_block4_features(photo_dir, vgg_weights, tmp_p
     on_photos = after.predict(dataset.lumas(np.asarray(crops[order])), verbose=0)
     assert np.abs(on_features - on_photos).max() < 0.01
 
-    with pytest.raises(
-        ConvertError, match="resume it the same way"
-    ):  # a fine-tune resumes only as one
+    # a fine-tune resumes only as one
+    with pytest.raises(ConvertError, match="resume it the same way"):
         train.train(
             tuned,
             RunConfig(cache=cache, loss="mse", epochs=2),
@@ -383,9 +379,8 @@ def test_a_classification_hint_run_fine_tunes_block5_with_its_own_bins(
         )
     model, _ = runs.load_inference_model(tuned, vgg_weights)
     assert [tuple(t.shape[1:]) for t in model.inputs] == [(224, 224, 1), (56, 56, 3)]
-    assert (
-        model.outputs[0].dtype == "float32"
-    )  # built for export: float, whatever the training precision
+    # built for export: float, whatever the training precision
+    assert model.outputs[0].dtype == "float32"
 
 
 def test_a_smaller_encoder_view_trains_exports_and_runs(cache, vgg_weights, tmp_path):
@@ -537,10 +532,11 @@ def test_pruned_encoder_is_smaller_recovers_exports_and_runs(
     )
     assert np.abs(np.load(tuned / "teacher_uv.npy") - teacher_uv).max() < 1e-4
     after, _ = runs.load_inference_model(tuned, vgg_weights)
+    # the encoder trained too
     assert not np.allclose(
         model.get_layer("hyper_encoder").get_weights()[0],
         after.get_layer("hyper_encoder").get_weights()[0],
-    )  # the encoder trained too
+    )
 
     # another teacher, at its own input size: a 224x224 run teaches the 64x64 pruned one
     with pytest.raises(ConvertError, match="--distill-mirror need --distill A"):
@@ -675,9 +671,8 @@ def test_a_frozen_run_learns_the_mean_chroma_of_shipped_models(cache, frozen_run
         config.distill_from
     )
     crops, index = dataset.load(cache)
-    _, order = features.load(
-        cache, models.ENCODER_OUTPUTS["hyper"]
-    )  # a frozen run's photos, in its cache's order
+    # a frozen run's photos, in its cache's order
+    _, order = features.load(cache, models.ENCODER_OUTPUTS["hyper"])
     rows = order[np.isin(order, index["splits"]["train"])]
     for name, slot in (("fast", ""), ("default", "_2")):
         colorizer = Colorizer(name, threads=1)
@@ -737,9 +732,8 @@ def test_end_to_end_training_steps(cache, tmp_path):
         train.Session(max_train=4, progress=0),
     )
     assert config.mode.from_photos and (tmp_path / "model.weights.h5").exists()
-    assert (
-        config.record["final_lr"] < 1e-9
-    )  # the cosine decay reached zero at the end of its epochs
+    # the cosine decay reached zero at the end of its epochs
+    assert config.record["final_lr"] < 1e-9
     loss = float((tmp_path / "log.csv").read_text().splitlines()[1].split(",")[2])
     assert np.isfinite(loss)
 
@@ -782,9 +776,8 @@ def test_full_int8_keeps_the_luminance_levels():
         export.to_tflite(model, "int8", representative=lambda: (c[None] for c in calib)), ramp[None]
     )[0][0]
     expected = (ramp + 1) * 127.5 - np.asarray(VGG_MEAN_BGR, np.float32)
-    assert (
-        np.abs(out - expected).max() < 2.5
-    )  # one 8-bit level and rounding; 3 levels would be ~64 off
+    # one 8-bit level and rounding; 3 levels would be ~64 off
+    assert np.abs(out - expected).max() < 2.5
 
 
 @pytest.mark.parametrize("quantization", export.QUANTIZATIONS)
@@ -795,7 +788,7 @@ def test_every_quantization_exports_and_loads_in_the_runtime(
 
     model, config = runs.load_inference_model(frozen_run)
     crops, _ = dataset.load(cache)
-    calib = dataset.inputs_and_targets(np.asarray(crops[:2]), 56)[0]
+    calib = dataset.lumas(np.asarray(crops[:2]))
     data = export.to_tflite(model, quantization, representative=lambda: (y[None] for y in calib))
     card = export.write_model(
         data,

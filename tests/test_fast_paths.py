@@ -44,9 +44,8 @@ def test_threaded_chroma_equals_the_reference_exactly(gray_photo):
     assert np.array_equal(np.asarray(colorize(big)), np.asarray(_reference_rgb(big)))
 
 
-@pytest.mark.parametrize(
-    "source", ["png", "jpg"]
-)  # jpg: the grayscale JPEG decoded by libjpeg-turbo into numpy
+# jpg: the grayscale JPEG decoded by libjpeg-turbo into numpy
+@pytest.mark.parametrize("source", ["png", "jpg"])
 def test_jpeg_output_is_within_the_bound_of_the_rgb_path(
     tmp_path, astronaut_rgb, coffee_rgb, source
 ):
@@ -166,9 +165,8 @@ def test_grayscale_jpeg_is_decoded_into_numpy_exactly_as_pillow_decodes_it(tmp_p
     photo = load(src)
     assert photo.gray is not None and photo.gray.dtype == np.uint8
     assert np.array_equal(photo.gray, np.asarray(Image.open(src)))
-    assert np.array_equal(
-        np.asarray(photo.image), photo.gray
-    )  # the image shares the array's pixels
+    # the image shares the array's pixels
+    assert np.array_equal(np.asarray(photo.image), photo.gray)
     gray_photo.convert("RGB").save(tmp_path / "colour.jpg")  # colour JPEGs: Pillow, no array
     assert load(tmp_path / "colour.jpg").gray is None
 

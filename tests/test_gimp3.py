@@ -358,9 +358,8 @@ def test_a_red_dot_on_the_hints_layer_makes_its_region_red(batch):
     far = (slice(0, 40), slice(0, 60))  # the sky, top left
     assert np.abs(_uv(after[far]) - _uv(plain[far])).max() < 0.03
     assert np.abs(_luma(after) - _luma(before)).mean() < 2.0
-    assert (
-        np.abs(after.astype(int) - ref.astype(int)).max() <= 2
-    )  # what the core computes with the hints
+    # what the core computes with the hints
+    assert np.abs(after.astype(int) - ref.astype(int)).max() <= 2
     d = batch["dir"]
     np.testing.assert_array_equal(
         np.load(d / "hints.hints.after.npy"), np.load(d / "hints.hints.before.npy")

@@ -87,9 +87,8 @@ def test_linux_xdg_config_home_is_honoured(tmp_path):
     (tmp_path / ".config/GIMP/3.0").mkdir(parents=True)
     found = find_profiles(System.LINUX, tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "cfg")})
     assert [(p.plugins, p.version) for p in found] == [(tmp_path / "cfg/GIMP/3.2/plug-ins", "3.2")]
-    relative = find_profiles(
-        System.LINUX, tmp_path, {"XDG_CONFIG_HOME": "cfg"}
-    )  # ignored, as the spec says
+    # ignored, as the spec says
+    relative = find_profiles(System.LINUX, tmp_path, {"XDG_CONFIG_HOME": "cfg"})
     assert [p.version for p in relative] == ["3.0"]
 
 
@@ -376,9 +375,8 @@ def test_flatpak_sandbox_runs_the_host_core_through_flatpak_spawn(tmp_path, monk
     out = np.frombuffer(out, np.uint8).reshape(g.shape)
     assert (out.max(-1).astype(int) - out.min(-1)).mean() > 1  # colour came back
     call = log.read_text()
-    assert (
-        "colorize-core bridge" in call and str(cache) in call
-    )  # the hand-over lay where the host sees it
+    # the hand-over lay where the host sees it
+    assert "colorize-core bridge" in call and str(cache) in call
     assert list(cache.iterdir()) == []  # and was cleared
 
 

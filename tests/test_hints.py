@@ -174,9 +174,8 @@ def test_a_dot_colours_its_region_and_leaves_far_regions_and_luminance(gray_phot
     hinted = c.colorize(gray_photo, hints=_dot(gray_photo.size, (96, 333), BLUE, radius=8))
     near = (76, 313, 116, 353)
     blue = _uv(BLUE) / np.linalg.norm(_uv(BLUE))
-    assert (
-        np.dot(_hue_uv(hinted, near), blue) > 0.08
-    )  # clearly blue (the suit is orange without the dot)
+    # clearly blue (the suit is orange without the dot)
+    assert np.dot(_hue_uv(hinted, near), blue) > 0.08
     assert np.dot(_hue_uv(plain, near), blue) < 0.0
     assert _far_change(plain, hinted, (96, 333)) <= 2.0
     y = np.asarray(gray_photo, np.int16)

@@ -29,9 +29,8 @@ def _hints(size=(40, 30), background=(0, 0, 0, 0), fill=None) -> Image.Image:
 
 @pytest.mark.parametrize("kind", ["pil", "array"])
 def test_an_opaque_hint_image_is_refused_as_a_flattened_export(kind):
-    flat = _hints(
-        background=(255, 255, 255, 255)
-    )  # a dot on white, exported without the layer's alpha
+    # a dot on white, exported without the layer's alpha
+    flat = _hints(background=(255, 255, 255, 255))
     hints = flat if kind == "pil" else np.asarray(flat)
     with pytest.raises(HintError) as err:
         H.to_grid(hints, (400, 300), (56, 56))
@@ -57,9 +56,8 @@ def test_a_hint_image_mostly_one_opaque_colour_is_refused_and_dots_still_count()
     assert "flattened export" in str(err.value)
     # a big painted area under half of the image is hints, as are many dots of several colours
     wash = H.to_grid(_hints(fill=(0.4, (40, 70, 220, 255))), (400, 300), (56, 56))
-    assert (
-        hinted_cells(wash) == 40 * 12 + 1
-    )  # each painted pixel of the 40x30 image hints a cell, and the dot
+    # each painted pixel of the 40x30 image hints a cell, and the dot
+    assert hinted_cells(wash) == 40 * 12 + 1
     mixed = np.zeros((30, 40, 4), np.uint8)
     mixed[:, :15] = (255, 0, 0, 255)
     mixed[:, 15:30] = (0, 0, 255, 255)  # 75% opaque, no colour on over half: accepted

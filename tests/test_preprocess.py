@@ -50,11 +50,12 @@ def test_toned_monochrome_is_monochrome(gray_photo, astronaut_rgb, coffee_rgb):
         image = Image.fromarray(np.clip(toned, 0, 255).astype(np.uint8))
         assert is_monochrome(image) and not is_grayscale(image)  # training keeps dropping only gray
     assert is_monochrome(gray_photo) and is_monochrome(gray_photo.convert("RGB"))
+    # a brown cat; a stain of two hues
     for colour in (
         astronaut_rgb,
         coffee_rgb,
         Image.fromarray(data.chelsea()),
         Image.fromarray(data.rocket()),
         Image.fromarray(data.immunohistochemistry()),
-    ):  # a brown cat; a stain of two hues
+    ):
         assert not is_monochrome(colour)

@@ -66,9 +66,8 @@ def test_a_saved_config_loads_typed_and_writes_back_the_same_keys(tmp_path):
 def test_a_run_from_before_a_key_existed_loads_as_it_was_trained(key):
     old = {k: v for k, v in SAVED.items() if k != key}
     assert getattr(RunConfig.from_json(old), key) == OLD_RUN_DEFAULTS[key]
-    assert (
-        OLD_RUN_DEFAULTS["last_activation"] != models.LAST_ACTIVATION
-    )  # the default moved on; old runs did not
+    # the default moved on; old runs did not
+    assert OLD_RUN_DEFAULTS["last_activation"] != models.LAST_ACTIVATION
 
 
 def test_modes_are_the_two_keys_config_json_has_always_had():

@@ -55,6 +55,7 @@ NPY_MAGIC = b"\x93NUMPY"
 REINSTALL_HINT = ("Run `colorize-core gimp install` again "
                   "(or set COLORIZE_CORE to the colorize-core executable).")
 FLATPAK_OVERRIDE = "flatpak override --user --talk-name=org.freedesktop.Flatpak org.gimp.GIMP"
+EXIT_POLL_S = 0.002  # how often a core that closed its stdout is looked at until it has exited
 # the runtime's limit (colorize_core.limits.MAX_STRENGTH): the plug-ins' sliders span it
 MAX_STRENGTH = 4.0
 
@@ -309,10 +310,14 @@ def _follow(proc, timeout, progress, poll):
     deadline = time.time() + timeout
     eof = False
     while not (eof and proc.poll() is not None):
-        try:
-            line = q.get(timeout=poll)
-        except queue.Empty:
+        if eof:  # its stdout closed: the core is exiting, so look again soon rather than every poll
+            time.sleep(EXIT_POLL_S)
             line = False
+        else:
+            try:
+                line = q.get(timeout=poll)
+            except queue.Empty:
+                line = False
         if line is None:
             eof = True
         elif line and progress is not None:

@@ -157,9 +157,8 @@ def run_auto(procedure, run_mode, image, drawables, config, data):
         from gi.repository import GimpUi
 
         GimpUi.init("colorize_gimp")
-        if (
-            config.get_property("hints-layer") is None
-        ):  # the default: the image's "Colour hints" layer
+        # the default: the image's "Colour hints" layer
+        if config.get_property("hints-layer") is None:
             config.set_property("hints-layer", image.get_layer_by_name(bridge.HINTS_LAYER_NAME))
         dialog = GimpUi.ProcedureDialog.new(procedure, config, "Auto Colorize (Deep Learning)")
         dialog.fill(None)
