@@ -21,7 +21,7 @@ from .imageio import has_alpha
 from .limits import check_strength
 from .model import Model, ModelError
 from .preprocess import model_view
-from .threads import by_halves, in_background
+from .threads import in_background
 
 ImageLike = Union[Image.Image, np.ndarray]
 HIGH_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "F")
@@ -171,14 +171,11 @@ class Colorizer:
         array = _check_array(array)
         if array.dtype == np.uint8:  # the fast 8-bit path, through Pillow and back
             c = array.shape[-1]
-            if c in (1, 3):  # no alpha: luminance, RGB and the copy back into numpy in two bands
-                luma = color.stack_rows(
-                    by_halves(array.shape[0], lambda top, bottom: _luma_of_codes(array[top:bottom]))
-                )
+            if c in (1, 3):  # no alpha: luminance and RGB a few rows at a time (color.py)
+                y = color.luma_codes(array) if c == 3 else np.ascontiguousarray(array[..., 0])
+                luma = Image.frombuffer("L", (y.shape[1], y.shape[0]), y, "raw", "L", 0, 1)
                 uv = self.predict_chroma(luma, hints) * strength
-                return np.concatenate(
-                    color.rgb_bands(luma, *color.expand_chroma_codes(uv, luma.size), np.asarray)
-                )
+                return color.rgb_codes(luma, *color.expand_chroma_codes(uv, luma.size))
             pil = Image.fromarray(np.ascontiguousarray(array), ARRAY_MODES[c])
             return np.asarray(self._colorize_pil(pil, strength, hints))
         rgb, alpha, dtype = _split_array(array)
@@ -222,13 +219,6 @@ def _alpha_of(image: Image.Image) -> Image.Image | None:
     if not has_alpha(image):
         return None
     return (image.convert("RGBA") if image.mode == "P" else image).getchannel("A")
-
-
-def _luma_of_codes(rows: np.ndarray) -> Image.Image:
-    """uint8 rows (h, W, 1 or 3) -> their 8-bit luminance ("L"), as Pillow computes it."""
-    if rows.shape[-1] == 1:
-        return Image.fromarray(np.ascontiguousarray(rows[..., 0]), "L")
-    return Image.fromarray(np.ascontiguousarray(rows), "RGB").convert("L")
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

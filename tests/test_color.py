@@ -71,3 +71,20 @@ def test_compression_keeps_most_of_a_real_photo(astronaut_rgb):
     out = color.yuv_to_rgb(yuv) * 255
     mse = np.mean((out - np.asarray(crop, np.float32)) ** 2)
     assert 10 * np.log10(255**2 / mse) > 28
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3), (129, 77), (130, 200)])
+def test_luma_and_rgb_by_rows_are_pillows_bit_for_bit(astronaut_rgb, shape):
+    """The 8-bit array path's row-by-row luminance and RGB equal Pillow's one-piece conversions
+    (odd heights, a band of rows that does not fill ROWS_AT_ONCE, one pixel)."""
+    from PIL import Image
+
+    h, w = shape
+    rgb = np.array(np.asarray(astronaut_rgb)[:h, :w])
+    rgb[0, : min(w, 3)] = [(0, 0, 0), (255, 255, 255), (255, 0, 128)][: min(w, 3)]
+    y = color.luma_codes(rgb)
+    assert np.array_equal(y, np.asarray(Image.fromarray(rgb).convert("L")))
+    planes = [Image.fromarray(y)] + [
+        Image.fromarray(np.asarray(Image.fromarray(rgb).convert("YCbCr"))[..., c]) for c in (1, 2)
+    ]
+    assert np.array_equal(color.rgb_codes(*planes), np.asarray(color.merge_8bit(*planes)))
