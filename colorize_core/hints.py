@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Sequence, Union
+from typing import Callable, Sequence, Union
 
 import numpy as np
 from PIL import Image
@@ -77,8 +77,19 @@ def propagate(
         return uv
     fixed = np.where(known[..., None], hints[..., :2] - uv, 0.0).astype(np.float64)
     free = (~known)[..., None]
-    y = np.asarray(luma, np.float64)
-    weights = []  # to the right and below; the same weight serves both cells of a pair
+    weights, degree = _edge_weights(np.asarray(luma, np.float64), edge)
+
+    def apply(x: np.ndarray) -> np.ndarray:  # the system on the free cells (x is 0 on hinted cells)
+        return ((degree + reach) * x - _neighbours(x, weights)) * free
+
+    x = _conjugate_gradients(apply, _neighbours(fixed, weights) * free, iterations)
+    return np.clip(uv + np.where(known[..., None], fixed, x), -1.0, 1.0).astype(np.float32)
+
+
+def _edge_weights(y: np.ndarray, edge: float) -> tuple[list[np.ndarray], np.ndarray]:
+    """The weights between each cell and its right and lower neighbour (one weight serves both
+    cells of a pair, so the system stays symmetric), and each cell's degree (their sum)."""
+    weights = []  # to the right, then below
     for axis in (1, 0):
         diff = np.diff(y, axis=axis)
         weights.append(np.exp(-(diff**2) / (2 * edge**2))[..., None])
@@ -87,19 +98,24 @@ def propagate(
     degree[:, 1:] += weights[0]
     degree[:-1] += weights[1]
     degree[1:] += weights[1]
+    return weights, degree
 
-    def neighbours(x):
-        out = np.zeros_like(x)
-        out[:, :-1] += weights[0] * x[:, 1:]
-        out[:, 1:] += weights[0] * x[:, :-1]
-        out[:-1] += weights[1] * x[1:]
-        out[1:] += weights[1] * x[:-1]
-        return out
 
-    def apply(x):  # the system on the free cells (x is 0 on hinted cells)
-        return ((degree + reach) * x - neighbours(x)) * free
+def _neighbours(x: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
+    """Each cell's weighted sum of its four neighbours' x: the off-diagonal part of the system."""
+    out = np.zeros_like(x)
+    out[:, :-1] += weights[0] * x[:, 1:]
+    out[:, 1:] += weights[0] * x[:, :-1]
+    out[:-1] += weights[1] * x[1:]
+    out[1:] += weights[1] * x[:-1]
+    return out
 
-    b = neighbours(fixed) * free
+
+def _conjugate_gradients(
+    apply: Callable[[np.ndarray], np.ndarray], b: np.ndarray, iterations: int
+) -> np.ndarray:
+    """x with apply(x) = b, U and V solved at once (each channel with its own step sizes), from
+    x = 0; conjugate gradients because the system is symmetric positive definite."""
     x = np.zeros_like(b)
     r = b.copy()
     p = r.copy()
@@ -114,7 +130,7 @@ def propagate(
             break
         p = r + (rr_new / np.maximum(rr, 1e-30)) * p
         rr = rr_new
-    return np.clip(uv + np.where(known[..., None], fixed, x), -1.0, 1.0).astype(np.float32)
+    return x
 
 
 def from_rgba(image: Image.Image | np.ndarray, grid: tuple[int, int]) -> np.ndarray:

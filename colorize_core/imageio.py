@@ -503,43 +503,18 @@ def save(
     """
     path = Path(path)
     fmt = output_format(path)
-    _, keeps_alpha, keeps_icc, keeps_exif = FORMATS[path.suffix.lower()]
     planes = image if isinstance(image, jpeg.Planes) else None
     images = [] if planes is not None else image if isinstance(image, list) else [image]
-    if planes is not None and fmt != "JPEG":
-        raise ImageIOError(f"{path}: JPEG planes cannot be written as {fmt}")
-    if len(images) > 1 and fmt not in MULTI_PAGE_FORMATS:
-        raise ImageIOError(f"{path}: {fmt} cannot hold {len(images)} pages; write .tif")
-    if any(im.mode in ("RGBA", "LA") for im in images) and not keeps_alpha:
-        raise ImageIOError(
-            f"{path}: {fmt} cannot store the photo's transparency; write .png, .tif or .webp"
-        )
-    if fmt == "JPEG" and exif and not jpeg.exif_fits(exif):
-        raise ImageIOError(
-            f"{path}: EXIF data is too long for JPEG ({len(exif):,} bytes, at most 64 KB); "
-            "nothing was "
-            "written: leave the metadata out with --strip-metadata, or write .png, .tif or .webp"
-        )
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path}: already exists (use --overwrite to replace it)")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ImageIOError(f"{path}: output folder {folder} does not exist")
-    options: dict = {}
-    if fmt in ("JPEG", "WEBP"):
-        options["quality"] = quality
-    if fmt == "WEBP":
-        options["exact"] = True  # keep the RGB under transparent pixels
-    # the chroma is the model's, upsampled from 56x56: half-size chroma loses nothing of it
-    if fmt == "JPEG":
-        options["subsampling"] = 2
-    if fmt == "PNG":
-        options["compress_level"] = png_compression
-    # always said, even as None: Pillow's writers fall back to the image's own info, which can hold
-    # the input's gray profile
-    options["icc_profile"] = icc_profile if keeps_icc and icc_profile else None
-    if keeps_exif and exif:
-        options["exif"] = exif
+    _check_content(path, fmt, planes, images, exif)
+    _check_destination(path, overwrite)
+    options = _save_options(
+        path,
+        fmt,
+        quality=quality,
+        png_compression=png_compression,
+        icc_profile=icc_profile,
+        exif=exif,
+    )
     try:
         write = (
             _planes_writer(planes, options)
@@ -556,6 +531,68 @@ def save(
     except ValueError as exc:  # metadata the format cannot hold (an ICC profile over 16 MB in JPEG)
         raise ImageIOError(f"{path}: could not write ({exc}); nothing was written") from None
     return path
+
+
+def _check_content(
+    path: Path, fmt: str, planes: jpeg.Planes | None, images: list[Image.Image], exif: bytes | None
+) -> None:
+    """Refuse what `fmt` cannot hold (planes outside JPEG, pages, transparency, a long EXIF)
+    before any file is made, so a refusal never leaves a partial file behind."""
+    keeps_alpha = FORMATS[path.suffix.lower()][1]
+    if planes is not None and fmt != "JPEG":
+        raise ImageIOError(f"{path}: JPEG planes cannot be written as {fmt}")
+    if len(images) > 1 and fmt not in MULTI_PAGE_FORMATS:
+        raise ImageIOError(f"{path}: {fmt} cannot hold {len(images)} pages; write .tif")
+    if any(im.mode in ("RGBA", "LA") for im in images) and not keeps_alpha:
+        raise ImageIOError(
+            f"{path}: {fmt} cannot store the photo's transparency; write .png, .tif or .webp"
+        )
+    if fmt == "JPEG" and exif and not jpeg.exif_fits(exif):
+        raise ImageIOError(
+            f"{path}: EXIF data is too long for JPEG ({len(exif):,} bytes, at most 64 KB); "
+            "nothing was "
+            "written: leave the metadata out with --strip-metadata, or write .png, .tif or .webp"
+        )
+
+
+def _check_destination(path: Path, overwrite: bool) -> None:
+    """Refuse an existing `path` (without overwrite) or a missing folder up front, in words a user
+    can act on (the atomic write still refuses a file that appears in the meantime)."""
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path}: already exists (use --overwrite to replace it)")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ImageIOError(f"{path}: output folder {folder} does not exist")
+
+
+def _save_options(
+    path: Path,
+    fmt: str,
+    *,
+    quality: int,
+    png_compression: int,
+    icc_profile: bytes | None,
+    exif: bytes | None,
+) -> dict:
+    """The writer's options for `fmt`: quality and compression, and the metadata only where the
+    format holds it."""
+    _, _, keeps_icc, keeps_exif = FORMATS[path.suffix.lower()]
+    options: dict = {}
+    if fmt in ("JPEG", "WEBP"):
+        options["quality"] = quality
+    if fmt == "WEBP":
+        options["exact"] = True  # keep the RGB under transparent pixels
+    # the chroma is the model's, upsampled from 56x56: half-size chroma loses nothing of it
+    if fmt == "JPEG":
+        options["subsampling"] = 2
+    if fmt == "PNG":
+        options["compress_level"] = png_compression
+    # always said, even as None: Pillow's writers fall back to the image's own info, which can hold
+    # the input's gray profile
+    options["icc_profile"] = icc_profile if keeps_icc and icc_profile else None
+    if keeps_exif and exif:
+        options["exif"] = exif
+    return options
 
 
 def _pillow_writer(

@@ -141,6 +141,30 @@ def fingerprint(folder: Path, paths: list[Path]) -> str:
     return h.hexdigest()
 
 
+def _crop_photos(
+    paths: list[Path], size: int, workers: int | None, progress: bool
+) -> tuple[list[np.ndarray], list[str], list[str]]:
+    """Crop every photo in worker processes (decoding dominates a build); returns the crops of the
+    colour photos, their resolved paths and the resolved paths of the grayscale ones dropped."""
+    crops, kept, dropped = [], [], []
+    with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
+        for i, (path, crop) in enumerate(
+            zip(
+                paths, pool.map(_prepare_one, paths, [size] * len(paths), chunksize=64), strict=True
+            )
+        ):
+            (dropped if crop is None else kept).append(str(Path(path).resolve()))
+            if crop is not None:
+                crops.append(crop)
+            if progress and (i + 1) % 500 == 0:
+                print(
+                    f"\rprepared {i + 1}/{len(paths)} photos", end="", file=sys.stderr, flush=True
+                )
+    if progress:
+        print(file=sys.stderr)
+    return crops, kept, dropped
+
+
 def prepare(
     folder: Path,
     cache: Path,
@@ -177,22 +201,7 @@ def prepare(
                 file=sys.stderr,
             )
     cache.mkdir(parents=True, exist_ok=True)
-    crops, kept, dropped = [], [], []
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
-        for i, (path, crop) in enumerate(
-            zip(
-                paths, pool.map(_prepare_one, paths, [size] * len(paths), chunksize=64), strict=True
-            )
-        ):
-            (dropped if crop is None else kept).append(str(Path(path).resolve()))
-            if crop is not None:
-                crops.append(crop)
-            if progress and (i + 1) % 500 == 0:
-                print(
-                    f"\rprepared {i + 1}/{len(paths)} photos", end="", file=sys.stderr, flush=True
-                )
-    if progress:
-        print(file=sys.stderr)
+    crops, kept, dropped = _crop_photos(paths, size, workers, progress)
     np.save(cache / "photos.npy", np.stack(crops))
     splits = split_rows([os.path.relpath(p, folder) for p in kept])
     index = {

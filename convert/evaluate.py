@@ -18,9 +18,11 @@ discarded (oracle PSNR and CF at several chroma sizes), as compression.md and co
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -231,6 +233,41 @@ def evaluate(
     groups = [photo_group(s) for s in sources] if split else None
     check = _semantic_check(sources) if semantic else None
     out.mkdir(parents=True, exist_ok=True)
+    rows, columns = _score_systems(
+        truths,
+        model_paths,
+        groups,
+        check,
+        strength=strength,
+        threads=threads,
+        grid_photos=grid_photos,
+    )
+    (out / "results.json").write_text(
+        json.dumps(
+            {"photos": names, "size": EVAL_SIZE, "strength": strength, "rows": rows}, indent=2
+        )
+    )
+    source = _describe_source(folder, split, match, sample, originals, clean)
+    (out / "results.md").write_text(
+        _results_markdown(rows, len(truths), source, strength, check is not None)
+    )
+    save_grid(columns, out / "grid.png")
+    return rows
+
+
+def _score_systems(
+    truths: list[np.ndarray],
+    model_paths: list[Path],
+    groups: list[str] | None,
+    check: Callable[[dict, list[np.ndarray]], None] | None,
+    *,
+    strength: float,
+    threads: int | None,
+    grid_photos: int,
+) -> tuple[list[dict], dict[str, list[np.ndarray]]]:
+    """The table's rows (gray, each model followed by its chroma size's oracle the first time that
+    size comes, truth) and the grid's columns: every system is scored on the same photos, so the
+    floor and ceiling bracket each model."""
     rows = [summarise("gray (floor)", truths, [gray(t) for t in truths], groups)]
     if check:
         check(rows[-1], [gray(t) for t in truths])
@@ -254,44 +291,63 @@ def evaluate(
     if check:
         check(rows[-1], truths)
     columns["truth"] = truths[:grid_photos]
-    (out / "results.json").write_text(
-        json.dumps(
-            {"photos": names, "size": EVAL_SIZE, "strength": strength, "rows": rows}, indent=2
-        )
+    return rows, columns
+
+
+def _describe_source(
+    folder: Path,
+    split: str | None,
+    match: str | None,
+    sample: int | None,
+    originals: bool,
+    clean: bool,
+) -> str:
+    """Where the photos came from, for the table's caption: a split's selection changes the
+    scores, so the caption names every option that narrowed it."""
+    if not split:
+        return folder.name
+    clean_note = " (clean: no earlier shipped model trained on them)" if clean else ""
+    return (
+        f"the {split} split of {folder}{clean_note}"
+        + (f", source paths containing {match!r}" if match else "")
+        + (f", a seeded sample of {sample}" if sample else "")
+        + (", whole original frames" if originals else "")
     )
-    source = folder.name
-    if split:
-        clean_note = " (clean: no earlier shipped model trained on them)" if clean else ""
-        source = (
-            f"the {split} split of {folder}{clean_note}"
-            + (f", source paths containing {match!r}" if match else "")
-            + (f", a seeded sample of {sample}" if sample else "")
-            + (", whole original frames" if originals else "")
-        )
+
+
+def _results_markdown(
+    rows: list[dict], photos: int, source: str, strength: float, semantic: bool
+) -> str:
+    """results.md: the table of all the photos, the classifier's table when it ran, then one table
+    per photo group of a split (a mean over the split can hide a group a model fails on)."""
     text = markdown_table(
-        rows, f"{len(truths)} photos from {source}, {EVAL_SIZE}x{EVAL_SIZE}, strength {strength}"
+        rows, f"{photos} photos from {source}, {EVAL_SIZE}x{EVAL_SIZE}, strength {strength}"
     )
-    if check:
-        text += (
-            "\n"
-            + "\n".join(
-                [
-                    f"ImageNet top-1 (EfficientNet-Lite0) on the {rows[0]['top1_photos']} "
-                    "photos of known class:\n",
-                    "| | top-1 |",
-                    "|---|---|",
-                ]
-                + [f"| {r['name']} | {100 * r['top1']:.1f}% |" for r in rows if "top1" in r]
-            )
-            + "\n"
-        )
+    if semantic:
+        text += _semantic_table(rows)
     for g in rows[0].get("groups") or {}:
         text += "\n" + markdown_table(
             [r["groups"][g] for r in rows], f"{g}: {rows[0]['groups'][g]['photos']} photos"
         )
-    (out / "results.md").write_text(text)
-    save_grid(columns, out / "grid.png")
-    return rows
+    return text
+
+
+def _semantic_table(rows: list[dict]) -> str:
+    """The classifier's top-1 per system, as a table of its own: it covers only the photos of
+    known class, not all the photos of the main table."""
+    return (
+        "\n"
+        + "\n".join(
+            [
+                f"ImageNet top-1 (EfficientNet-Lite0) on the {rows[0]['top1_photos']} "
+                "photos of known class:\n",
+                "| | top-1 |",
+                "|---|---|",
+            ]
+            + [f"| {r['name']} | {100 * r['top1']:.1f}% |" for r in rows if "top1" in r]
+        )
+        + "\n"
+    )
 
 
 def _semantic_check(sources: list[str] | None):
@@ -388,17 +444,9 @@ def compression_study(folder: Path, out: Path) -> list[dict]:
     return rows
 
 
-@reports_errors
-def main(argv: list[str] | None = None) -> int:
-    ap = command.parser("convert.evaluate", __doc__)
-    ap.add_argument(
-        "folder", type=Path, help="folder of colour photos (e.g. ../shared/data/eval/kodak24)"
-    )
-    ap.add_argument(
-        "--model", type=Path, action="append", default=[], help=".tflite with its card (repeatable)"
-    )
-    ap.add_argument("--out", type=Path, required=True, help="where to write the table and figures")
-    ap.add_argument("--strength", type=float, default=1.0)
+def _add_selection_arguments(ap: argparse.ArgumentParser) -> None:
+    """Which photos of FOLDER to score: most options narrow a split of a convert.dataset cache, so
+    they are declared together (in --help order)."""
     ap.add_argument(
         "--split",
         choices=("train", "tune", "test"),
@@ -431,6 +479,20 @@ def main(argv: list[str] | None = None) -> int:
         help="with --split: ImageNet top-1 of EfficientNet-Lite0 on the outputs "
         "against the gray inputs (the semantic extra)",
     )
+
+
+@reports_errors
+def main(argv: list[str] | None = None) -> int:
+    ap = command.parser("convert.evaluate", __doc__)
+    ap.add_argument(
+        "folder", type=Path, help="folder of colour photos (e.g. ../shared/data/eval/kodak24)"
+    )
+    ap.add_argument(
+        "--model", type=Path, action="append", default=[], help=".tflite with its card (repeatable)"
+    )
+    ap.add_argument("--out", type=Path, required=True, help="where to write the table and figures")
+    ap.add_argument("--strength", type=float, default=1.0)
+    _add_selection_arguments(ap)
     ap.add_argument(
         "--compression-study", action="store_true", help="the seed's Figure 4 experiment"
     )

@@ -138,26 +138,9 @@ def fidelity(
     }
 
 
-def _parser() -> argparse.ArgumentParser:
-    """The command line: the run, where the model goes, which quantization,
-    the read-out's settings."""
-    ap = argparse.ArgumentParser(
-        prog="python -m convert.export",
-        description="Convert a trained run to .tflite in each quantization, check each "
-        "against the float model on tune photos, write the chosen one with "
-        "its model card.",
-    )
-    ap.add_argument("run_dir", type=Path, help="a run folder made by convert.train")
-    ap.add_argument(
-        "--weights", help="the ImageNet VGG16 .h5 the run was trained with (frozen-encoder runs)"
-    )
-    ap.add_argument(
-        "--out",
-        type=Path,
-        required=True,
-        help="the .tflite to write (its .json card goes beside it)",
-    )
-    ap.add_argument("--name", required=True, help="model name for the card")
+def _add_quantization_arguments(ap: argparse.ArgumentParser) -> None:
+    """Which quantization to write, which others to report, on how many photos: what the
+    conversion does, apart from what the card says."""
     ap.add_argument(
         "--quantization", default="dynamic", choices=QUANTIZATIONS, help="the one to write"
     )
@@ -171,6 +154,11 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--check-photos", type=int, default=32, help="tune photos for the fidelity check"
     )
+
+
+def _add_readout_arguments(ap: argparse.ArgumentParser) -> None:
+    """The card's fields: how the runtime reads the model's output (gain, hint spread, a
+    classification run's temperature and prior correction), chosen on the tune split."""
     ap.add_argument(
         "--card-extra", type=Path, help="JSON with more card fields (architecture, terms, ...)"
     )
@@ -204,6 +192,30 @@ def _parser() -> argparse.ArgumentParser:
         "rebalancing weights to this power first: 0 (default) none, 1 all (at temperature 1: "
         "the least-squares colour)",
     )
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command line: the run, where the model goes, which quantization,
+    the read-out's settings."""
+    ap = argparse.ArgumentParser(
+        prog="python -m convert.export",
+        description="Convert a trained run to .tflite in each quantization, check each "
+        "against the float model on tune photos, write the chosen one with "
+        "its model card.",
+    )
+    ap.add_argument("run_dir", type=Path, help="a run folder made by convert.train")
+    ap.add_argument(
+        "--weights", help="the ImageNet VGG16 .h5 the run was trained with (frozen-encoder runs)"
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="the .tflite to write (its .json card goes beside it)",
+    )
+    ap.add_argument("--name", required=True, help="model name for the card")
+    _add_quantization_arguments(ap)
+    _add_readout_arguments(ap)
     return ap
 
 

@@ -45,6 +45,33 @@ def feature_dir(cache: Path, input_size: int) -> Path:
 QUANTIZATIONS = ("float32", "dynamic")
 
 
+def _resume_state(
+    folder: Path, fingerprint: str, n: int, weights: str, input_size: int, quantization: str
+) -> tuple[dict, np.ndarray]:
+    """The progress record (features.json) and the row order to go on with. Features of other
+    photos or another encoder cannot be finished, so they start again from a fresh order, and
+    that fresh start drops the features `extend` added."""
+    state_path = folder / "features.json"
+    state = json.loads(state_path.read_text()) if state_path.exists() else {"done": 0}
+    if (
+        state.get("fingerprint") != fingerprint
+        or state.get("quantization", "float32") != quantization
+    ):
+        state["done"] = 0  # other photos, or another encoder: start again
+    order_path = folder / "order.npy"
+    if not order_path.exists() or state["done"] == 0:
+        np.save(order_path, np.random.default_rng(2017).permutation(n))  # not the split seed
+        # a fresh start drops features added by `extend`
+        state = {
+            "done": 0,
+            "weights": weights,
+            "input_size": input_size,
+            "quantization": quantization,
+            "fingerprint": fingerprint,
+        }
+    return state, np.load(order_path)
+
+
 def extract(
     cache: Path,
     weights: str,
@@ -67,24 +94,7 @@ def extract(
     folder = feature_dir(cache, input_size)
     folder.mkdir(exist_ok=True)
     state_path = folder / "features.json"
-    state = json.loads(state_path.read_text()) if state_path.exists() else {"done": 0}
-    if (
-        state.get("fingerprint") != index["fingerprint"]
-        or state.get("quantization", "float32") != quantization
-    ):
-        state["done"] = 0  # other photos, or another encoder: start again
-    order_path = folder / "order.npy"
-    if not order_path.exists() or state["done"] == 0:
-        np.save(order_path, np.random.default_rng(2017).permutation(n))  # not the split seed
-        # a fresh start drops features added by `extend`
-        state = {
-            "done": 0,
-            "weights": weights,
-            "input_size": input_size,
-            "quantization": quantization,
-            "fingerprint": index["fingerprint"],
-        }
-    order = np.load(order_path)
+    state, order = _resume_state(folder, index["fingerprint"], n, weights, input_size, quantization)
     arrays = {}
     for tap, shape in zip(
         models.ENCODER_OUTPUTS["hyper"],

@@ -237,6 +237,25 @@ def markdown(
     return "\n".join(lines) + "\n"
 
 
+def _measure(
+    colorizer: Colorizer, photo_sets: dict[str, list[np.ndarray]]
+) -> tuple[dict[str, list[dict]], dict[str, list[dict]], dict[str, dict]]:
+    """Each photo set's curve, one dot's reach and its far change, by set name; each set's numbers
+    go to stderr as soon as they are known, since a large set takes long."""
+    sets, spreads, fars = {}, {}, {}
+    for name, truths in photo_sets.items():
+        sets[name], spreads[name] = curve(colorizer, truths), spread(colorizer, truths)
+        fars[name] = far_change(colorizer, truths)
+        print(
+            name,
+            json.dumps(sets[name]),
+            json.dumps(spreads[name]),
+            json.dumps(fars[name]),
+            file=sys.stderr,
+        )
+    return sets, spreads, fars
+
+
 @reports_errors
 def main(argv: list[str] | None = None) -> int:
     ap = command.parser("convert.hint_curve", __doc__)
@@ -275,17 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         photo_sets[f"{args.split} {args.group}"] = people_photos(
             args.cache, args.split, args.group, args.sample
         )
-    sets, spreads, fars = {}, {}, {}
-    for name, truths in photo_sets.items():
-        sets[name], spreads[name] = curve(colorizer, truths), spread(colorizer, truths)
-        fars[name] = far_change(colorizer, truths)
-        print(
-            name,
-            json.dumps(sets[name]),
-            json.dumps(spreads[name]),
-            json.dumps(fars[name]),
-            file=sys.stderr,
-        )
+    sets, spreads, fars = _measure(colorizer, photo_sets)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "hints.json").write_text(
         json.dumps(

@@ -294,52 +294,79 @@ def build_decoder(
         keras.Input((chroma_size, chroma_size, HINT_CHANNELS), name="hints") if hints else None
     )
     if name == "seed":
-        x = layers.MaxPooling2D(2, name="block5_pool")(feats[0])
-        x = layers.Flatten(name="flatten")(x)
-        x = layers.Dense(4096, activation="relu", name="fc1")(x)
-        x = layers.Dense(4096, activation="relu", name="fc2")(x)
-        if head == "regression":
-            x = layers.Dense(2 * chroma_size * chroma_size, activation="tanh", name="colorize")(x)
-            out = layers.Reshape((chroma_size, chroma_size, 2), name="uv")(x)
-        else:
-            x = layers.Dense(len(bins) * chroma_size * chroma_size, name="colorize")(x)
-            out = layers.Reshape((chroma_size, chroma_size, len(bins)), name="logits")(x)
+        out = _seed_decoder(feats[0], chroma_size, head, bins)
     elif name == "hyper":
-        f3, f5 = feats
-        a = _conv(f3, 128, 1, "dec_f3")
-        b = _conv(f5, 256, 1, "dec_f5")
-        b = layers.UpSampling2D(2, interpolation="bilinear", name="dec_f5_up")(b)
-        parts = [a, b]
-        # the hints at the features' grid: pooled sums keep their mask weight
-        if hint_in is not None:
-            h = layers.AveragePooling2D(chroma_size // a.shape[1], name="hint_pool")(hint_in)
-            parts.append(_conv(h, 32, 3, "hint_conv"))
-        x = layers.Concatenate(name="dec_concat")(parts)
-        x = _conv(x, 128, 1, "dec_mix")
-        x = _conv(x, 128, 3, "dec_conv1")
-        x = _conv(x, 128, 3, "dec_conv2")
-        if hint_in is not None:  # reach: a hint spreads about a third of the photo each way
-            x = layers.Add(name="hint_spread_add1")([x, _dilated(x, 128, 2, "hint_spread1")])
-            x = layers.Add(name="hint_spread_add2")([x, _dilated(x, 128, 4, "hint_spread2")])
-        x = layers.Resizing(chroma_size, chroma_size, interpolation="bilinear", name="dec_resize")(
-            x
-        )
-        if hint_in is not None:
-            x = layers.Concatenate(name="hint_full")([x, hint_in])
-        # no batch norm after the resize: the TFLite converter folds it wrongly there (measured:
-        # 3.5 max error on a 7.4 range, float32), so this conv carries its own bias instead.
-        # Without batch norm a plain ReLU here died (measured: 31 of 32 channels dead after two
-        # epochs, the output stuck at gray); a leaky ReLU cannot die.
-        x = layers.Conv2D(head_width, 3, padding="same", name="dec_conv3")(x)
-        x = (
-            layers.LeakyReLU(0.1, name="dec_conv3_leaky")
-            if last_activation == "leaky_relu"
-            else layers.ReLU(name="dec_conv3_relu")
-        )(x)
-        out = _head(x, head, bins)
+        x = _hyper_features(feats, hint_in, chroma_size)
+        out = _hyper_output(x, hint_in, head, bins, last_activation, head_width)
     else:
         raise ValueError(f"unknown model {name!r}: choose from {sorted(ENCODER_OUTPUTS)}")
     return keras.Model(feats + ([hint_in] if hints else []), out, name=f"{name}_{head}_decoder")
+
+
+def _seed_decoder(
+    f5: keras.KerasTensor, chroma_size: int, head: str, bins: np.ndarray | None
+) -> keras.KerasTensor:
+    """The seed decoder (the 2017 report's network): Dense layers over the whole of block5,
+    reshaped to the chroma grid as UV (regression) or as logits over the bins."""
+    x = layers.MaxPooling2D(2, name="block5_pool")(f5)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(4096, activation="relu", name="fc1")(x)
+    x = layers.Dense(4096, activation="relu", name="fc2")(x)
+    if head == "regression":
+        x = layers.Dense(2 * chroma_size * chroma_size, activation="tanh", name="colorize")(x)
+        return layers.Reshape((chroma_size, chroma_size, 2), name="uv")(x)
+    x = layers.Dense(len(bins) * chroma_size * chroma_size, name="colorize")(x)
+    return layers.Reshape((chroma_size, chroma_size, len(bins)), name="logits")(x)
+
+
+def _hyper_features(
+    feats: list[keras.KerasTensor], hint_in: keras.KerasTensor | None, chroma_size: int
+) -> keras.KerasTensor:
+    """The hyper decoder up to the chroma grid: block3 and block5 features (and the pooled hints,
+    spread by two dilated convs so a dot colours its object) mixed at block3's grid, then resized
+    to chroma_size."""
+    f3, f5 = feats
+    a = _conv(f3, 128, 1, "dec_f3")
+    b = _conv(f5, 256, 1, "dec_f5")
+    b = layers.UpSampling2D(2, interpolation="bilinear", name="dec_f5_up")(b)
+    parts = [a, b]
+    # the hints at the features' grid: pooled sums keep their mask weight
+    if hint_in is not None:
+        h = layers.AveragePooling2D(chroma_size // a.shape[1], name="hint_pool")(hint_in)
+        parts.append(_conv(h, 32, 3, "hint_conv"))
+    x = layers.Concatenate(name="dec_concat")(parts)
+    x = _conv(x, 128, 1, "dec_mix")
+    x = _conv(x, 128, 3, "dec_conv1")
+    x = _conv(x, 128, 3, "dec_conv2")
+    if hint_in is not None:  # reach: a hint spreads about a third of the photo each way
+        x = layers.Add(name="hint_spread_add1")([x, _dilated(x, 128, 2, "hint_spread1")])
+        x = layers.Add(name="hint_spread_add2")([x, _dilated(x, 128, 4, "hint_spread2")])
+    return layers.Resizing(chroma_size, chroma_size, interpolation="bilinear", name="dec_resize")(x)
+
+
+def _hyper_output(
+    x: keras.KerasTensor,
+    hint_in: keras.KerasTensor | None,
+    head: str,
+    bins: np.ndarray | None,
+    last_activation: str,
+    head_width: int,
+) -> keras.KerasTensor:
+    """The hyper decoder's last conv and head at the chroma grid; a hint decoder reads the hints
+    again here, at full grid resolution, so a dot's colour is not only its pooled, spread one."""
+    if hint_in is not None:
+        x = layers.Concatenate(name="hint_full")([x, hint_in])
+    # no batch norm after the resize: the TFLite converter folds it wrongly there (measured:
+    # 3.5 max error on a 7.4 range, float32), so this conv carries its own bias instead.
+    # Without batch norm a plain ReLU here died (measured: 31 of 32 channels dead after two
+    # epochs, the output stuck at gray); a leaky ReLU cannot die.
+    x = layers.Conv2D(head_width, 3, padding="same", name="dec_conv3")(x)
+    x = (
+        layers.LeakyReLU(0.1, name="dec_conv3_leaky")
+        if last_activation == "leaky_relu"
+        else layers.ReLU(name="dec_conv3_relu")
+    )(x)
+    return _head(x, head, bins)
 
 
 def _dilated(x, filters, rate, name):

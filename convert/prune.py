@@ -26,6 +26,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -167,6 +168,76 @@ def prune_vgg(
     return pruned
 
 
+def _load_prunable(out_dir: Path, from_run: Path) -> tuple[Any, RunConfig]:
+    """The run to prune (its inference model holds all the weights, VGG16's too) and its config,
+    refused before any work when the pruned run could not reuse its decoder or would overwrite
+    a model, or when it is pruned already."""
+    if (out_dir / "model.weights.h5").exists():
+        raise ConvertError(f"{out_dir} already holds a model; prune into a new folder")
+    # all its weights, VGG16's too, are in the run
+    teacher, config = runs.load_inference_model(from_run)
+    if config.loss not in losses.REGRESSION or config.model != "hyper":
+        raise ConvertError(
+            f"{from_run}: pruning needs a 'hyper' run with a regression loss "
+            "(its decoder is reused)"
+        )
+    if config.widths:
+        raise ConvertError(
+            f"{from_run} is pruned already; prune its unpruned run at a smaller ratio instead"
+        )
+    return teacher, config
+
+
+def _fit_lumas(crops: np.ndarray, index: dict, photos: int, seed: int, size: int) -> np.ndarray:
+    """The luminance of a seeded sample of `photos` training photos, the reconstruction's data:
+    training photos only, so the tune split still measures the pruned run fairly."""
+    train_rows = np.sort(
+        np.random.default_rng(seed).choice(
+            np.asarray(index["splits"]["train"]),
+            min(photos, len(index["splits"]["train"])),
+            replace=False,
+        )
+    )
+    return dataset.lumas(np.asarray(crops[train_rows]), size)
+
+
+def _pruned_model(teacher: Any, config: RunConfig, widths: dict[str, int], pruned: dict) -> Any:
+    """The narrower inference model with the pruned VGG16 weights and the teacher's decoder,
+    unchanged: the decoder's taps kept all their channels, so it fits as it was."""
+    head = "regression"
+    encoder, decoder, _ = models.build(
+        "hyper",
+        weights=None,
+        chroma_size=config.chroma_size,
+        head=head,
+        last_activation=config.last_activation,
+        input_size=config.input_size,
+        widths=widths,
+    )
+    model = models.build_inference_model(encoder, decoder, head)
+    for n, kb in pruned.items():
+        models.find_layer(model, n).set_weights(list(kb))
+    decoder.set_weights(teacher.get_layer(f"hyper_{head}_decoder").get_weights())
+    return model
+
+
+def _uv_rmse_vs_unpruned(
+    model: Any, teacher: Any, crops: np.ndarray, index: dict, size: int
+) -> tuple[float, int]:
+    """(chroma RMSE of the pruned model against the unpruned one, photos it was measured on): on
+    up to 200 tune photos, what the pruning cost before any distillation recovers it."""
+    tune = np.asarray(index["splits"]["tune"])[:200]
+    tune_y = dataset.lumas(np.asarray(crops[np.sort(tune)]), size)
+    uv_rmse = float(
+        np.sqrt(
+            np.mean(
+                np.square(model.predict(tune_y, verbose=0) - teacher.predict(tune_y, verbose=0))
+            )
+        )
+    )
+    return uv_rmse, len(tune_y)
+
+
 def prune_run(
     out_dir: Path,
     from_run: Path,
@@ -182,30 +253,11 @@ def prune_run(
 
     started = time.time()
     out_dir = Path(out_dir)
-    if (out_dir / "model.weights.h5").exists():
-        raise ConvertError(f"{out_dir} already holds a model; prune into a new folder")
-    # all its weights, VGG16's too, are in the run
-    teacher, config = runs.load_inference_model(from_run)
-    if config.loss not in losses.REGRESSION or config.model != "hyper":
-        raise ConvertError(
-            f"{from_run}: pruning needs a 'hyper' run with a regression loss "
-            "(its decoder is reused)"
-        )
-    if config.widths:
-        raise ConvertError(
-            f"{from_run} is pruned already; prune its unpruned run at a smaller ratio instead"
-        )
+    teacher, config = _load_prunable(out_dir, from_run)
     widths = pruned_widths(ratio)
     size = config.input_size
     crops, index = dataset.load(cache)
-    train_rows = np.sort(
-        np.random.default_rng(seed).choice(
-            np.asarray(index["splits"]["train"]),
-            min(photos, len(index["splits"]["train"])),
-            replace=False,
-        )
-    )
-    ys = dataset.lumas(np.asarray(crops[train_rows]), size)
+    ys = _fit_lumas(crops, index, photos, seed, size)
     y_in = keras.Input(ys.shape[1:])
     x = np.asarray(
         keras.Model(y_in, models.luma_to_vgg(y_in)).predict(ys, batch_size=BATCH, verbose=0),
@@ -220,32 +272,11 @@ def prune_run(
         original, x, widths, positions, seed, log=lambda m: print(m, file=sys.stderr)
     )
 
-    head = "regression"
-    encoder, decoder, _ = models.build(
-        "hyper",
-        weights=None,
-        chroma_size=config.chroma_size,
-        head=head,
-        last_activation=config.last_activation,
-        input_size=size,
-        widths=widths,
-    )
-    model = models.build_inference_model(encoder, decoder, head)
-    for n, kb in pruned.items():
-        models.find_layer(model, n).set_weights(list(kb))
-    decoder.set_weights(teacher.get_layer(f"hyper_{head}_decoder").get_weights())
+    model = _pruned_model(teacher, config, widths, pruned)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_weights(out_dir / "model.weights.h5")
 
-    tune = np.asarray(index["splits"]["tune"])[:200]
-    tune_y = dataset.lumas(np.asarray(crops[np.sort(tune)]), size)
-    uv_rmse = float(
-        np.sqrt(
-            np.mean(
-                np.square(model.predict(tune_y, verbose=0) - teacher.predict(tune_y, verbose=0))
-            )
-        )
-    )
+    uv_rmse, tune_photos = _uv_rmse_vs_unpruned(model, teacher, crops, index, size)
     full = models.VGG16_WIDTHS
     pruned_config = dataclasses.replace(
         config, widths=widths, pruned_from=Path(from_run).resolve()
@@ -263,7 +294,7 @@ def prune_run(
     print(
         f"encoder: {macs(widths, size) / 1e9:.2f} G multiply-adds "
         f"(unpruned {macs(full, size) / 1e9:.2f} G); "
-        f"chroma RMSE against the unpruned model on {len(tune_y)} tune photos: {uv_rmse:.4f}",
+        f"chroma RMSE against the unpruned model on {tune_photos} tune photos: {uv_rmse:.4f}",
         file=sys.stderr,
     )
     return pruned_config

@@ -463,30 +463,9 @@ def _with_no_hints(model, y: np.ndarray):
     return [y, np.zeros((len(y),) + tuple(model.inputs[1].shape[1:]), np.float32)]
 
 
-def _parser() -> argparse.ArgumentParser:
-    """The command line; its flags and defaults are the RunConfig's and Session's,
-    spelled for people."""
-    ap = command.parser("convert.train", __doc__)
-    ap.add_argument(
-        "run_dir", type=Path, help="folder for this run's checkpoints, logs and figures"
-    )
-    ap.add_argument(
-        "--cache", type=Path, required=True, help="cache from convert.dataset (+ convert.features)"
-    )
-    ap.add_argument("--model", default="hyper", choices=("seed", "hyper"))
-    ap.add_argument(
-        "--loss",
-        choices=losses.LOSSES,
-        help="default: mse (every shipped model's), or a fine-tune's frozen run's loss",
-    )
-    ap.add_argument("--weights", help="ImageNet VGG16 notop .h5 (transfer learning)")
-    ap.add_argument(
-        "--scratch", action="store_true", help="no ImageNet weights (needs --end-to-end)"
-    )
-    ap.add_argument(
-        "--end-to-end", action="store_true", help="train the encoder too, from the photos"
-    )
-    ap.add_argument("--chroma-size", type=int, default=56, help="compressed chroma size (seed: 33)")
+def _add_schedule_arguments(ap: argparse.ArgumentParser) -> None:
+    """How long and how fast it learns: epochs, batch and the optimizer's settings (the cosine
+    schedule spans --epochs, so they are read together)."""
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
@@ -496,6 +475,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="decay the learning rate to 0 along a cosine over --epochs",
     )
+
+
+def _add_starting_point_arguments(ap: argparse.ArgumentParser) -> None:
+    """What a run starts from and learns toward besides the photos: a fine-tune of an earlier
+    run, a teacher to distill; they go together (a pruned run recovers by both)."""
     ap.add_argument(
         "--finetune-block5",
         type=Path,
@@ -531,6 +515,11 @@ def _parser() -> argparse.ArgumentParser:
         help="with --distill: the teacher's chroma is the mean over each photo "
         "and its mirror image",
     )
+
+
+def _add_network_arguments(ap: argparse.ArgumentParser) -> None:
+    """The network's shape and arithmetic: input size, hint input, precision (a fine-tune keeps
+    its frozen run's input size)."""
     ap.add_argument(
         "--input-size",
         type=int,
@@ -551,6 +540,35 @@ def _parser() -> argparse.ArgumentParser:
         help="mixed_bfloat16: bfloat16 arithmetic, float32 weights (faster on CPUs with bfloat16 "
         "matrix units; the exported model is float as ever)",
     )
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command line; its flags and defaults are the RunConfig's and Session's,
+    spelled for people."""
+    ap = command.parser("convert.train", __doc__)
+    ap.add_argument(
+        "run_dir", type=Path, help="folder for this run's checkpoints, logs and figures"
+    )
+    ap.add_argument(
+        "--cache", type=Path, required=True, help="cache from convert.dataset (+ convert.features)"
+    )
+    ap.add_argument("--model", default="hyper", choices=("seed", "hyper"))
+    ap.add_argument(
+        "--loss",
+        choices=losses.LOSSES,
+        help="default: mse (every shipped model's), or a fine-tune's frozen run's loss",
+    )
+    ap.add_argument("--weights", help="ImageNet VGG16 notop .h5 (transfer learning)")
+    ap.add_argument(
+        "--scratch", action="store_true", help="no ImageNet weights (needs --end-to-end)"
+    )
+    ap.add_argument(
+        "--end-to-end", action="store_true", help="train the encoder too, from the photos"
+    )
+    ap.add_argument("--chroma-size", type=int, default=56, help="compressed chroma size (seed: 33)")
+    _add_schedule_arguments(ap)
+    _add_starting_point_arguments(ap)
+    _add_network_arguments(ap)
     ap.add_argument(
         "--minutes", type=float, help="stop after this many minutes (the run stays resumable)"
     )

@@ -212,6 +212,99 @@ def run_check(procedure, run_mode, image, drawables, config, data):
     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
 
 
+def _auto_procedure(plugin: Gimp.PlugIn, name: str) -> Gimp.ImageProcedure:
+    """plug-in-colorize-auto, for RGB and gray layers: its menu entry, help text and arguments."""
+    p = Gimp.ImageProcedure.new(plugin, name, Gimp.PDBProcType.PLUGIN, run_auto, None)
+    p.set_image_types("RGB*, GRAY*")
+    p.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
+    p.set_menu_label("Auto Colorize (Deep Learning)...")
+    p.add_menu_path(MENU)
+    p.set_documentation(
+        "Colorize a black-and-white photo with a neural network",
+        "Colorizes the active layer from its luminance (brightness is kept, colour is "
+        "predicted), in place or into a new colour layer above it. The network sees the "
+        "whole layer; only selected pixels change, and a feathered selection blends. "
+        "Dots of colour painted on a transparent 'Colour hints' layer steer the colours "
+        "(that layer is never changed). Grayscale images are converted to RGB. Alpha is "
+        "kept. One Edit > Undo restores the original.",
+        name,
+    )
+    p.set_attribution("colorize project", "colorize project", "2026")
+    _add_auto_arguments(p)
+    return p
+
+
+def _add_auto_arguments(p: Gimp.ImageProcedure) -> None:
+    """The auto procedure's arguments after (image, drawables), in the order scripts pass them:
+    strength, model, threads, timeout, hints-layer, output."""
+    rw = GObject.ParamFlags.READWRITE
+    p.add_double_argument(
+        "strength",
+        "_Strength",
+        "Colour strength: 0 keeps the photo gray, 1 is the model's colour, above 1 more saturated",
+        0.0,
+        bridge.MAX_STRENGTH,
+        1.0,
+        rw,
+    )
+    p.add_string_argument(
+        "model",
+        "_Model",
+        "fast (about 6x faster, no colour hints), a .tflite file, or empty for the default model",
+        "",
+        rw,
+    )
+    p.add_int_argument("threads", "_Threads", "Inference threads (0: automatic)", 0, 64, 0, rw)
+    p.add_int_argument(
+        "timeout",
+        "T_imeout (s)",
+        "Stop the helper after this many seconds (0: automatic, 120 s + 10 s per megapixel)",
+        0,
+        3600,
+        0,
+        rw,
+    )
+    p.add_layer_argument(
+        "hints-layer",
+        "Colour _hints",
+        "A transparent layer with dots of colour painted where you know the colour "
+        "(only its hue and saturation count); none for automatic colours",
+        True,
+        rw,
+    )
+    p.add_choice_argument(
+        "output", "_Output", "Where the colour goes", _output_choice(), "replace", rw
+    )
+
+
+def _output_choice() -> Gimp.Choice:
+    """The output argument's choices: "replace" the layer, or a "new-layer" of colour above it."""
+    output = Gimp.Choice.new()
+    output.add("replace", 0, "Replace the layer", "Colorize the layer in place")
+    output.add(
+        "new-layer",
+        1,
+        "New colour layer",
+        "Put the colour in a new layer above, in LCh colour mode; the original stays untouched",
+    )
+    return output
+
+
+def _check_procedure(plugin: Gimp.PlugIn, name: str) -> Gimp.ImageProcedure:
+    """plug-in-colorize-check: always available, so a broken install can be looked into."""
+    p = Gimp.ImageProcedure.new(plugin, name, Gimp.PDBProcType.PLUGIN, run_check, None)
+    p.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.ALWAYS)
+    p.set_menu_label("Check Colorize Installation")
+    p.add_menu_path(MENU)
+    p.set_documentation(
+        "Show which colorize-core the plug-in uses and whether its model loads",
+        "Runs colorize-core bridge --check.",
+        name,
+    )
+    p.set_attribution("colorize project", "colorize project", "2026")
+    return p
+
+
 class ColorizePlugin(Gimp.PlugIn):
     def do_query_procedures(self):
         return [PROC_AUTO, PROC_CHECK]
@@ -220,88 +313,10 @@ class ColorizePlugin(Gimp.PlugIn):
         return False
 
     def do_create_procedure(self, name):
-        rw = GObject.ParamFlags.READWRITE
         if name == PROC_AUTO:
-            p = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_auto, None)
-            p.set_image_types("RGB*, GRAY*")
-            p.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
-            p.set_menu_label("Auto Colorize (Deep Learning)...")
-            p.add_menu_path(MENU)
-            p.set_documentation(
-                "Colorize a black-and-white photo with a neural network",
-                "Colorizes the active layer from its luminance (brightness is kept, colour is "
-                "predicted), in place or into a new colour layer above it. The network sees the "
-                "whole layer; only selected pixels change, and a feathered selection blends. "
-                "Dots of colour painted on a transparent 'Colour hints' layer steer the colours "
-                "(that layer is never changed). Grayscale images are converted to RGB. Alpha is "
-                "kept. One Edit > Undo restores the original.",
-                name,
-            )
-            p.set_attribution("colorize project", "colorize project", "2026")
-            p.add_double_argument(
-                "strength",
-                "_Strength",
-                "Colour strength: 0 keeps the photo gray, 1 is the model's colour, "
-                "above 1 more saturated",
-                0.0,
-                bridge.MAX_STRENGTH,
-                1.0,
-                rw,
-            )
-            p.add_string_argument(
-                "model",
-                "_Model",
-                "fast (about 6x faster, no colour hints), a .tflite file, or empty for "
-                "the default model",
-                "",
-                rw,
-            )
-            p.add_int_argument(
-                "threads", "_Threads", "Inference threads (0: automatic)", 0, 64, 0, rw
-            )
-            p.add_int_argument(
-                "timeout",
-                "T_imeout (s)",
-                "Stop the helper after this many seconds (0: automatic, "
-                "120 s + 10 s per megapixel)",
-                0,
-                3600,
-                0,
-                rw,
-            )
-            p.add_layer_argument(
-                "hints-layer",
-                "Colour _hints",
-                "A transparent layer with dots of colour painted where you know the colour "
-                "(only its hue and saturation count); none for automatic colours",
-                True,
-                rw,
-            )
-            output = Gimp.Choice.new()
-            output.add("replace", 0, "Replace the layer", "Colorize the layer in place")
-            output.add(
-                "new-layer",
-                1,
-                "New colour layer",
-                "Put the colour in a new layer above, in LCh colour mode; "
-                "the original stays untouched",
-            )
-            p.add_choice_argument(
-                "output", "_Output", "Where the colour goes", output, "replace", rw
-            )
-            return p
+            return _auto_procedure(self, name)
         if name == PROC_CHECK:
-            p = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_check, None)
-            p.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.ALWAYS)
-            p.set_menu_label("Check Colorize Installation")
-            p.add_menu_path(MENU)
-            p.set_documentation(
-                "Show which colorize-core the plug-in uses and whether its model loads",
-                "Runs colorize-core bridge --check.",
-                name,
-            )
-            p.set_attribution("colorize project", "colorize project", "2026")
-            return p
+            return _check_procedure(self, name)
         return None
 
 
