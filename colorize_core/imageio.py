@@ -550,8 +550,8 @@ def _check_content(
     if fmt == "JPEG" and exif and not jpeg.exif_fits(exif):
         raise ImageIOError(
             f"{path}: EXIF data is too long for JPEG ({len(exif):,} bytes, at most 64 KB); "
-            "nothing was "
-            "written: leave the metadata out with --strip-metadata, or write .png, .tif or .webp"
+            "nothing was written: leave the metadata out with --strip-metadata, "
+            "or write .png, .tif or .webp"
         )
 
 
