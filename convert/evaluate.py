@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -56,72 +57,74 @@ def photo_group(source: str) -> str:
     return OTHER_GROUP
 
 
-def _split_rows(
-    folder: Path,
-    split: str,
-    limit: int | None,
-    match: str | None,
-    sample: int | None = None,
-    clean: bool = False,
-) -> tuple[list[int], dict, np.ndarray]:
-    """The cache rows of a split (those whose source path contains match; with clean, only those
-    no earlier shipped model trained on; a seeded random sample of them, since a split is sorted
-    by folder), the cache index and its crops."""
+@dataclass(frozen=True)
+class Selection:
+    """Which photos are evaluated. Without a split: a folder's photos, the first `limit`. With a
+    split of a prepared cache (folder = cache): its photos whose source path contains `match`
+    (e.g. "/bsds/", the subset most like users' photos); with `clean`, only those no earlier
+    shipped model trained on; a seeded random `sample` of them (a split is sorted by folder); the
+    first `limit`; `originals` reads their source files (whole frames, as the Kodak protocol sees
+    them) instead of the cached square crops."""
+
+    split: str | None = None
+    limit: int | None = None
+    match: str | None = None
+    sample: int | None = None
+    clean: bool = False
+    originals: bool = False
+
+    def describe(self, folder: Path) -> str:
+        """Where the photos came from, for a table's caption: a split's selection changes the
+        scores, so the caption names every option that narrowed it."""
+        if not self.split:
+            return folder.name
+        clean_note = " (clean: no earlier shipped model trained on them)" if self.clean else ""
+        return (
+            f"the {self.split} split of {folder}{clean_note}"
+            + (f", source paths containing {self.match!r}" if self.match else "")
+            + (f", a seeded sample of {self.sample}" if self.sample else "")
+            + (", whole original frames" if self.originals else "")
+        )
+
+
+ALL_PHOTOS = Selection()  # a folder's photos, all of them
+
+
+def _split_rows(folder: Path, selection: Selection) -> tuple[list[int], dict, np.ndarray]:
+    """The cache rows of the selection's split, the cache index and its crops."""
+    split, match = selection.split, selection.match
     crops, index = dataset.load(folder)
-    candidates = dataset.clean_rows(index, split) if clean else index["splits"][split]
+    candidates = dataset.clean_rows(index, split) if selection.clean else index["splits"][split]
     rows = [i for i in candidates if match is None or match in index["photos"][i]]
-    if sample is not None and sample < len(rows):
-        rows = sorted(np.random.default_rng(0).choice(rows, sample, replace=False).tolist())
-    rows = rows[:limit]
+    if selection.sample is not None and selection.sample < len(rows):
+        rows = np.random.default_rng(0).choice(rows, selection.sample, replace=False).tolist()
+        rows = sorted(rows)
+    rows = rows[: selection.limit]
     if not rows:
         raise ConvertError(f"no photos of the {split} split of {folder} match {match!r}")
     return rows, index, crops
 
 
-def split_sources(
-    folder: Path,
-    split: str,
-    limit: int | None = None,
-    match: str | None = None,
-    sample: int | None = None,
-    clean: bool = False,
-) -> list[str]:
-    """The source path of every photo load_eval_photos returns for the same split, in its order."""
-    rows, index, _ = _split_rows(folder, split, limit, match, sample, clean)
+def split_sources(folder: Path, selection: Selection) -> list[str]:
+    """The source path of every photo load_eval_photos returns for the same selection (of a
+    split), in its order."""
+    rows, index, _ = _split_rows(folder, selection)
     return [index["photos"][i] for i in rows]
 
 
-def split_groups(
-    folder: Path,
-    split: str,
-    limit: int | None = None,
-    match: str | None = None,
-    sample: int | None = None,
-) -> list[str]:
-    """photo_group of every photo load_eval_photos returns for the same split, in its order."""
-    return [photo_group(s) for s in split_sources(folder, split, limit, match, sample)]
+def split_groups(folder: Path, selection: Selection) -> list[str]:
+    """photo_group of every photo load_eval_photos returns for the same selection, in its order."""
+    return [photo_group(s) for s in split_sources(folder, selection)]
 
 
 def load_eval_photos(
-    folder: Path,
-    size: int = EVAL_SIZE,
-    split: str | None = None,
-    limit: int | None = None,
-    match: str | None = None,
-    originals: bool = False,
-    sample: int | None = None,
-    clean: bool = False,
+    folder: Path, size: int = EVAL_SIZE, selection: Selection = ALL_PHOTOS
 ) -> tuple[list[str], list[np.ndarray]]:
-    """Photos resized straight to size x size:
-    a folder's, or a prepared cache's split (folder = cache).
-
-    With a split, match keeps the photos whose source path contains it (e.g. "/bsds/", the
-    subset most like users' photos), and originals reads their source files (whole frames, as
-    the Kodak protocol sees them) instead of the cached square crops.
-    """
+    """(names, photos resized straight to size x size) of the selection (see Selection)."""
+    split = selection.split
     if split is not None:
-        rows, index, crops = _split_rows(folder, split, limit, match, sample, clean)
-        if originals:
+        rows, index, crops = _split_rows(folder, selection)
+        if selection.originals:
             paths = [dataset.original_path(index, i) for i in rows]
             return [f"{split}/{p.name}" for p in paths], [_load(p, size) for p in paths]
         return (
@@ -133,11 +136,11 @@ def load_eval_photos(
                 for i in rows
             ],
         )
-    if match is not None or originals or sample is not None or clean:
+    if selection != Selection(limit=selection.limit):
         raise ConvertError(
             "--match, --originals, --sample and --clean select within a --split of a cache"
         )
-    paths = dataset.list_photos(folder)[:limit]
+    paths = dataset.list_photos(folder)[: selection.limit]
     if not paths:
         raise ConvertError(f"no photos under {folder}")
     return [p.name for p in paths], [_load(p, size) for p in paths]
@@ -207,30 +210,17 @@ def evaluate(
     strength: float = 1.0,
     grid_photos: int = 6,
     threads: int | None = None,
-    split: str | None = None,
-    limit: int | None = None,
-    match: str | None = None,
-    originals: bool = False,
-    sample: int | None = None,
+    selection: Selection = ALL_PHOTOS,
     semantic: bool = False,
-    clean: bool = False,
 ) -> list[dict]:
     """Score every model beside gray, oracle and truth; a split is also reported per photo group.
 
     semantic: also the top-1 accuracy of an ImageNet classifier (convert.semantic) on the split's
     photos of known ImageNet class, for the gray inputs, each model's outputs and the truth.
     """
-    names, truths = load_eval_photos(
-        folder,
-        split=split,
-        limit=limit,
-        match=match,
-        originals=originals,
-        sample=sample,
-        clean=clean,
-    )
-    sources = split_sources(folder, split, limit, match, sample, clean) if split else None
-    groups = [photo_group(s) for s in sources] if split else None
+    names, truths = load_eval_photos(folder, selection=selection)
+    sources = split_sources(folder, selection) if selection.split else None
+    groups = [photo_group(s) for s in sources] if sources else None
     check = _semantic_check(sources) if semantic else None
     out.mkdir(parents=True, exist_ok=True)
     rows, columns = _score_systems(
@@ -247,7 +237,7 @@ def evaluate(
             {"photos": names, "size": EVAL_SIZE, "strength": strength, "rows": rows}, indent=2
         )
     )
-    source = _describe_source(folder, split, match, sample, originals, clean)
+    source = selection.describe(folder)
     (out / "results.md").write_text(
         _results_markdown(rows, len(truths), source, strength, check is not None)
     )
@@ -292,27 +282,6 @@ def _score_systems(
         check(rows[-1], truths)
     columns["truth"] = truths[:grid_photos]
     return rows, columns
-
-
-def _describe_source(
-    folder: Path,
-    split: str | None,
-    match: str | None,
-    sample: int | None,
-    originals: bool,
-    clean: bool,
-) -> str:
-    """Where the photos came from, for the table's caption: a split's selection changes the
-    scores, so the caption names every option that narrowed it."""
-    if not split:
-        return folder.name
-    clean_note = " (clean: no earlier shipped model trained on them)" if clean else ""
-    return (
-        f"the {split} split of {folder}{clean_note}"
-        + (f", source paths containing {match!r}" if match else "")
-        + (f", a seeded sample of {sample}" if sample else "")
-        + (", whole original frames" if originals else "")
-    )
 
 
 def _results_markdown(
@@ -508,13 +477,15 @@ def main(argv: list[str] | None = None) -> int:
         args.model,
         args.out,
         strength=args.strength,
-        split=args.split,
-        limit=args.limit,
-        match=args.match,
-        originals=args.originals,
-        sample=args.sample,
+        selection=Selection(
+            split=args.split,
+            limit=args.limit,
+            match=args.match,
+            sample=args.sample,
+            clean=args.clean,
+            originals=args.originals,
+        ),
         semantic=args.semantic,
-        clean=args.clean,
     )
     print((args.out / "results.md").read_text())
     return 0

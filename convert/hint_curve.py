@@ -149,8 +149,9 @@ def grid_columns(
 
 def people_photos(cache: Path, split: str, group: str, sample: int | None) -> list[np.ndarray]:
     """A split's photos (a seeded sample) of one group (convert.evaluate.GROUPS), 256x256."""
-    names, truths = evaluate.load_eval_photos(cache, split=split, sample=sample)
-    groups = evaluate.split_groups(cache, split, sample=sample)
+    selection = evaluate.Selection(split=split, sample=sample)
+    names, truths = evaluate.load_eval_photos(cache, selection=selection)
+    groups = evaluate.split_groups(cache, selection)
     chosen = [t for t, g in zip(truths, groups, strict=True) if g == group]
     if not chosen:
         raise ConvertError(f"no {group} photos in the {split} split of {cache}")

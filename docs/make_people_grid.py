@@ -21,8 +21,9 @@ OUT = Path(__file__).resolve().parent / "images" / "people_grid.png"
 
 def people(cache: Path, count: int) -> list[np.ndarray]:
     """count people photos of the tune sample, one per source folder first."""
-    _, truths = evaluate.load_eval_photos(cache, split="tune", sample=1500)
-    sources = evaluate.split_sources(cache, "tune", sample=1500)
+    selection = evaluate.Selection(split="tune", sample=1500)
+    _, truths = evaluate.load_eval_photos(cache, selection=selection)
+    sources = evaluate.split_sources(cache, selection)
     picked, folders = [], set()
     candidates = [i for i, s in enumerate(sources) if evaluate.photo_group(s) == "people"]
     for i in candidates:  # one per folder first

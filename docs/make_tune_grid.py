@@ -41,8 +41,9 @@ def main() -> None:
     )
     ap.add_argument("--photos", type=int, default=12)
     args = ap.parse_args()
-    sources = evaluate.split_sources(args.cache, "tune", clean=True)
-    _, truths = evaluate.load_eval_photos(args.cache, split="tune", clean=True)
+    selection = evaluate.Selection(split="tune", clean=True)
+    sources = evaluate.split_sources(args.cache, selection)
+    _, truths = evaluate.load_eval_photos(args.cache, selection=selection)
     truths = [truths[i] for i in pick(sources, args.photos)]
     columns = {"gray input": [evaluate.gray(t) for t in truths]}
     for model in args.model:

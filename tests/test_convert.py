@@ -837,7 +837,9 @@ def test_evaluate_a_subset_of_a_split_as_whole_frames(cache, photo_dir):
     _, index = dataset.load(cache)
     tune = index["splits"]["tune"]
     in_sub = [i for i in tune if "/sub/" in index["photos"][i]]
-    names, truths = evaluate.load_eval_photos(cache, split="tune", match="/sub/", originals=True)
+    names, truths = evaluate.load_eval_photos(
+        cache, selection=evaluate.Selection(split="tune", match="/sub/", originals=True)
+    )
     assert [n.split("/")[1] for n in names] == [
         os.path.basename(index["photos"][i]) for i in in_sub
     ]
@@ -845,10 +847,12 @@ def test_evaluate_a_subset_of_a_split_as_whole_frames(cache, photo_dir):
     for i, truth in zip(in_sub, truths, strict=True):
         frame = Image.open(photo_dir / "sub" / os.path.basename(index["photos"][i])).convert("RGB")
         assert np.array_equal(truth, np.asarray(frame.resize((256, 256), Image.BICUBIC)))
-    names, _ = evaluate.load_eval_photos(cache, split="tune")
+    names, _ = evaluate.load_eval_photos(cache, selection=evaluate.Selection(split="tune"))
     assert names == [f"tune/{i}" for i in tune]
     with pytest.raises(ConvertError, match="match"):
-        evaluate.load_eval_photos(cache, split="tune", match="no such folder")
+        evaluate.load_eval_photos(
+            cache, selection=evaluate.Selection(split="tune", match="no such folder")
+        )
 
 
 def test_photo_groups_and_per_group_evaluation(cache, tmp_path):
@@ -860,7 +864,9 @@ def test_photo_groups_and_per_group_evaluation(cache, tmp_path):
     )
     from colorize_core.model import DEFAULT_MODEL
 
-    rows = evaluate.evaluate(cache, [DEFAULT_MODEL], tmp_path, split="tune", grid_photos=1)
+    rows = evaluate.evaluate(
+        cache, [DEFAULT_MODEL], tmp_path, selection=evaluate.Selection(split="tune"), grid_photos=1
+    )
     _, index = dataset.load(cache)
     expected = {}
     for i in index["splits"]["tune"]:
@@ -898,7 +904,12 @@ def test_semantic_check_recognises_real_photos_and_runs_in_evaluate(
     from colorize_core.model import DEFAULT_MODEL
 
     rows = evaluate.evaluate(
-        cache, [DEFAULT_MODEL], tmp_path / "out", split="train", semantic=True, grid_photos=1
+        cache,
+        [DEFAULT_MODEL],
+        tmp_path / "out",
+        selection=evaluate.Selection(split="train"),
+        semantic=True,
+        grid_photos=1,
     )
     scored = [r for r in rows if "top1" in r]
     assert (

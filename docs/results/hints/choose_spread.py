@@ -17,7 +17,9 @@ from convert import evaluate, metrics
 from convert.hint_curve import truth_hints
 
 model = Model(sys.argv[1], threads=2)
-_, truths = evaluate.load_eval_photos(Path("/work/runs/cache"), split="tune", sample=300)
+_, truths = evaluate.load_eval_photos(
+    Path("/work/runs/cache"), selection=evaluate.Selection(split="tune", sample=300)
+)
 configs = [None] + [(r, e) for r in (0.001, 0.003, 0.01, 0.03) for e in (0.05, 0.1, 0.2)]
 points = (1, 2, 5, 10, 20)
 scores = {str(c): {n: [] for n in points} for c in configs}

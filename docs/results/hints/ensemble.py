@@ -14,8 +14,9 @@ from colorize_core.pipeline import Colorizer
 from convert import evaluate, metrics
 
 cache = Path("/work/runs/cache")
-names, truths = evaluate.load_eval_photos(cache, split="tune", sample=1500)
-groups = evaluate.split_groups(cache, "tune", sample=1500)
+selection = evaluate.Selection(split="tune", sample=1500)
+names, truths = evaluate.load_eval_photos(cache, selection=selection)
+groups = evaluate.split_groups(cache, selection)
 clean = json.loads(Path("/work/runs/s10/clean_mask.json").read_text())
 d, h = Colorizer("default", threads=2), Colorizer("hints", threads=2)
 rows = {k: [] for k in ("ens1.0", "ens1.1")}
