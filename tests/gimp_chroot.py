@@ -264,22 +264,12 @@ def run(
     return res
 
 
-IGNORE = shutil.ignore_patterns(
-    ".git",
-    "__pycache__",
-    "*.pyc",
-    ".venv*",
-    "venv",
-    "build",
-    "dist",
-    "*.egg-info",
-    ".pytest_cache",
-    "data",
-    "runs",
-    "checkpoints",
-    ".mypy_cache",
-    ".ruff_cache",
-)
+# what a copy of the checkout leaves out: version control, caches, builds, environments, data
+NOT_COPIED = (
+    ".git", "__pycache__", "*.pyc", ".venv*", "venv", "build", "dist", "*.egg-info",
+    ".pytest_cache", ".mypy_cache", ".ruff_cache", "data", "runs", "checkpoints",
+)  # fmt: skip
+IGNORE = shutil.ignore_patterns(*NOT_COPIED)
 
 
 def copy_repo(dest_in_chroot: str = "/opt/colorize-src") -> str:

@@ -17,6 +17,7 @@ import sys
 import zipfile
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+import gimp_chroot as gc
 import numpy as np
 import pytest
 
@@ -34,21 +35,8 @@ from colorize_core.gimp_profiles import (
 REPO = Path(__file__).resolve().parent.parent
 PLUGIN_SOURCES = REPO / "colorize_core" / "gimp_plugin"
 FAKE_CORE = Path(__file__).resolve().parent / "gimp_fake_core.py"
-IGNORE = shutil.ignore_patterns(
-    ".git",
-    "__pycache__",
-    "*.pyc",
-    ".venv*",
-    "venv",
-    "build",
-    "dist",
-    "*.egg-info",
-    ".pytest_cache",
-    "tests",
-    "docs",
-    "benchmarks",
-    "convert",
-)
+# the package alone: what the wheel is built from
+IGNORE = shutil.ignore_patterns(*gc.NOT_COPIED, "tests", "docs", "benchmarks", "convert")
 
 sys.path.insert(0, str(PLUGIN_SOURCES))
 import colorize_bridge as bridge  # noqa: E402

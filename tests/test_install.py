@@ -16,23 +16,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gimp_chroot as gc
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-IGNORE = shutil.ignore_patterns(
-    ".git",
-    "__pycache__",
-    "*.pyc",
-    ".venv*",
-    "venv",
-    "build",
-    "dist",
-    "*.egg-info",
-    ".pytest_cache",
-    "data",
-    "runs",
-    "checkpoints",
-)
+IGNORE = gc.IGNORE
 
 pytestmark = pytest.mark.skipif(
     sys.platform.startswith("win"), reason="install.sh is for Linux and macOS"
@@ -242,7 +230,6 @@ def test_ci_runs_exactly_the_readme_quick_start():
 def test_quick_start_on_debian_13(checkout):
     """The README's first command as written, in a Debian 13 chroot whose system Python refuses
     `pip install` (externally managed): it installs into .venv and colorizes the sample."""
-    import gimp_chroot as gc
 
     if gc.unavailable_reason():
         pytest.skip(gc.unavailable_reason())
