@@ -23,7 +23,7 @@ import json
 import sys
 from concurrent.futures import Future
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from . import __version__
 from .atomic import write_atomic
@@ -40,13 +40,19 @@ class PixelsError(Exception):
     """The pixels, the hints or the output cannot be used: one line on stderr and exit 1."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog="colorize-core bridge",
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 2)[2],
+def parser_from_doc(prog: str, doc: str) -> argparse.ArgumentParser:
+    """A parser whose --help is the module's docstring: its first paragraph, then all after the
+    usage lines (the second paragraph)."""
+    return argparse.ArgumentParser(
+        prog=prog,
+        description=doc.split("\n\n")[0],
+        epilog=doc.split("\n\n", 2)[2],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = parser_from_doc("colorize-core bridge", __doc__)
     ap.add_argument("input", nargs="?", type=Path, help="input .npy (H, W, 3|4) uint8 or uint16")
     ap.add_argument("output", nargs="?", type=Path, help="output .npy, same dtype and shape")
     add_photo_options(ap, files=False)
@@ -58,7 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], load: "Callable[[PhotoOptions], Future[Colorizer]] | None" = None) -> int:
+    """One bridge run; load(opts) gives the Colorizer (default: start_loading, a fresh one; the
+    resident core, bridge_server.py, passes the ones it keeps loaded)."""
+    load = load or start_loading
     ap = build_parser()
     args = ap.parse_args(argv)
     if not args.check and (args.input is None or args.output is None):
@@ -66,8 +75,15 @@ def main(argv: list[str]) -> int:
     try:
         opts = photo_options(args, files=False)
         if args.check:
-            return check(opts)
-        colorize_npy(args.input, args.output, args.hints, opts, progress=args.progress)
+            return check(load(opts))
+        colorize_npy(
+            args.input,
+            args.output,
+            args.hints,
+            opts.batch.strength,
+            load(opts),
+            progress=args.progress,
+        )
         return EXIT_OK
     except UsageError as exc:
         return _fail(str(exc), EXIT_USAGE)
@@ -75,9 +91,9 @@ def main(argv: list[str]) -> int:
         return _fail(str(exc), EXIT_SOME_FAILED)
 
 
-def check(opts: PhotoOptions) -> int:
+def check(loading: "Future[Colorizer]") -> int:
     """--check: load the model and print what it is, as one JSON line."""
-    card = _loaded(_start_loading(opts), with_hints=False).model.card
+    card = _loaded(loading, with_hints=False).model.card
     print(
         json.dumps(
             {
@@ -92,14 +108,19 @@ def check(opts: PhotoOptions) -> int:
 
 
 def colorize_npy(
-    src: Path, dst: Path, hints_path: Path | None, opts: PhotoOptions, *, progress: bool
+    src: Path,
+    dst: Path,
+    hints_path: Path | None,
+    strength: float,
+    loading: "Future[Colorizer]",
+    *,
+    progress: bool,
 ) -> None:
-    """src.npy colorized into dst.npy (atomically): UsageError for the model, PixelsError for the
+    """src.npy colorized into dst.npy (atomically) by the Colorizer `loading` gives (it loads in a
+    helper thread while this one maps the pixels): UsageError for the model, PixelsError for the
     rest."""
     import numpy as np
 
-    # the model loads in a helper thread while this one maps the pixels
-    loading = _start_loading(opts)
     hints = None
     pixels, problem = _read_npy(np, src)
     if hints_path is not None and problem is None:
@@ -110,7 +131,7 @@ def colorize_npy(
         raise PixelsError(problem)
     _check_shapes(np, src, pixels, hints_path, hints)
     _progress(progress, 0.1)
-    out = _colorize(colorizer, np, src, pixels, hints, opts.batch.strength)
+    out = _colorize(colorizer, np, src, pixels, hints, strength)
     _progress(progress, 0.9)
     try:
         write_atomic(
@@ -134,7 +155,7 @@ def _progress(enabled: bool, fraction: float) -> None:
         print(f"progress {fraction:.2f}", flush=True)
 
 
-def _start_loading(opts: PhotoOptions) -> Future:
+def start_loading(opts: PhotoOptions) -> "Future[Colorizer]":
     """The Colorizer, loading in a helper thread from now on."""
     from .pipeline import Colorizer
     from .threads import start_thread

@@ -47,6 +47,8 @@ def subcommand(name: str) -> Callable[[list[str]], int] | None:
     A new subcommand is one more `elif` with its import."""
     if name == "bridge":
         from .bridge import main
+    elif name == "bridge-server":
+        from .bridge_server import main
     elif name == "cluster":
         from .cluster import main
     elif name == "gimp":

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +41,50 @@ def gray_file(tmp_path, gray_photo) -> Path:
     path = tmp_path / "scan.png"
     gray_photo.save(path)
     return path
+
+
+def stop_resident_servers(runtime: Path) -> None:
+    """Stop the GIMP plug-ins' resident cores that serve sockets under `runtime` (an
+    XDG_RUNTIME_DIR of a test's): their owner, the process that started the plug-in, outlives
+    the test. Waits until they have gone."""
+    pids = []
+    for lock in runtime.glob("colorize*/*.sock.lock"):
+        text = lock.read_text().strip()
+        if text.isdigit():  # a server that exited has emptied it
+            pids.append(int(text))
+            os.kill(pids[-1], signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while pids and time.monotonic() < deadline:
+        pids = [p for p in pids if _running(p)]
+        time.sleep(0.05)
+    assert not pids, f"resident cores {pids} outlived SIGTERM"
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` runs (a child of this process that has ended is reaped)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def runtime_dir(monkeypatch) -> Path:
+    """A private XDG_RUNTIME_DIR for this test, where the plug-ins' resident cores put their
+    sockets (short: a socket's path holds 100-odd bytes); any still running afterwards are
+    stopped."""
+    runtime = Path(tempfile.mkdtemp(prefix="colorize-run-"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    monkeypatch.delenv("COLORIZE_RESIDENT", raising=False)
+    yield runtime
+    stop_resident_servers(runtime)
+    shutil.rmtree(runtime)
 
 
 def run_cli(*args, cwd=None, check=False, timeout=300) -> subprocess.CompletedProcess:

@@ -8,6 +8,7 @@ job = {"plugin_dir": ..., "out_dir": ..., "cases": [case, ...]}; each case:
   that offset and is smaller than the canvas), select [x, y, w, h], feather (px),
   core (write this colorize-core path into the plug-in's config for this case; restored after),
   args {strength, model, threads, timeout, output}, repeat (run n times, keep timings),
+  pause (seconds between those runs, untimed),
   no_dump (write no pixel files: benchmarks), hints {"dots": [[x, y, r, g, b, radius], ...]}
   (a transparent "Colour hints" layer on top, with those dots, passed as hints-layer).
 For each case it writes NAME.before.npy / NAME.after.npy (the layer as R'G'B'A, u8 or u16),
@@ -112,7 +113,9 @@ def run_case(case):
     try:
         proc = PDB.lookup_procedure("plug-in-colorize-auto")
         res["seconds"] = []
-        for _ in range(case.get("repeat", 1)):
+        for i in range(case.get("repeat", 1)):
+            if i:
+                time.sleep(case.get("pause", 0))  # GIMP finishes the last run's work meanwhile
             cfg = proc.create_config()
             cfg.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
             cfg.set_property("image", image)

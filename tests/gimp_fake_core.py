@@ -34,6 +34,9 @@ def main(argv):
     if args[:2] == ["bridge", "--check"]:
         print('{"version": "0.0.0-fake", "model": "fake"}')
         return 0
+    if args[:1] == ["bridge-server"]:  # as a core from before the resident core: no such command
+        print("colorize-core: error: fake core has no bridge-server", file=sys.stderr)
+        return 2
     if not args or args[0] != "bridge" or len(args) < 3:
         print("colorize-core: error: fake core supports only 'bridge IN OUT'", file=sys.stderr)
         return 2

@@ -17,10 +17,12 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import stop_resident_servers
 
 REPO = Path(__file__).resolve().parent.parent
 STANDIN = Path(__file__).resolve().parent / "gimp210_standin"
@@ -83,7 +85,15 @@ def plugins(tmp_path_factory):
     err = d.parent / "fake-core-error"
     err.write_text(f"#!/bin/sh\nFAKE_CORE_MODE=error exec {sys.executable} {FAKE_CORE} \"$@\"\n")
     err.chmod(0o755)
-    return d
+    RUNTIME.mkdir(mode=0o700)
+    yield d
+    stop_resident_servers(RUNTIME)
+    shutil.rmtree(RUNTIME)
+
+
+# the stand-in's XDG_RUNTIME_DIR: the plug-in runs on a resident core there, as in a GIMP (a short
+# path: a socket's holds 100-odd bytes)
+RUNTIME = Path(tempfile.gettempdir()) / f"colorize-run27-{os.getpid()}"
 
 
 def _gray_rgb(h=36, w=48):
@@ -137,6 +147,7 @@ def _run(
         case["selection"] = str(tmp_path / "sel.raw")
     (tmp_path / "case.json").write_text(json.dumps(case))
     e = {k: v for k, v in os.environ.items() if not k.startswith("COLORIZE_")}
+    e["XDG_RUNTIME_DIR"] = str(RUNTIME)
     e.update(env or {})
     r = subprocess.run(
         [PY27, str(STANDIN / "run_case.py"), str(plugins), str(tmp_path / "case.json")],
@@ -173,6 +184,18 @@ def test_runs_under_python27_and_registers_the_menu(plugins, tmp_path):
     assert _chroma(out).mean() > 1.0
     assert np.abs(_luma(out) - g).mean() < 2.0
     assert res["progress"][-1] == 1.0
+
+
+@needs_py27
+def test_python27_runs_use_the_resident_core_and_match_a_fresh_one(plugins, tmp_path):
+    g = _gray_rgb()
+    px = np.dstack([g, g, g, np.full_like(g, 200)])
+    _, served = _run(plugins, tmp_path, px, 4)
+    locks = [p for p in RUNTIME.glob("colorize/*.sock.lock") if p.read_text().strip()]
+    if _core() is not None:  # the real core serves; the stand-in core has no bridge-server
+        assert len(locks) == 1
+    _, fresh = _run(plugins, tmp_path, px, 4, env={"COLORIZE_RESIDENT": "0"})
+    assert np.array_equal(served, fresh)
 
 
 @needs_py27

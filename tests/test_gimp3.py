@@ -199,6 +199,8 @@ def batch(installed):
     (work / "out").mkdir()
     job = {"plugin_dir": PLUGIN_DIR, "out_dir": f"{WORK}/out", "cases": _cases(files)}
     (work / "job.json").write_text(json.dumps(job))
+    for folder in _resident_folders():  # a previous run's
+        shutil.rmtree(folder)
     t0 = time.monotonic()
     r = gc.run(
         GIMP_BATCH + ["-b", f'exec(open("{SRC}/tests/gimp_batch_runner.py").read())'],
@@ -223,6 +225,11 @@ def batch(installed):
     rr = gc.run(["sh", "-ec", script], env={"HOME": HOME}, timeout=300)
     assert rr.returncode == 0, rr.stderr[-3000:]
     return {"results": results, "dir": work / "out", "seconds": took, "stderr": r.stderr}
+
+
+def _resident_folders() -> list[Path]:
+    """The chroot's folders of resident-core sockets (no XDG_RUNTIME_DIR: /tmp/colorize-UID)."""
+    return list(gc.host_path("/tmp").glob("colorize-[0-9]*"))
 
 
 def _arrays(batch, name):
@@ -264,6 +271,18 @@ def test_install_in_chroot_wrote_plugin_and_config(installed):
     cfg = json.loads((d / "colorize-core.json").read_text())
     assert cfg["core"] == VENV_CORE and cfg["written_by"] == "colorize-core gimp install"
     assert str(d / "colorize_gimp.py") in [str(gc.host_path(f)) for f in cfg["files"]]
+
+
+def test_the_resident_core_served_and_ended_with_gimp(batch):
+    """The first run started colorize-core bridge-server; every case's layer holds exactly what a
+    fresh core computes (the other tests); once GIMP has quit, the server has gone too."""
+    locks = [lock for f in _resident_folders() for lock in f.glob("core-*.sock.lock")]
+    assert len(locks) == 1
+    deadline = time.monotonic() + 15
+    while locks[0].read_text().strip() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert locks[0].read_text() == "", "the resident core outlived its GIMP"
+    assert not list(locks[0].parent.glob("*.sock"))
 
 
 def test_gray_photo(batch):

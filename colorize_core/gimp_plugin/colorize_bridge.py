@@ -25,22 +25,37 @@ Inside the Flatpak GIMP's sandbox (``$FLATPAK_ID`` set) the core is the host's, 
 --talk-name=org.freedesktop.Flatpak org.gimp.GIMP``), with the hand-over files in the app's cache
 folder, which the host sees at the same path.
 
+The resident core: where Unix sockets work (not on Windows, not in a Flatpak sandbox) and
+``COLORIZE_RESIDENT`` is not ``0``, the first run also starts ``colorize-core bridge-server`` (in a
+folder only this user may enter), which keeps the model loaded; later runs are sent to it, and
+anything it cannot do is done by a fresh core as above. It ends with the GIMP that used it last,
+or after 10 idle minutes.
+
 Both plug-ins also share their user-facing messages and the steps around the hand-over
 (``colorize_layer_pixels``, ``crop``), so the two GIMPs say and do the same.
 """
 from __future__ import print_function
 
 import ast
+import errno
+import hashlib
 import json
 import os
 import shutil
 import signal
+import socket
+import stat
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+try:
+    import fcntl
+except ImportError:  # Windows: no resident core there
+    fcntl = None
 
 try:
     import queue
@@ -58,6 +73,11 @@ FLATPAK_OVERRIDE = "flatpak override --user --talk-name=org.freedesktop.Flatpak 
 EXIT_POLL_S = 0.002  # how often a core that closed its stdout is looked at until it has exited
 # the runtime's limit (colorize_core.limits.MAX_STRENGTH): the plug-ins' sliders span it
 MAX_STRENGTH = 4.0
+# the resident core (colorize_core/bridge_server.py; its PROTOCOL says the same)
+ENV_RESIDENT = "COLORIZE_RESIDENT"  # "0": a fresh core for every run
+RESIDENT_PROTOCOL = 1
+SERVER_START_S = 10.0  # a server that has not taken the connection by then is given up on
+SOCKET_PATH_MAX = 100  # a Unix socket's path holds 104 bytes on macOS, 108 on Linux
 
 
 # the plug-ins' messages, one text for both GIMPs
@@ -283,18 +303,20 @@ def run_core(core, args, timeout, progress=None, poll=0.05):
         raise _failure(rc, err)
 
 
-def _start(core, args, err_file):
-    """The core's process, in a process group of its own (so a timeout can stop all of it)."""
-    kwargs = {}
+def _own_group():
+    """Popen's arguments for a process group of its own (so a timeout can stop all of it)."""
     if os.name == "nt":
-        kwargs["creationflags"] = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0) | 0x08000000
-    elif sys.version_info[0] >= 3:
-        kwargs["start_new_session"] = True
-    else:
-        kwargs["preexec_fn"] = os.setsid
+        return {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0) | 0x08000000}
+    if sys.version_info[0] >= 3:
+        return {"start_new_session": True}
+    return {"preexec_fn": os.setsid}
+
+
+def _start(core, args, err_file):
+    """The core's process, in a process group of its own."""
     try:
         return subprocess.Popen(core_command(core, args), stdin=None,
-                                stdout=subprocess.PIPE, stderr=err_file, **kwargs)
+                                stdout=subprocess.PIPE, stderr=err_file, **_own_group())
     except OSError as e:
         # Python 2.7 has no "raise ... from"
         raise BridgeError("Could not start the colorize-core helper %s: %s. %s"  # noqa: B904
@@ -324,10 +346,13 @@ def _follow(proc, timeout, progress, poll):
             _report_progress(line, progress)
         if time.time() > deadline:
             _kill(proc)
-            raise BridgeError("colorize-core did not finish within %d s and was stopped. "
-                              "Try again (a first run can be slow), "
-                              "raise the timeout in the dialog, "
-                              "or check the install with: colorize-core bridge --check" % timeout)
+            raise _timed_out(timeout)
+
+
+def _timed_out(timeout):
+    return BridgeError("colorize-core did not finish within %d s and was stopped. "
+                       "Try again (a first run can be slow), raise the timeout in the dialog, "
+                       "or check the install with: colorize-core bridge --check" % timeout)
 
 
 def _report_progress(line, progress):
@@ -393,11 +418,235 @@ def _kill(proc):
         pass
 
 
+# ---------------------------------------------------------------- the resident core
+
+class Core(object):
+    """The colorize-core a plug-in runs: its path, where that came from, and its Resident server
+    (None: a fresh core every run)."""
+
+    def __init__(self, path, origin, resident=None):
+        self.path, self.origin, self.resident = path, origin, resident
+
+
+class Resident(object):
+    """A resident server's socket, and the server process this plug-in started for it (None: one
+    was running already)."""
+
+    def __init__(self, path, started=None):
+        self.path, self.started = path, started
+
+
+class _Late(Exception):
+    """The run's time is up."""
+
+
+def prepare_core(plugin_dir):
+    """find_core, with the core's resident server started now unless one runs, so that it loads
+    the model while GIMP hands the layer over. Raises BridgeError."""
+    path, origin = find_core(plugin_dir)
+    return Core(path, origin, start_resident(path))
+
+
+def start_resident(core):
+    """`core`'s Resident, its server started unless one is running; None where there is none or
+    it cannot be started (every run then starts a fresh core)."""
+    path = resident_socket(core)
+    if path is None:
+        return None
+    if server_running(path):
+        return Resident(path)
+    devnull = open(os.devnull, "r+b")
+    try:
+        proc = subprocess.Popen(
+            core_command(core, ["bridge-server", path, "--owner", str(os.getppid())]),
+            stdin=devnull, stdout=devnull, stderr=devnull, close_fds=True, cwd="/",
+            **_own_group())
+    except OSError:
+        return None
+    finally:
+        devnull.close()
+    return Resident(path, proc)
+
+
+def resident_socket(core):
+    """Where `core`'s resident server listens (a name made from the core's path and the protocol),
+    or None: on Windows, in a Flatpak sandbox, with COLORIZE_RESIDENT=0, without a private folder
+    or with a path too long for a socket."""
+    if (os.name == "nt" or fcntl is None or not hasattr(socket, "AF_UNIX") or in_flatpak()
+            or os.environ.get(ENV_RESIDENT, "1") == "0"):
+        return None
+    folder = _private_folder()
+    if folder is None:
+        return None
+    raw = core if isinstance(core, bytes) else core.encode("utf-8", "surrogateescape")
+    key = hashlib.sha256(raw + b"\0" + str(RESIDENT_PROTOCOL).encode("ascii")).hexdigest()
+    path = os.path.join(folder, "core-%s.sock" % key[:16])
+    return path if len(path) <= SOCKET_PATH_MAX else None
+
+
+def _private_folder():
+    """A folder that only this user may enter (mode 0700, made if missing): in $XDG_RUNTIME_DIR,
+    else in the system's temporary folder; None if neither will do."""
+    places = ((os.environ.get("XDG_RUNTIME_DIR"), "colorize"),
+              (tempfile.gettempdir(), "colorize-%d" % os.getuid()))
+    for base, name in places:
+        if not base:
+            continue
+        path = os.path.join(base, name)
+        try:
+            os.mkdir(path, 0o700)
+        except OSError as e:
+            if e.errno != errno.EEXIST:
+                continue
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077:
+            return path
+    return None
+
+
+def server_running(path):
+    """True while a server holds the lock of the socket at `path` (it does for its whole life)."""
+    try:
+        fd = os.open(path + ".lock", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except (IOError, OSError):
+        return True
+    finally:
+        os.close(fd)  # closing lets go of a lock it took
+    return False
+
+
+def run_resident(resident, args, timeout, progress):
+    """Run ``colorize-core *args`` on the resident server. True when it ran (its failures raise
+    BridgeError, as a fresh core's do); False when it could not take the run: the caller starts a
+    fresh core, which does the run or says why not."""
+    deadline = time.time() + timeout
+    sock = _connect(resident, min(deadline, time.time() + SERVER_START_S))
+    if sock is None:
+        return False
+    try:
+        return _served(resident, sock, args, deadline, timeout, progress)
+    finally:
+        sock.close()
+
+
+def _connect(resident, until):
+    """A connection to the server, tried again while it starts; None once it will not come (one
+    that has not listened by `until` is stopped)."""
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(resident.path)
+            return sock
+        except socket.error:
+            sock.close()
+        starting = resident.started is not None and resident.started.poll() is None
+        if not (starting or server_running(resident.path)):
+            return None
+        if time.time() > until:
+            if starting:
+                _kill(resident.started)
+            return None
+        time.sleep(0.01)
+
+
+def _served(resident, sock, args, deadline, timeout, progress):
+    """One run over a connection (see colorize_core/bridge_server.py for the protocol)."""
+    lines = _lines(sock, deadline)
+    pid = None
+    try:
+        hello = _json(next(lines, b""))
+        if not hello or hello.get("protocol") != RESIDENT_PROTOCOL:
+            return False
+        pid = hello.get("pid")
+        try:
+            request = {"protocol": RESIDENT_PROTOCOL, "argv": [_text(a) for a in args],
+                       "cwd": _text(os.getcwd()), "owner": os.getppid()}
+            sock.sendall(json.dumps(request).encode("utf-8") + b"\n")
+        except (UnicodeError, socket.error, OSError):  # OSError: a working folder gone
+            return False
+        for line in lines:
+            if line.startswith(b"progress "):
+                if progress is not None:
+                    _report_progress(line, progress)
+                continue
+            reply = _json(line)
+            if reply is None or "declined" in reply:
+                return False
+            if reply.get("exit") != 0:
+                raise _failure(int(reply.get("exit", 1)), reply.get("stderr") or "")
+            return True
+        return False  # it ended without an answer: a fresh core does the run
+    except _Late:
+        if pid is not None:
+            _stop_server(resident, pid)
+        # Python 2.7 has no "raise ... from"
+        raise _timed_out(timeout)  # noqa: B904
+
+
+def _lines(sock, deadline):
+    """The lines the server sends, until it hangs up; _Late past the deadline."""
+    buf = b""
+    while True:
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            yield line
+        left = deadline - time.time()
+        if left <= 0:
+            raise _Late()
+        sock.settimeout(min(left, 0.5))
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except socket.error:
+            return
+        if not chunk:
+            return
+        buf += chunk
+
+
+def _json(line):
+    try:
+        value = json.loads(line.decode("utf-8"))
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _text(arg):
+    """An argument as JSON text (bytes from Python 2 are UTF-8 paths; others raise UnicodeError)."""
+    return arg.decode("utf-8") if isinstance(arg, bytes) else arg
+
+
+def _stop_server(resident, pid):
+    """Stop a server whose run is late: SIGTERM, then SIGKILL after a grace period."""
+    if resident.started is not None and resident.started.pid == pid:
+        _kill(resident.started)  # ours: reaped too
+        return
+    try:
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.time() + 2.0
+        while time.time() < deadline:
+            os.kill(pid, 0)
+            time.sleep(0.05)
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:  # it has gone
+        pass
+
+
 def colorize_pixels(core, data, dtype, shape, strength=1.0, model="", threads=0,
-                    timeout=None, progress=None, hints=None):
+                    timeout=None, progress=None, hints=None, resident=None):
     """Colorize raw pixels (bytes, C order) via the core; return the new raw bytes.
 
     hints: None, or (bytes, (h, w)) of R'G'B'A u8 colour hints over the pixels.
+    resident: the core's Resident (start_resident), tried before a fresh core; None: a fresh core.
     Raises BridgeError (the message is for the user); never returns partial results.
     """
     tmp = _handover_tmpdir()
@@ -416,7 +665,8 @@ def colorize_pixels(core, data, dtype, shape, strength=1.0, model="", threads=0,
             args += ["--threads", str(int(threads))]
         if timeout is None or timeout <= 0:
             timeout = default_timeout(shape[0] * shape[1])
-        run_core(core, args, timeout, progress)
+        if resident is None or not run_resident(resident, args, timeout, progress):
+            run_core(core, args, timeout, progress)
         if not os.path.isfile(dst):
             raise BridgeError("colorize-core reported success but wrote no output. %s"
                               % REINSTALL_HINT)
@@ -425,19 +675,19 @@ def colorize_pixels(core, data, dtype, shape, strength=1.0, model="", threads=0,
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def colorize_layer_pixels(plugin_dir, data, dtype, shape, strength, model, threads, timeout,
+def colorize_layer_pixels(core, data, dtype, shape, strength, model, threads, timeout,
                           progress_update, hints=None):
     """A layer's pixels (the whole layer: the model sees all of it) -> colorized pixels, the same
-    bytes layout; progress_update(f) moves GIMP's bar from PROGRESS_START to PROGRESS_CORE_END.
+    bytes layout, by `core` (prepare_core); progress_update(f) moves GIMP's bar from
+    PROGRESS_START to PROGRESS_CORE_END.
     hints: None or (R'G'B'A u8 bytes, (h, w)) of a hints layer over this layer.
     Raises BridgeError (the layer has not been touched then)."""
-    core, _origin = find_core(plugin_dir)
     progress_update(PROGRESS_START)
     span = PROGRESS_CORE_END - PROGRESS_START
-    return colorize_pixels(core, data, dtype, shape, strength=strength, model=model,
+    return colorize_pixels(core.path, data, dtype, shape, strength=strength, model=model,
                            threads=threads, timeout=timeout,
                            progress=lambda f: progress_update(PROGRESS_START + span * f),
-                           hints=hints)
+                           hints=hints, resident=core.resident)
 
 
 def crop(data, width, bytes_per_pixel, x, y, w, h):

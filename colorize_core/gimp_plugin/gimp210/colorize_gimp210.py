@@ -146,15 +146,16 @@ def colorize_layer(image, drawable, strength, model, threads, timeout, hints_nam
         raise bridge.BridgeError(bridge.NOT_A_LAYER)
     if pdb.gimp_item_is_group(drawable):
         raise bridge.BridgeError(bridge.GROUP_LAYER)
-    bridge.find_core(LIB)  # a missing core is reported before the layer is read
     non_empty, sx, sy, sw, sh = pdb.gimp_drawable_mask_intersect(drawable)
     if not non_empty or sw <= 0 or sh <= 0:
         raise bridge.BridgeError(bridge.NO_SELECTION)
     hints_layer = _hints_layer(image, drawable, hints_name)
+    # a missing core is reported before the layer is read, and a resident one loads meanwhile
+    core = bridge.prepare_core(LIB)
     gimp.progress_init("Colorizing %s" % drawable.name)
     data, channels = _read_layer(drawable)
     hints = _hint_pixels(drawable, hints_layer) if hints_layer is not None else None
-    out = bridge.colorize_layer_pixels(LIB, data, "|u1", (drawable.height, drawable.width, channels), strength,
+    out = bridge.colorize_layer_pixels(core, data, "|u1", (drawable.height, drawable.width, channels), strength,
                                        model, threads, timeout, gimp.progress_update, hints=hints)
     _write_layer(image, drawable, out, channels, (sx, sy, sw, sh), output)
     gimp.progress_update(1.0)

@@ -99,10 +99,11 @@ def colorize_drawable(
         raise bridge.BridgeError(bridge.NOT_A_LAYER)
     if drawable.is_group():
         raise bridge.BridgeError(bridge.GROUP_LAYER)
-    bridge.find_core(HERE)  # a missing core is reported before the layer is read
     ok, sx, sy, sw, sh = drawable.mask_intersect()
     if not ok or sw <= 0 or sh <= 0:
         raise bridge.BridgeError(bridge.NO_SELECTION)
+    # a missing core is reported before the layer is read, and a resident one loads meanwhile
+    core = bridge.prepare_core(HERE)
     w, h = drawable.get_width(), drawable.get_height()
     fmt, dtype, channels = _pixel_format(image, drawable)
     Gimp.progress_init("Colorizing %s" % drawable.get_name())
@@ -113,7 +114,7 @@ def colorize_drawable(
     hints = _hint_pixels(drawable, hints_layer)
     t_read = time.time()
     out = bridge.colorize_layer_pixels(
-        HERE,
+        core,
         data,
         dtype,
         (h, w, channels),
