@@ -1,7 +1,7 @@
 """Raw-pixel bridge for the GIMP plug-in: .npy in, .npy out, no image encoding.
 
     colorize-core bridge INPUT.npy OUTPUT.npy [--strength S] [--model NAME|PATH] [--threads N]
-                         [--progress] [--hints HINTS.npy]
+                         [--progress] [--rows] [--hints HINTS.npy]
     colorize-core bridge --check
 
 INPUT.npy: NumPy format 1.0, C order, uint8 or little-endian uint16, shape (H, W, 3 or 4):
@@ -11,7 +11,10 @@ input's luminance, alpha copied bit for bit. HINTS.npy (optional): uint8 (H', W'
 hints (a hints layer's pixels over the input; any size, stretched over it): every pixel with
 alpha above 0 is a hint of its colour, read by the model (the default reads hints; `fast` does not).
 It is written to a temporary file and renamed, so
-a failure never leaves a partial output. --progress prints `progress F` lines (0..1) on stdout.
+a failure never leaves a partial output; with --rows it is written in place instead, a band of
+rows at a time, each announced by a `rows N` line on stdout (its first N rows are final), so that
+the plug-in hands them to GIMP while the rest are made: then only exit 0 means it is whole.
+--progress prints `progress F` lines (0..1) on stdout.
 Errors: one line on stderr starting `colorize-core: error:` and exit status 1 (2 for bad
 arguments or an unusable model, hints for a model that reads none included).
 """
@@ -59,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--hints", type=Path, help="uint8 (H, W, 4) RGBA colour hints as .npy")
     ap.add_argument("--progress", action="store_true", help="print `progress F` lines on stdout")
     ap.add_argument(
+        "--rows",
+        action="store_true",
+        help="print `rows N` lines on stdout as the first N rows of OUTPUT are final; OUTPUT is "
+        "then written in place as it is made (read it up to the last such line)",
+    )
+    ap.add_argument(
         "--check", action="store_true", help="load the model and print one JSON line, then exit"
     )
     return ap
@@ -83,6 +92,7 @@ def main(argv: list[str], load: "Callable[[PhotoOptions], Future[Colorizer]] | N
             opts.batch.strength,
             load(opts),
             progress=args.progress,
+            rows=args.rows,
         )
         return EXIT_OK
     except UsageError as exc:
@@ -115,10 +125,11 @@ def colorize_npy(
     loading: "Future[Colorizer]",
     *,
     progress: bool,
+    rows: bool = False,
 ) -> None:
-    """src.npy colorized into dst.npy (atomically) by the Colorizer `loading` gives (it loads in a
-    helper thread while this one maps the pixels): UsageError for the model, PixelsError for the
-    rest."""
+    """src.npy colorized into dst.npy by the Colorizer `loading` gives (it loads in a helper thread
+    while this one maps the pixels): atomically, or with `rows` in place as it is made (see
+    --rows). UsageError for the model, PixelsError for the rest."""
     import numpy as np
 
     hints = None
@@ -131,7 +142,11 @@ def colorize_npy(
         raise PixelsError(problem)
     _check_shapes(np, src, pixels, hints_path, hints)
     _progress(progress, 0.1)
-    out = _colorize(colorizer, np, src, pixels, hints, strength)
+    if rows:
+        _colorize_in_place(colorizer, np, src, pixels, hints, strength, dst)
+        _progress(progress, 1.0)
+        return
+    out = _colorize(colorizer.colorize, np, src, pixels, hints, strength)
     _progress(progress, 0.9)
     try:
         write_atomic(
@@ -141,8 +156,39 @@ def colorize_npy(
             durable=False,
         )
     except OSError as exc:
-        raise PixelsError(f"{dst}: could not write ({exc.strerror or exc})") from None
+        raise _unwritable(dst, exc) from None
     _progress(progress, 1.0)
+
+
+def _colorize_in_place(
+    colorizer: "Colorizer",
+    np,
+    src: Path,
+    pixels: "np.ndarray",
+    hints: "np.ndarray | None",
+    strength: float,
+    dst: Path,
+) -> None:
+    """--rows: the colorized pixels written straight into dst.npy as they are made, with a
+    `rows N` line on stdout each time its first N rows are final."""
+    try:
+        out = np.lib.format.open_memmap(dst, mode="w+", dtype=pixels.dtype, shape=pixels.shape)
+    except OSError as exc:
+        raise _unwritable(dst, exc) from None
+
+    def colorize_into(pixels: "np.ndarray", strength: float, hints: "np.ndarray | None") -> None:
+        colorizer.colorize_into(pixels, out, strength=strength, hints=hints, on_rows=_say_rows)
+
+    _colorize(colorize_into, np, src, pixels, hints, strength)
+    out.flush()
+
+
+def _say_rows(n: int) -> None:
+    print(f"rows {n}", flush=True)
+
+
+def _unwritable(dst: Path, exc: OSError) -> PixelsError:
+    return PixelsError(f"{dst}: could not write ({exc.strerror or exc})")
 
 
 def _fail(message: str, code: int) -> int:
@@ -216,19 +262,20 @@ def _check_shapes(
 
 
 def _colorize(
-    colorizer: "Colorizer",
+    colorize: Callable,
     np,
     src: Path,
     pixels: "np.ndarray",
     hints: "np.ndarray | None",
     strength: float,
-) -> "np.ndarray":
-    """The colorized pixels; PixelsError naming what went wrong."""
+) -> "np.ndarray | None":
+    """colorize(pixels, strength=, hints=) (a Colorizer's colorize, or one writing in place);
+    PixelsError naming what went wrong."""
     from .hints import HintError
     from .model import ModelError
 
     try:
-        return colorizer.colorize(
+        return colorize(
             np.asarray(pixels),
             strength=strength,
             hints=None if hints is None else np.asarray(hints),

@@ -126,6 +126,7 @@ def expand_chroma_codes(
 # Pillow's "L" from RGB: the same BT.601 weights in 16-bit fixed point, rounded (a test pins it)
 LUMA_WEIGHTS_16 = (19595, 38470, 7471)
 ROWS_AT_ONCE = 64  # rows converted at a time: the temporaries stay small and in cache
+STREAM_ROWS = 256  # rows made final at a time for a reader that takes them as they come
 
 
 def luma_codes(rgb: np.ndarray) -> np.ndarray:
@@ -149,19 +150,34 @@ def luma_codes(rgb: np.ndarray) -> np.ndarray:
     return out
 
 
-def rgb_codes(y: Image.Image, cb: Image.Image, cr: Image.Image) -> np.ndarray:
+def rgb_codes(
+    y: Image.Image,
+    cb: Image.Image,
+    cr: Image.Image,
+    out: np.ndarray | None = None,
+    on_rows: Callable[[int], None] | None = None,
+) -> np.ndarray:
     """Full-resolution Y, Cb, Cr "L" images -> uint8 RGB (H, W, 3), bit for bit merge_8bit's (the
-    conversion is per pixel), a few rows at a time into the one output array, the halves on two
-    cores: no full-size YCbCr, RGB or copy of it is ever made."""
+    conversion is per pixel), a few rows at a time into the one output array (`out`, or a new one),
+    the halves on two cores: no full-size YCbCr, RGB or copy of it is ever made.
+
+    on_rows(n): called as the first n rows become final, top to bottom, STREAM_ROWS at a time (the
+    GIMP plug-in hands them to GIMP while the next ones are made)."""
     w, h = y.size
-    out = np.empty((h, w, 3), np.uint8)
+    out = np.empty((h, w, 3), np.uint8) if out is None else out
 
     def rows(top: int, bottom: int) -> None:
         for a in range(top, bottom, ROWS_AT_ONCE):
             box = (0, a, w, min(a + ROWS_AT_ONCE, bottom))
             out[box[1] : box[3]] = np.asarray(merge_8bit(*(p.crop(box) for p in (y, cb, cr))))
 
-    by_halves(h, rows)
+    if on_rows is None:
+        by_halves(h, rows)
+        return out
+    for top in range(0, h, STREAM_ROWS):
+        bottom = min(top + STREAM_ROWS, h)
+        by_halves(bottom - top, lambda a, b, top=top: rows(top + a, top + b))
+        on_rows(bottom)
     return out
 
 

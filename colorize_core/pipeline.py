@@ -9,7 +9,7 @@ scan survives: only its colour comes from the model.
 from __future__ import annotations
 
 import os
-from typing import Union
+from typing import Callable, Union
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -164,6 +164,41 @@ class Colorizer:
             else _to_rgb(image).convert("L")
         )
 
+    def colorize_into(
+        self,
+        array: np.ndarray,
+        out: np.ndarray,
+        *,
+        strength: float = 1.0,
+        hints: HintsLike | None = None,
+        on_rows: Callable[[int], None],
+    ) -> None:
+        """colorize(array) written into `out` (its shape and dtype), with on_rows(n) called as the
+        first n rows of it are final: 8-bit RGB a few hundred rows at a time (the GIMP bridge hands
+        them over while the rest are made), any other array once, whole."""
+        strength = check_strength(strength)
+        array = _check_array(array)
+        if array.dtype == np.uint8 and array.shape[2:] == (3,) and out.shape == array.shape:
+            self._rgb_codes(array, strength, hints, out=out, on_rows=on_rows)
+            return
+        out[...] = self.colorize(array, strength=strength, hints=hints)
+        on_rows(out.shape[0])
+
+    def _rgb_codes(
+        self,
+        array: np.ndarray,
+        strength: float,
+        hints: HintsLike | None,
+        out: np.ndarray | None = None,
+        on_rows: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """uint8 gray (H, W, 1) or RGB (H, W, 3) -> colorized uint8 RGB."""
+        y = color.luma_codes(array) if array.shape[-1] == 3 else np.ascontiguousarray(array[..., 0])
+        luma = Image.frombuffer("L", (y.shape[1], y.shape[0]), y, "raw", "L", 0, 1)
+        uv = self.predict_chroma(luma, hints) * strength
+        planes = color.expand_chroma_codes(uv, luma.size)
+        return color.rgb_codes(luma, *planes, out=out, on_rows=on_rows)
+
     # -- array path: float math, keeps 16-bit precision ----------------------------------
     def _colorize_array(
         self, array: np.ndarray, strength: float, hints: HintsLike | None
@@ -172,10 +207,7 @@ class Colorizer:
         if array.dtype == np.uint8:  # the fast 8-bit path, through Pillow and back
             c = array.shape[-1]
             if c in (1, 3):  # no alpha: luminance and RGB a few rows at a time (color.py)
-                y = color.luma_codes(array) if c == 3 else np.ascontiguousarray(array[..., 0])
-                luma = Image.frombuffer("L", (y.shape[1], y.shape[0]), y, "raw", "L", 0, 1)
-                uv = self.predict_chroma(luma, hints) * strength
-                return color.rgb_codes(luma, *color.expand_chroma_codes(uv, luma.size))
+                return self._rgb_codes(array, strength, hints)
             pil = Image.fromarray(np.ascontiguousarray(array), ARRAY_MODES[c])
             return np.asarray(self._colorize_pil(pil, strength, hints))
         rgb, alpha, dtype = _split_array(array)

@@ -112,3 +112,27 @@ def test_bridge_bad_model_exit_2(tmp_path, gray_rgba):
     np.save(src, gray_rgba)
     proc = run_cli("bridge", src, dst, "--model", tmp_path / "none.tflite")
     assert proc.returncode == 2 and "model file not found" in proc.stderr
+
+
+@pytest.mark.parametrize("kind", ["u8-rgb", "u8-rgba", "u16-rgb"])
+def test_rows_are_written_in_place_as_they_are_made(tmp_path, gray_rgba, kind):
+    """--rows: `rows N` lines, increasing to the height, and an output identical to the atomic
+    one (8-bit RGB comes in bands of color.STREAM_ROWS, the rest at once)."""
+    from colorize_core.color import STREAM_ROWS
+
+    tall = np.concatenate([gray_rgba, gray_rgba[::-1]])  # 1024 rows: several bands
+    pixels = {
+        "u8-rgb": tall[..., :3],
+        "u8-rgba": tall,
+        "u16-rgb": tall[..., :3].astype("<u2") * 257,
+    }[kind]
+    src = tmp_path / "in.npy"
+    np.save(src, np.ascontiguousarray(pixels))
+    whole = tmp_path / "whole.npy"
+    run_cli("bridge", src, whole, check=True)
+    rows = tmp_path / "rows.npy"
+    proc = run_cli("bridge", src, rows, "--rows", check=True)
+    said = [int(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("rows ")]
+    assert said == sorted(said) and said[-1] == len(tall)
+    assert len(said) == (-(-len(tall) // STREAM_ROWS) if kind == "u8-rgb" else 1)
+    assert rows.read_bytes() == whole.read_bytes()

@@ -82,6 +82,26 @@ def test_runs_on_the_resident_core_give_a_fresh_cores_pixels(core, runtime_dir, 
     assert os.stat(first.path).st_mode & 0o777 == 0o600
 
 
+def test_rows_as_they_come_are_the_pixels(core, runtime_dir, pixels):
+    """on_rows (GIMP 3 writes rows into the layer as they come) gets every row once, top to
+    bottom, identical to the whole output, from the resident core and from a fresh one."""
+    tall = np.ascontiguousarray(np.concatenate([pixels, pixels[::-1]]))
+    whole = _colorize(core, tall, None)
+    for resident in (None, bridge.start_resident(core)):
+        got = []
+        out = bridge.colorize_pixels(
+            core,
+            tall.tobytes(),
+            "|u1",
+            tall.shape,
+            resident=resident,
+            on_rows=lambda top, bottom, data, got=got: got.append((top, bottom, data)),
+        )
+        assert out is None and len(got) > 1
+        assert [g[0] for g in got] == [0] + [g[1] for g in got[:-1]] and got[-1][1] == len(tall)
+        assert b"".join(g[2] for g in got) == whole.tobytes()
+
+
 def test_failures_say_what_a_fresh_core_says(core, runtime_dir, tmp_path, pixels):
     small = np.ascontiguousarray(pixels[:64, :64])
     resident = bridge.start_resident(core)

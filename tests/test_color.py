@@ -88,3 +88,8 @@ def test_luma_and_rgb_by_rows_are_pillows_bit_for_bit(astronaut_rgb, shape):
         Image.fromarray(np.asarray(Image.fromarray(rgb).convert("YCbCr"))[..., c]) for c in (1, 2)
     ]
     assert np.array_equal(color.rgb_codes(*planes), np.asarray(color.merge_8bit(*planes)))
+    # rows handed over as they are made (the GIMP bridge's --rows): the same pixels, top to bottom
+    out, said = np.zeros((h, w, 3), np.uint8), []
+    color.rgb_codes(*planes, out=out, on_rows=said.append)
+    assert np.array_equal(out, np.asarray(color.merge_8bit(*planes)))
+    assert said == sorted(said) and said[-1] == h and len(said) == -(-h // color.STREAM_ROWS)

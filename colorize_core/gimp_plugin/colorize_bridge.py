@@ -7,12 +7,13 @@ standard library only, and it must stay valid Python 2.7 *and* 3.
 Protocol (the core implements it in colorize_core/bridge.py):
 
     colorize-core bridge IN.npy OUT.npy [--strength S] [--model NAME|PATH] [--threads N]
-                         [--progress] [--hints HINTS.npy]
+                         [--progress] [--rows] [--hints HINTS.npy]
 
 IN/OUT are .npy 1.0 files, C order, dtype |u1 or <u2, shape (H, W, 3|4) (R'G'B'[A]);
 HINTS is |u1 (H, W, 4) R'G'B'A, a hints layer over the input (alpha above 0 marks a hint);
-``progress 0.50`` lines on stdout; exit 0, or non-zero with ``colorize-core: error: ...`` on
-stderr and no OUT file.
+``progress 0.50`` lines on stdout, and with ``--rows`` ``rows N`` lines as OUT's first N rows are
+final (OUT is then written in place; GIMP 3 takes the rows as they come); exit 0, or non-zero
+with ``colorize-core: error: ...`` on stderr (and no OUT file without --rows).
 
 Where the core is: ``$COLORIZE_CORE`` (path of the colorize-core executable) if set, else the
 config file that ``$COLORIZE_CONFIG`` names if that file exists, else ``colorize-core.json``
@@ -176,34 +177,94 @@ def write_npy(path, data, dtype, shape):
 def read_npy(path, dtype, shape):
     """Read a .npy file written by the core; check dtype/shape; return the raw bytes."""
     with open(path, "rb") as f:
-        magic = f.read(8)
-        if magic[:6] != NPY_MAGIC:
-            raise BridgeError("colorize-core wrote an output that is not a .npy file.")
-        major = ord(magic[6:7])
-        if major == 1:
-            (hlen,) = struct.unpack("<H", f.read(2))
-        else:
-            (hlen,) = struct.unpack("<I", f.read(4))
-        header = ast.literal_eval(f.read(hlen).decode("latin1"))
-        got_dtype = header.get("descr")
-        got_shape = tuple(header.get("shape", ()))
-        if header.get("fortran_order"):
-            raise BridgeError("colorize-core wrote a Fortran-order output; expected C order.")
-        if got_dtype != dtype or got_shape != tuple(shape):
-            raise BridgeError("colorize-core returned %s %s, expected %s %s: "
-                              "the helper does not match this plug-in. %s"
-                              % (got_dtype, got_shape, dtype, tuple(shape), REINSTALL_HINT))
-        n = 1
-        for s in shape:
-            n *= s
-        n *= 2 if dtype == "<u2" else 1
+        _read_header(f, dtype, shape)
+        n = _row_bytes(dtype, shape) * shape[0]
         data = f.read(n)
         if len(data) != n:
             raise BridgeError("colorize-core's output is truncated (%d of %d bytes)."
                               % (len(data), n))
+    return _native(data, dtype)
+
+
+def _read_header(f, dtype, shape):
+    """Read the .npy header of `f` (left at its first pixel); BridgeError unless it is C-order
+    `dtype` pixels of `shape`."""
+    magic = f.read(8)
+    if magic[:6] != NPY_MAGIC:
+        raise BridgeError("colorize-core wrote an output that is not a .npy file.")
+    major = ord(magic[6:7])
+    if major == 1:
+        (hlen,) = struct.unpack("<H", f.read(2))
+    else:
+        (hlen,) = struct.unpack("<I", f.read(4))
+    header = ast.literal_eval(f.read(hlen).decode("latin1"))
+    got_dtype = header.get("descr")
+    got_shape = tuple(header.get("shape", ()))
+    if header.get("fortran_order"):
+        raise BridgeError("colorize-core wrote a Fortran-order output; expected C order.")
+    if got_dtype != dtype or got_shape != tuple(shape):
+        raise BridgeError("colorize-core returned %s %s, expected %s %s: "
+                          "the helper does not match this plug-in. %s"
+                          % (got_dtype, got_shape, dtype, tuple(shape), REINSTALL_HINT))
+
+
+def _read_exactly(f, n):
+    """n bytes of an unbuffered file, fewer only at its end."""
+    parts, got = [], 0
+    while got < n:
+        part = f.read(n - got)
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
+
+
+def _row_bytes(dtype, shape):
+    return shape[1] * shape[2] * (2 if dtype == "<u2" else 1)
+
+
+def _native(data, dtype):
+    """Pixel bytes as GIMP takes them on this machine (.npy's 16-bit pixels are little-endian)."""
     if dtype == "<u2" and sys.byteorder != "little":
-        data = _byteswap16(data)
+        return _byteswap16(data)
     return data
+
+
+class _Rows(object):
+    """Hands the rows of the core's output to on_rows(top, bottom, data) as the core's
+    ``rows N`` lines say they are final (``colorize-core bridge --rows``)."""
+
+    def __init__(self, path, dtype, shape, on_rows):
+        self.path, self.dtype, self.shape, self.on_rows = path, dtype, shape, on_rows
+        self.done, self.f = 0, None
+
+    def ready(self, n):
+        n = min(n, self.shape[0])
+        if n <= self.done:
+            return
+        if self.f is None:  # unbuffered: a buffer would keep rows read before the core made them
+            self.f = open(self.path, "rb", 0)
+            _read_header(self.f, self.dtype, self.shape)
+            self.start = self.f.tell()
+        size = _row_bytes(self.dtype, self.shape)
+        self.f.seek(self.start + self.done * size)
+        data = _read_exactly(self.f, (n - self.done) * size)
+        if len(data) != (n - self.done) * size:
+            raise BridgeError("colorize-core's output is truncated (rows %d to %d)."
+                              % (self.done, n))
+        self.on_rows(self.done, n, _native(data, self.dtype))
+        self.done = n
+
+    def again(self):
+        """A fresh core writes the output anew."""
+        self.close()
+        self.done = 0
+
+    def close(self):
+        if self.f is not None:
+            self.f.close()
+            self.f = None
 
 
 def _byteswap16(data):
@@ -284,16 +345,21 @@ def _reader(stream, q):
         q.put(None)
 
 
-def run_core(core, args, timeout, progress=None, poll=0.05):
-    """Run ``core *args``; feed ``progress(fraction)`` from its ``progress F`` lines.
+def run_core(core, args, timeout, on_line=None, poll=0.05):
+    """Run ``core *args``; pass each line it prints to ``on_line(line)`` (see lines_to).
 
     Returns nothing on success; raises BridgeError with the user-facing reason otherwise.
-    A helper that outlives ``timeout`` seconds is killed (its whole process group).
+    A helper that outlives ``timeout`` seconds is killed (its whole process group), as is one
+    whose line on_line could not take.
     """
     err_file = tempfile.TemporaryFile()
     try:
         proc = _start(core, args, err_file)
-        _follow(proc, timeout, progress, poll)
+        try:
+            _follow(proc, timeout, on_line, poll)
+        except BaseException:
+            _kill(proc)
+            raise
         rc = proc.wait()
         err_file.seek(0)
         err = err_file.read().decode("utf-8", "replace").strip()
@@ -323,8 +389,8 @@ def _start(core, args, err_file):
                           % (core, e, _start_hint()))
 
 
-def _follow(proc, timeout, progress, poll):
-    """Pass the core's ``progress F`` lines on until it exits; kill it past ``timeout`` seconds."""
+def _follow(proc, timeout, on_line, poll):
+    """Pass the core's lines on until it exits; kill it past ``timeout`` seconds."""
     q = queue.Queue()
     t = threading.Thread(target=_reader, args=(proc.stdout, q))
     t.daemon = True
@@ -342,8 +408,8 @@ def _follow(proc, timeout, progress, poll):
                 line = False
         if line is None:
             eof = True
-        elif line and progress is not None:
-            _report_progress(line, progress)
+        elif line and on_line is not None:
+            on_line(line)
         if time.time() > deadline:
             _kill(proc)
             raise _timed_out(timeout)
@@ -355,13 +421,19 @@ def _timed_out(timeout):
                        "or check the install with: colorize-core bridge --check" % timeout)
 
 
-def _report_progress(line, progress):
-    parts = line.decode("utf-8", "replace").split()
-    if len(parts) == 2 and parts[0] == "progress":
+def lines_to(progress=None, rows=None):
+    """The on_line of a run: ``progress F`` lines to progress(F), ``rows N`` lines to
+    rows.ready(N); anything else is ignored."""
+    def on_line(line):
+        parts = line.decode("utf-8", "replace").split()
         try:
-            progress(min(1.0, max(0.0, float(parts[1]))))
+            if len(parts) == 2 and parts[0] == "progress" and progress is not None:
+                progress(min(1.0, max(0.0, float(parts[1]))))
+            elif len(parts) == 2 and parts[0] == "rows" and rows is not None:
+                rows.ready(int(parts[1]))
         except ValueError:
             pass
+    return on_line
 
 
 def _failure(rc, err):
@@ -522,7 +594,7 @@ def server_running(path):
     return False
 
 
-def run_resident(resident, args, timeout, progress):
+def run_resident(resident, args, timeout, on_line):
     """Run ``colorize-core *args`` on the resident server. True when it ran (its failures raise
     BridgeError, as a fresh core's do); False when it could not take the run: the caller starts a
     fresh core, which does the run or says why not."""
@@ -531,7 +603,7 @@ def run_resident(resident, args, timeout, progress):
     if sock is None:
         return False
     try:
-        return _served(resident, sock, args, deadline, timeout, progress)
+        return _served(resident, sock, args, deadline, timeout, on_line)
     finally:
         sock.close()
 
@@ -556,7 +628,7 @@ def _connect(resident, until):
         time.sleep(0.01)
 
 
-def _served(resident, sock, args, deadline, timeout, progress):
+def _served(resident, sock, args, deadline, timeout, on_line):
     """One run over a connection (see colorize_core/bridge_server.py for the protocol)."""
     lines = _lines(sock, deadline)
     pid = None
@@ -572,9 +644,8 @@ def _served(resident, sock, args, deadline, timeout, progress):
         except (UnicodeError, socket.error, OSError):  # OSError: a working folder gone
             return False
         for line in lines:
-            if line.startswith(b"progress "):
-                if progress is not None:
-                    _report_progress(line, progress)
+            if not line.startswith(b"{"):  # what the core prints: progress, rows
+                on_line(line)
                 continue
             reply = _json(line)
             if reply is None or "declined" in reply:
@@ -642,14 +713,18 @@ def _stop_server(resident, pid):
 
 
 def colorize_pixels(core, data, dtype, shape, strength=1.0, model="", threads=0,
-                    timeout=None, progress=None, hints=None, resident=None):
+                    timeout=None, progress=None, hints=None, resident=None, on_rows=None):
     """Colorize raw pixels (bytes, C order) via the core; return the new raw bytes.
 
     hints: None, or (bytes, (h, w)) of R'G'B'A u8 colour hints over the pixels.
     resident: the core's Resident (start_resident), tried before a fresh core; None: a fresh core.
+    on_rows: None, or on_rows(top, bottom, data), given the colorized rows top..bottom as the core
+    makes them, top to bottom (and again from the top should a fresh core take over); nothing is
+    returned then, and only a return without an exception means they were all given.
     Raises BridgeError (the message is for the user); never returns partial results.
     """
     tmp = _handover_tmpdir()
+    rows = None
     try:
         src = os.path.join(tmp, "in.npy")
         dst = os.path.join(tmp, "out.npy")
@@ -663,37 +738,51 @@ def colorize_pixels(core, data, dtype, shape, strength=1.0, model="", threads=0,
             args += ["--model", model]
         if threads:
             args += ["--threads", str(int(threads))]
+        if on_rows is not None:
+            args.append("--rows")
+            rows = _Rows(dst, dtype, shape, on_rows)
         if timeout is None or timeout <= 0:
             timeout = default_timeout(shape[0] * shape[1])
-        if resident is None or not run_resident(resident, args, timeout, progress):
-            run_core(core, args, timeout, progress)
+        on_line = lines_to(progress, rows)
+        if resident is None or not run_resident(resident, args, timeout, on_line):
+            if rows is not None:
+                rows.again()
+            run_core(core, args, timeout, on_line)
         if not os.path.isfile(dst):
             raise BridgeError("colorize-core reported success but wrote no output. %s"
                               % REINSTALL_HINT)
-        return read_npy(dst, dtype, shape)
+        if rows is None:
+            return read_npy(dst, dtype, shape)
+        rows.ready(shape[0])  # all of them, should the last line have been missed
+        return None
     finally:
+        if rows is not None:
+            rows.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def colorize_layer_pixels(core, data, dtype, shape, strength, model, threads, timeout,
-                          progress_update, hints=None):
+                          progress_update, hints=None, on_rows=None):
     """A layer's pixels (the whole layer: the model sees all of it) -> colorized pixels, the same
     bytes layout, by `core` (prepare_core); progress_update(f) moves GIMP's bar from
     PROGRESS_START to PROGRESS_CORE_END.
     hints: None or (R'G'B'A u8 bytes, (h, w)) of a hints layer over this layer.
+    on_rows: see colorize_pixels (GIMP 3 writes the rows into the layer's shadow as they come).
     Raises BridgeError (the layer has not been touched then)."""
     progress_update(PROGRESS_START)
     span = PROGRESS_CORE_END - PROGRESS_START
     return colorize_pixels(core.path, data, dtype, shape, strength=strength, model=model,
                            threads=threads, timeout=timeout,
                            progress=lambda f: progress_update(PROGRESS_START + span * f),
-                           hints=hints, resident=core.resident)
+                           hints=hints, resident=core.resident, on_rows=on_rows)
 
 
 def crop(data, width, bytes_per_pixel, x, y, w, h):
     """The bytes of the rectangle (x, y, w, h) of a row-major image `width` pixels wide (a
     selection's bounds: only they are written back)."""
     row = width * bytes_per_pixel
+    if x == 0 and w == width:  # whole rows: one slice
+        return data[y * row:(y + h) * row]
     mv = memoryview(data)
     return b"".join(mv[(y + r) * row + x * bytes_per_pixel:
                        (y + r) * row + (x + w) * bytes_per_pixel].tobytes()

@@ -113,36 +113,33 @@ def colorize_drawable(
     )
     hints = _hint_pixels(drawable, hints_layer)
     t_read = time.time()
-    out = bridge.colorize_layer_pixels(
-        core,
-        data,
-        dtype,
-        (h, w, channels),
-        strength,
-        model,
-        threads,
-        timeout,
-        Gimp.progress_update,
-        hints=hints,
-    )
+    # In place on an RGB image, the rows go into the layer's shadow as the core makes them (only
+    # merging the shadow, below, changes the layer); otherwise all at once afterwards.
+    streamed = output != "new-layer" and image.get_base_type() == Gimp.ImageBaseType.RGB
+    bpp = channels * (2 if dtype == "<u2" else 1)
+    on_rows = _rows_into(drawable, fmt, bpp, (sx, sy, sw, sh)) if streamed else None
+    try:
+        out = bridge.colorize_layer_pixels(
+            core,
+            data,
+            dtype,
+            (h, w, channels),
+            strength,
+            model,
+            threads,
+            timeout,
+            Gimp.progress_update,
+            hints=hints,
+            on_rows=on_rows,
+        )
+    except Exception:
+        if streamed:
+            drawable.free_shadow()
+        raise
     t_core = time.time()
     Gimp.progress_set_text("Writing colorized pixels")
     Gimp.progress_update(0.92)
-    # Only now touch the image: one undo group, so one Ctrl+Z restores everything.
-    image.undo_group_start()
-    try:
-        if image.get_base_type() != Gimp.ImageBaseType.RGB:
-            image.convert_rgb()
-        target = _colour_layer(image, drawable) if output == "new-layer" else drawable
-        if (sx, sy, sw, sh) != (0, 0, w, h):
-            out = bridge.crop(out, w, channels * (2 if dtype == "<u2" else 1), sx, sy, sw, sh)
-        shadow = target.get_shadow_buffer()
-        shadow.set(Gegl.Rectangle.new(sx, sy, sw, sh), fmt, out)
-        shadow.flush()
-        target.merge_shadow(True)  # applies the selection mask (feathering blends) and pushes undo
-        target.update(sx, sy, sw, sh)
-    finally:
-        image.undo_group_end()
+    _write_back(image, drawable, out, fmt, bpp, (sx, sy, sw, sh), output)
     Gimp.progress_update(1.0)
     if TIMING:
         t_end = time.time()
@@ -150,6 +147,45 @@ def colorize_drawable(
             "colorize-gimp timing: read %.3f s, core %.3f s, write %.3f s, total %.3f s\n"
             % (t_read - t0, t_core - t_read, t_end - t_core, t_end - t0)
         )
+
+
+def _rows_into(drawable, fmt, bpp, bounds):
+    """colorize_layer_pixels' on_rows: the core's rows into the drawable's shadow where the
+    selection's bounds reach, handed to GIMP band by band while the core makes the next ones."""
+    sx, sy, sw, sh = bounds
+    width = drawable.get_width()
+    shadow = drawable.get_shadow_buffer()
+
+    def put(top, bottom, data):
+        a, b = max(top, sy), min(bottom, sy + sh)
+        if a < b:
+            band = bridge.crop(data, width, bpp, sx, a - top, sw, b - a)
+            shadow.set(Gegl.Rectangle.new(sx, a, sw, b - a), fmt, band)
+            shadow.flush()
+
+    return put
+
+
+def _write_back(image, drawable, out, fmt, bpp, bounds, output):
+    """The colorized pixels into the layer, or a new colour layer above it: one undo group, so
+    one Ctrl+Z restores everything. `out` None: they are in the drawable's shadow already."""
+    sx, sy, sw, sh = bounds
+    image.undo_group_start()
+    try:
+        if image.get_base_type() != Gimp.ImageBaseType.RGB:
+            image.convert_rgb()
+        target = _colour_layer(image, drawable) if output == "new-layer" else drawable
+        if out is not None:
+            w, h = drawable.get_width(), drawable.get_height()
+            if (sx, sy, sw, sh) != (0, 0, w, h):
+                out = bridge.crop(out, w, bpp, sx, sy, sw, sh)
+            shadow = target.get_shadow_buffer()
+            shadow.set(Gegl.Rectangle.new(sx, sy, sw, sh), fmt, out)
+            shadow.flush()
+        target.merge_shadow(True)  # applies the selection mask (feathering blends), pushes undo
+        target.update(sx, sy, sw, sh)
+    finally:
+        image.undo_group_end()
 
 
 def run_auto(procedure, run_mode, image, drawables, config, data):
