@@ -141,6 +141,15 @@ def test_the_server_ends_with_its_owner_and_when_idle(core, runtime_dir):
     assert bad.returncode == 2 and "--idle" in bad.stderr
 
 
+def test_sigterm_stops_the_server_and_removes_its_socket(core, runtime_dir, pixels):
+    resident = bridge.start_resident(core)
+    _colorize(core, np.ascontiguousarray(pixels[:32, :32]), resident)
+    resident.started.terminate()
+    assert resident.started.wait(timeout=30) == 0
+    assert not Path(resident.path).exists() and not bridge.server_running(resident.path)
+    assert Path(resident.path + ".lock").read_text() == ""
+
+
 def test_one_server_per_socket(core, runtime_dir):
     resident = bridge.start_resident(core)
     _wait_for(lambda: Path(resident.path).exists())
