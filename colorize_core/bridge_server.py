@@ -8,10 +8,10 @@ first run (it loads the model while GIMP hands the layer over) and sends it ever
 a Unix socket: the arguments of `colorize-core bridge ...`, the same hand-over files, the same exit
 codes and error messages.
 
-Protocol: one connection, one run; lines of UTF-8 JSON, except the progress lines.
+Protocol: one connection, one run; lines of UTF-8 JSON, except the lines the run prints.
     server  {"pid": N, "protocol": 1}                as soon as it takes the connection
     client  {"protocol": 1, "argv": ["bridge", ...], "cwd": "...", "owner": PID}
-    server  progress F                               as `colorize-core bridge --progress` prints
+    server  progress F / rows N                      as `colorize-core bridge` prints them
     server  {"exit": RC, "stderr": "..."}            the run's exit status and its stderr text
       or    {"declined": "protocol" | "updated" | "cwd"}    the client runs a fresh core instead
 
@@ -69,6 +69,11 @@ class Declined(str, Enum):
 
 class ServerError(Exception):
     """The server cannot start: one line on stderr, exit 1."""
+
+
+class ClientGone(Exception):
+    """The client hung up during its run (GIMP stopped the plug-in, or it gave up): the run ends at
+    its next line, unanswered."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -203,7 +208,9 @@ def _serve(listener: socket.socket, models: "Models", owner: int | None, idle: f
                 if declined is Declined.UPDATED:
                     return
                 continue
-            _send(conn, _run(request["argv"][1:], request["cwd"], models.load, conn))
+            answer = _run(request["argv"][1:], request["cwd"], models.load, conn)
+            if answer is not None:
+                _send(conn, answer)
         last = time.monotonic()
 
 
@@ -269,9 +276,10 @@ def _send(conn: socket.socket, message: dict) -> None:
         conn.sendall(json.dumps(message).encode("utf-8") + b"\n")
 
 
-def _run(argv: list, cwd: str, load: Callable, conn: socket.socket) -> dict:
-    """One `colorize-core bridge` run in this process: its stdout (the progress lines) goes to the
-    client as it comes, its stderr is returned with its exit status."""
+def _run(argv: list, cwd: str, load: Callable, conn: socket.socket) -> dict | None:
+    """One `colorize-core bridge` run in this process: its stdout (the progress and rows lines)
+    goes to the client as it comes, its stderr is returned with its exit status (None: the client
+    hung up, and the run was ended)."""
     err = io.StringIO()
     with contextlib.redirect_stdout(_Lines(conn)), contextlib.redirect_stderr(err):
         try:
@@ -279,6 +287,8 @@ def _run(argv: list, cwd: str, load: Callable, conn: socket.socket) -> dict:
             code = bridge.main([str(a) for a in argv], load=load)
         except SystemExit as exc:  # argparse's usage errors and --help
             code = exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        except ClientGone:
+            return None
         except Exception:  # a bug: reported as a fresh core's traceback would be; serve on
             traceback.print_exc()
             code = EXIT_SOME_FAILED
@@ -288,7 +298,8 @@ def _run(argv: list, cwd: str, load: Callable, conn: socket.socket) -> dict:
 
 
 class _Lines(io.TextIOBase):
-    """A text stream whose whole lines go to the client as they are written."""
+    """A text stream whose whole lines go to the client as they are written (ClientGone once it
+    cannot take them)."""
 
     def __init__(self, conn: socket.socket):
         self._conn, self._part = conn, ""
@@ -299,8 +310,10 @@ class _Lines(io.TextIOBase):
     def write(self, text: str) -> int:
         *lines, self._part = (self._part + text).split("\n")
         if lines:
-            with contextlib.suppress(OSError):
+            try:
                 self._conn.sendall("".join(f"{line}\n" for line in lines).encode("utf-8"))
+            except OSError:
+                raise ClientGone() from None
         return len(text)
 
 

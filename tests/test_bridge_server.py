@@ -150,6 +150,48 @@ def test_sigterm_stops_the_server_and_removes_its_socket(core, runtime_dir, pixe
     assert Path(resident.path + ".lock").read_text() == ""
 
 
+def test_a_busy_server_leaves_the_run_to_a_fresh_core(core, runtime_dir, pixels, monkeypatch):
+    """A server busy with another client (here one that connected and says nothing) greets late:
+    after SERVER_START_S the run goes to a fresh core rather than waiting out its timeout."""
+    resident = bridge.start_resident(core)
+    _colorize(core, np.ascontiguousarray(pixels[:32, :32]), resident)
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent.connect(resident.path)  # the server now waits for its request (REQUEST_WAIT_S)
+    monkeypatch.setattr(bridge, "SERVER_START_S", 1.0)
+    try:
+        t0 = time.monotonic()
+        out = _colorize(core, pixels, resident)
+        took = time.monotonic() - t0
+    finally:
+        silent.close()
+    assert np.array_equal(out, _colorize(core, pixels, None))
+    assert took < bridge_server.REQUEST_WAIT_S
+    assert resident.started.poll() is None  # nobody stopped it: it was only busy
+
+
+def test_a_run_whose_client_hangs_up_is_ended(core, runtime_dir, pixels, tmp_path):
+    """GIMP stopping the plug-in mid-run must not leave the server working for nobody: the run
+    ends at its next line, unanswered, and the server takes the next run."""
+    resident = bridge.start_resident(core)
+    _colorize(core, np.ascontiguousarray(pixels[:32, :32]), resident)
+    big = np.ascontiguousarray(np.tile(pixels, (40, 2, 1)))  # 20480 rows: 80 bands, ~0.2 s
+    src, dst = tmp_path / "in.npy", tmp_path / "out.npy"
+    np.save(src, big)
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(resident.path)
+    lines = conn.makefile("rb")
+    assert json.loads(lines.readline())["protocol"] == bridge.RESIDENT_PROTOCOL
+    request = {"protocol": 1, "argv": ["bridge", str(src), str(dst), "--rows"], "cwd": "/"}
+    conn.sendall((json.dumps(request) + "\n").encode())
+    assert lines.readline().startswith(b"rows ")
+    lines.close()
+    conn.close()  # gone after the first band
+    small = np.ascontiguousarray(pixels[:64, :64])
+    assert np.array_equal(_colorize(core, small, resident), _colorize(core, small, None))
+    assert not np.load(dst)[-1].any()  # the last band was never made
+    assert resident.started.poll() is None
+
+
 def test_one_server_per_socket(core, runtime_dir):
     resident = bridge.start_resident(core)
     _wait_for(lambda: Path(resident.path).exists())

@@ -345,18 +345,19 @@ def _reader(stream, q):
         q.put(None)
 
 
-def run_core(core, args, timeout, on_line=None, poll=0.05):
+def run_core(core, args, timeout, on_line=None, poll=0.05, deadline=None):
     """Run ``core *args``; pass each line it prints to ``on_line(line)`` (see lines_to).
 
     Returns nothing on success; raises BridgeError with the user-facing reason otherwise.
-    A helper that outlives ``timeout`` seconds is killed (its whole process group), as is one
-    whose line on_line could not take.
+    A helper that outlives ``timeout`` seconds (or `deadline`, a time.time(), when given: what a
+    resident core left of the timeout) is killed (its whole process group), as is one whose line
+    on_line could not take.
     """
     err_file = tempfile.TemporaryFile()
     try:
         proc = _start(core, args, err_file)
         try:
-            _follow(proc, timeout, on_line, poll)
+            _follow(proc, timeout, on_line, poll, deadline or time.time() + timeout)
         except BaseException:
             _kill(proc)
             raise
@@ -389,13 +390,12 @@ def _start(core, args, err_file):
                           % (core, e, _start_hint()))
 
 
-def _follow(proc, timeout, on_line, poll):
-    """Pass the core's lines on until it exits; kill it past ``timeout`` seconds."""
+def _follow(proc, timeout, on_line, poll, deadline):
+    """Pass the core's lines on until it exits; kill it past `deadline`."""
     q = queue.Queue()
     t = threading.Thread(target=_reader, args=(proc.stdout, q))
     t.daemon = True
     t.start()
-    deadline = time.time() + timeout
     eof = False
     while not (eof and proc.poll() is not None):
         if eof:  # its stdout closed: the core is exiting, so look again soon rather than every poll
@@ -587,18 +587,19 @@ def server_running(path):
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except (IOError, OSError):
-        return True
+    except (IOError, OSError) as e:  # only a lock held elsewhere means a server (not, say, NFS)
+        return e.errno in (errno.EWOULDBLOCK, errno.EAGAIN)
     finally:
         os.close(fd)  # closing lets go of a lock it took
     return False
 
 
-def run_resident(resident, args, timeout, on_line):
-    """Run ``colorize-core *args`` on the resident server. True when it ran (its failures raise
-    BridgeError, as a fresh core's do); False when it could not take the run: the caller starts a
-    fresh core, which does the run or says why not."""
-    deadline = time.time() + timeout
+def run_resident(resident, args, timeout, on_line, deadline):
+    """Run ``colorize-core *args`` on the resident server, by `deadline` (a time.time()). True
+    when it ran (its failures raise BridgeError, as a fresh core's do); False when it could not
+    take the run (it will not start, is busy with another run or hung past SERVER_START_S,
+    declines, or ends without an answer): the caller starts a fresh core, which does the run or
+    says why not."""
     sock = _connect(resident, min(deadline, time.time() + SERVER_START_S))
     if sock is None:
         return False
@@ -613,10 +614,11 @@ def _connect(resident, until):
     that has not listened by `until` is stopped)."""
     while True:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(max(0.01, min(1.0, until - time.time())))  # a full backlog blocks
         try:
             sock.connect(resident.path)
             return sock
-        except socket.error:
+        except socket.error:  # socket.timeout included
             sock.close()
         starting = resident.started is not None and resident.started.poll() is None
         if not (starting or server_running(resident.path)):
@@ -630,57 +632,74 @@ def _connect(resident, until):
 
 def _served(resident, sock, args, deadline, timeout, on_line):
     """One run over a connection (see colorize_core/bridge_server.py for the protocol)."""
-    lines = _lines(sock, deadline)
-    pid = None
-    try:
-        hello = _json(next(lines, b""))
-        if not hello or hello.get("protocol") != RESIDENT_PROTOCOL:
-            return False
-        pid = hello.get("pid")
-        try:
-            request = {"protocol": RESIDENT_PROTOCOL, "argv": [_text(a) for a in args],
-                       "cwd": _text(os.getcwd()), "owner": os.getppid()}
-            sock.sendall(json.dumps(request).encode("utf-8") + b"\n")
-        except (UnicodeError, socket.error, OSError):  # OSError: a working folder gone
-            return False
-        for line in lines:
-            if not line.startswith(b"{"):  # what the core prints: progress, rows
-                on_line(line)
-                continue
-            reply = _json(line)
-            if reply is None or "declined" in reply:
-                return False
-            if reply.get("exit") != 0:
-                raise _failure(int(reply.get("exit", 1)), reply.get("stderr") or "")
-            return True
-        return False  # it ended without an answer: a fresh core does the run
+    reader = _LineReader(sock)
+    try:  # a server busy with another GIMP's run, or hung, greets late: a fresh core runs this one
+        hello = _json(reader.line(min(deadline, time.time() + SERVER_START_S)) or b"")
     except _Late:
-        if pid is not None:
-            _stop_server(resident, pid)
+        return False
+    if not hello or hello.get("protocol") != RESIDENT_PROTOCOL:
+        return False
+    try:
+        request = {"protocol": RESIDENT_PROTOCOL, "argv": [_text(a) for a in args],
+                   "cwd": _text(os.getcwd()), "owner": os.getppid()}
+        sock.sendall(json.dumps(request).encode("utf-8") + b"\n")
+    except (UnicodeError, socket.error, OSError):  # OSError: a working folder gone
+        return False
+    try:
+        reply = _answer(reader, deadline, on_line)
+    except _Late:
+        _stop_server(resident, hello.get("pid"))
         # Python 2.7 has no "raise ... from"
         raise _timed_out(timeout)  # noqa: B904
+    if reply is None:  # it ended without an answer: make sure it is gone, then a fresh core runs
+        if server_running(resident.path):
+            _stop_server(resident, hello.get("pid"))
+        return False
+    if "declined" in reply:
+        return False
+    if reply.get("exit") != 0:
+        raise _failure(int(reply.get("exit", 1)), reply.get("stderr") or "")
+    return True
 
 
-def _lines(sock, deadline):
-    """The lines the server sends, until it hangs up; _Late past the deadline."""
-    buf = b""
+def _answer(reader, deadline, on_line):
+    """The server's answer (a dict), the run's own lines passed to on_line meanwhile; None if the
+    connection ends first."""
     while True:
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            yield line
-        left = deadline - time.time()
-        if left <= 0:
-            raise _Late()
-        sock.settimeout(min(left, 0.5))
-        try:
-            chunk = sock.recv(65536)
-        except socket.timeout:
+        line = reader.line(deadline)
+        if line is None:
+            return None
+        if not line.startswith(b"{"):  # what the run prints: progress, rows
+            on_line(line)
             continue
-        except socket.error:
-            return
-        if not chunk:
-            return
-        buf += chunk
+        return _json(line) or {}
+
+
+class _LineReader(object):
+    """The lines a server sends."""
+
+    def __init__(self, sock):
+        self.sock, self.buf = sock, b""
+
+    def line(self, deadline):
+        """The next line; None once the server hangs up (or the connection fails); _Late past
+        `deadline`."""
+        while b"\n" not in self.buf:
+            left = deadline - time.time()
+            if left <= 0:
+                raise _Late()
+            self.sock.settimeout(min(left, 0.5))
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except socket.error:
+                return None
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line
 
 
 def _json(line):
@@ -697,17 +716,20 @@ def _text(arg):
 
 
 def _stop_server(resident, pid):
-    """Stop a server whose run is late: SIGTERM, then SIGKILL after a grace period."""
-    if resident.started is not None and resident.started.pid == pid:
+    """Stop a server (and its process group): SIGTERM, then SIGKILL after a grace period."""
+    if resident.started is not None and resident.started.poll() is None:
         _kill(resident.started)  # ours: reaped too
         return
+    if not isinstance(pid, int):
+        return
     try:
-        os.killpg(pid, signal.SIGTERM)
+        group = os.getpgid(pid)
+        os.killpg(group, signal.SIGTERM)
         deadline = time.time() + 2.0
         while time.time() < deadline:
             os.kill(pid, 0)
             time.sleep(0.05)
-        os.killpg(pid, signal.SIGKILL)
+        os.killpg(group, signal.SIGKILL)
     except OSError:  # it has gone
         pass
 
@@ -744,10 +766,12 @@ def colorize_pixels(core, data, dtype, shape, strength=1.0, model="", threads=0,
         if timeout is None or timeout <= 0:
             timeout = default_timeout(shape[0] * shape[1])
         on_line = lines_to(progress, rows)
-        if resident is None or not run_resident(resident, args, timeout, on_line):
+        deadline = time.time() + timeout
+        if resident is None or not run_resident(resident, args, timeout, on_line, deadline):
             if rows is not None:
                 rows.again()
-            run_core(core, args, timeout, on_line)
+            # what is left of the time, but a few seconds at least to start and say why
+            run_core(core, args, timeout, on_line, deadline=max(deadline, time.time() + 5.0))
         if not os.path.isfile(dst):
             raise BridgeError("colorize-core reported success but wrote no output. %s"
                               % REINSTALL_HINT)
