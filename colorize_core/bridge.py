@@ -22,6 +22,7 @@ arguments or an unusable model, hints for a model that reads none included).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from concurrent.futures import Future
@@ -176,9 +177,7 @@ def _colorize_in_place(
     except OSError as exc:
         raise _unwritable(dst, exc) from None
 
-    def colorize_into(pixels: "np.ndarray", strength: float, hints: "np.ndarray | None") -> None:
-        colorizer.colorize_into(pixels, out, strength=strength, hints=hints, on_rows=_say_rows)
-
+    colorize_into = functools.partial(colorizer.colorize_into, out=out, on_rows=_say_rows)
     _colorize(colorize_into, np, src, pixels, hints, strength)
     out.flush()
 

@@ -255,8 +255,8 @@ def _declined(request: dict, stamp: tuple) -> Declined | None:
 def code_stamp() -> tuple:
     """This package's Python files, their sizes and times: an upgrade or an edit changes it."""
     try:
-        files = sorted(Path(__file__).parent.glob("*.py"))
-        return tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+        stats = ((f.name, f.stat()) for f in sorted(Path(__file__).parent.glob("*.py")))
+        return tuple((name, st.st_mtime_ns, st.st_size) for name, st in stats)
     except OSError:  # files removed under it: an uninstall
         return ()
 
@@ -264,9 +264,7 @@ def code_stamp() -> tuple:
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # a process of another user's has the number now
+    except (ProcessLookupError, PermissionError):  # gone; or another user's has its number now
         return False
     return True
 

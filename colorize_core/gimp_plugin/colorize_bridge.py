@@ -72,6 +72,7 @@ REINSTALL_HINT = ("Run `colorize-core gimp install` again "
                   "(or set COLORIZE_CORE to the colorize-core executable).")
 FLATPAK_OVERRIDE = "flatpak override --user --talk-name=org.freedesktop.Flatpak org.gimp.GIMP"
 EXIT_POLL_S = 0.002  # how often a core that closed its stdout is looked at until it has exited
+STOP_GRACE_S = 2.0  # between SIGTERM and SIGKILL when a core is stopped
 # the runtime's limit (colorize_core.limits.MAX_STRENGTH): the plug-ins' sliders span it
 MAX_STRENGTH = 4.0
 # the resident core (colorize_core/bridge_server.py; its PROTOCOL says the same)
@@ -477,17 +478,22 @@ def _kill(proc):
         if os.name == "nt":
             proc.kill()
         else:
-            os.killpg(proc.pid, signal.SIGTERM)
-            deadline = time.time() + 2.0
-            while proc.poll() is None and time.time() < deadline:
-                time.sleep(0.05)
-            os.killpg(proc.pid, signal.SIGKILL)
+            _stop_group(proc.pid, lambda: proc.poll() is not None)
     except OSError:
         pass
     try:
         proc.wait()
     except OSError:
         pass
+
+
+def _stop_group(group, gone):
+    """SIGTERM to a process group, then SIGKILL once gone() or STOP_GRACE_S have passed."""
+    os.killpg(group, signal.SIGTERM)
+    deadline = time.time() + STOP_GRACE_S
+    while not gone() and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(group, signal.SIGKILL)
 
 
 # ---------------------------------------------------------------- the resident core
@@ -723,15 +729,17 @@ def _stop_server(resident, pid):
     if not isinstance(pid, int):
         return
     try:
-        group = os.getpgid(pid)
-        os.killpg(group, signal.SIGTERM)
-        deadline = time.time() + 2.0
-        while time.time() < deadline:
-            os.kill(pid, 0)
-            time.sleep(0.05)
-        os.killpg(group, signal.SIGKILL)
+        _stop_group(os.getpgid(pid), lambda: not _exists(pid))
     except OSError:  # it has gone
         pass
+
+
+def _exists(pid):
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
 
 
 def colorize_pixels(core, data, dtype, shape, strength=1.0, model="", threads=0,
