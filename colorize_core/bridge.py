@@ -178,8 +178,9 @@ def _colorize_in_place(
         raise _unwritable(dst, exc) from None
 
     colorize_into = functools.partial(colorizer.colorize_into, out=out, on_rows=_say_rows)
+    # no flush (msync): the plug-in reads the rows through the page cache they are in, and
+    # forcing them to disk would delay the answer for nothing
     _colorize(colorize_into, np, src, pixels, hints, strength)
-    out.flush()
 
 
 def _say_rows(n: int) -> None:

@@ -296,3 +296,60 @@ def test_sockets_only_in_a_folder_of_the_users_alone(core, short_dir, monkeypatc
         with monkeypatch.context() as m:
             m.setenv(name, value)
             assert bridge.resident_socket(core) is None
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The process's user + system CPU time so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_over(pid: int, seconds: float) -> float:
+    before = _cpu_seconds(pid)
+    time.sleep(seconds)
+    return _cpu_seconds(pid) - before
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_the_server_keeps_a_cpu_awake_while_its_client_talks_to_gimp(
+    core, runtime_dir, pixels, monkeypatch
+):
+    """prepare_core connects to a running server before GIMP hands the layer over; the server
+    polls that connection (a CPU kept busy: GIMP's tile exchange is faster then) until the run
+    comes, and again after its answer until the client hangs up, never past POLL_S; the run on
+    the early connection gives a fresh core's pixels."""
+    monkeypatch.setenv(bridge.ENV_CORE, core)
+    small = np.ascontiguousarray(pixels[:32, :32])
+    first = bridge.prepare_core(str(runtime_dir))
+    assert first.resident.started is not None and first.resident.conn is None  # it is starting
+    _colorize(core, small, first.resident)
+    pid = _server_pid(first.resident.path)
+    assert _cpu_over(pid, 0.5) < 0.1  # idle between runs
+
+    waiting = bridge.prepare_core(str(runtime_dir))
+    assert waiting.resident.started is None and waiting.resident.conn is not None
+    assert _cpu_over(pid, 0.5) > 0.2  # polling: the layer is being read
+    out = _colorize(core, pixels, waiting.resident)
+    assert waiting.resident.conn is None  # the run used it
+    assert np.array_equal(out, _colorize(core, pixels, None))
+
+    silent = bridge.prepare_core(str(runtime_dir))
+    time.sleep(bridge_server.POLL_S + 0.2)
+    assert _cpu_over(pid, 0.5) < 0.1  # polls no longer than POLL_S
+    silent.close()
+    assert silent.resident.conn is None
+
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # a client that stays after the answer
+    conn.connect(first.resident.path)
+    lines = conn.makefile("rb")
+    src, dst = runtime_dir / "in.npy", runtime_dir / "out.npy"
+    np.save(src, small)
+    request = {"protocol": 1, "argv": ["bridge", str(src), str(dst)], "cwd": "/"}
+    conn.sendall((json.dumps(request) + "\n").encode())
+    assert json.loads(lines.readline())["protocol"] == bridge.RESIDENT_PROTOCOL
+    assert json.loads(lines.readline())["exit"] == 0
+    assert _cpu_over(pid, 0.5) > 0.2  # polling: the last rows are going to GIMP
+    lines.close()
+    conn.close()
+    time.sleep(0.1)
+    assert _cpu_over(pid, 0.5) < 0.1

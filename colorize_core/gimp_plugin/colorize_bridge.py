@@ -79,6 +79,7 @@ MAX_STRENGTH = 4.0
 ENV_RESIDENT = "COLORIZE_RESIDENT"  # "0": a fresh core for every run
 RESIDENT_PROTOCOL = 1
 SERVER_START_S = 10.0  # a server that has not taken the connection by then is given up on
+CONNECT_NOW_S = 0.05  # a running server's socket takes a connection at once, even while busy
 SOCKET_PATH_MAX = 100  # a Unix socket's path holds 104 bytes on macOS, 108 on Linux
 
 
@@ -505,13 +506,24 @@ class Core(object):
     def __init__(self, path, origin, resident=None):
         self.path, self.origin, self.resident = path, origin, resident
 
+    def close(self):
+        """Let go of what a run did not use (prepare_core's connection to the server)."""
+        if self.resident is not None:
+            self.resident.close()
+
 
 class Resident(object):
-    """A resident server's socket, and the server process this plug-in started for it (None: one
-    was running already)."""
+    """A resident server's socket, the server process this plug-in started for it (None: one was
+    running already), and the connection made before GIMP hands the layer over (None: none yet)."""
 
     def __init__(self, path, started=None):
-        self.path, self.started = path, started
+        self.path, self.started, self.conn = path, started, None
+
+    def close(self):
+        """Let go of a connection no run has used (the server then waits for the next one)."""
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
 
 class _Late(Exception):
@@ -522,7 +534,12 @@ def prepare_core(plugin_dir):
     """find_core, with the core's resident server started now unless one runs, so that it loads
     the model while GIMP hands the layer over. Raises BridgeError."""
     path, origin = find_core(plugin_dir)
-    return Core(path, origin, start_resident(path))
+    resident = start_resident(path)
+    if resident is not None and resident.started is None:
+        # connected now, a running server keeps a CPU awake until the run comes (see
+        # colorize_core/bridge_server.py: GIMP hands the layer over 2-3 times faster then)
+        resident.conn = _try_connect(resident.path, CONNECT_NOW_S)
+    return Core(path, origin, resident)
 
 
 def start_resident(core):
@@ -606,7 +623,9 @@ def run_resident(resident, args, timeout, on_line, deadline):
     take the run (it will not start, is busy with another run or hung past SERVER_START_S,
     declines, or ends without an answer): the caller starts a fresh core, which does the run or
     says why not."""
-    sock = _connect(resident, min(deadline, time.time() + SERVER_START_S))
+    sock, resident.conn = resident.conn, None
+    if sock is None:
+        sock = _connect(resident, min(deadline, time.time() + SERVER_START_S))
     if sock is None:
         return False
     try:
@@ -615,17 +634,25 @@ def run_resident(resident, args, timeout, on_line, deadline):
         sock.close()
 
 
+def _try_connect(path, timeout):
+    """A connection to the server at `path`, or None if it cannot be made within `timeout`."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+    except socket.error:  # socket.timeout included
+        sock.close()
+        return None
+    return sock
+
+
 def _connect(resident, until):
     """A connection to the server, tried again while it starts; None once it will not come (one
     that has not listened by `until` is stopped)."""
     while True:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(max(0.01, min(1.0, until - time.time())))  # a full backlog blocks
-        try:
-            sock.connect(resident.path)
+        sock = _try_connect(resident.path, max(0.01, min(1.0, until - time.time())))
+        if sock is not None:  # (a full backlog blocks: hence the timeout)
             return sock
-        except socket.error:  # socket.timeout included
-            sock.close()
         starting = resident.started is not None and resident.started.poll() is None
         if not (starting or server_running(resident.path)):
             return None
@@ -790,6 +817,8 @@ def colorize_pixels(core, data, dtype, shape, strength=1.0, model="", threads=0,
     finally:
         if rows is not None:
             rows.close()
+        if resident is not None:
+            resident.close()  # its early connection, should the run not have got to it
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -55,17 +55,23 @@ def _pixel_format(image, drawable):
     return fmt, ("<u2" if high else "|u1"), (4 if drawable.has_alpha() else 3)
 
 
-def _hint_pixels(drawable, hints_layer):
-    """The hints layer's R'G'B'A u8 pixels over `drawable` (transparent where it does not reach):
-    (bytes, (h, w)), or None without a hints layer. Raises bridge.BridgeError."""
+def _check_hints(drawable, hints_layer):
+    """bridge.BridgeError unless `hints_layer` (None: no hints) can steer `drawable`'s colours."""
     if hints_layer is None:
-        return None
+        return
     if hints_layer.get_id() == drawable.get_id():
         raise bridge.BridgeError(bridge.HINTS_IS_TARGET)
     if not hints_layer.has_alpha():
         raise bridge.BridgeError(bridge.HINTS_NO_ALPHA)
     if hints_layer.get_image().get_base_type() != Gimp.ImageBaseType.RGB:
         raise bridge.BridgeError(bridge.HINTS_IN_GRAY_IMAGE)
+
+
+def _hint_pixels(drawable, hints_layer):
+    """The hints layer's R'G'B'A u8 pixels over `drawable` (transparent where it does not reach):
+    (bytes, (h, w)), or None without a hints layer (_check_hints has passed)."""
+    if hints_layer is None:
+        return None
     w, h = drawable.get_width(), drawable.get_height()
     (_, dx, dy), (_, hx, hy) = drawable.get_offsets(), hints_layer.get_offsets()
     rect = Gegl.Rectangle.new(dx - hx, dy - hy, w, h)
@@ -102,7 +108,9 @@ def colorize_drawable(
     ok, sx, sy, sw, sh = drawable.mask_intersect()
     if not ok or sw <= 0 or sh <= 0:
         raise bridge.BridgeError(bridge.NO_SELECTION)
+    _check_hints(drawable, hints_layer)
     # a missing core is reported before the layer is read, and a resident one loads meanwhile
+    # (or, running, keeps a CPU awake for GIMP's tile exchange: colorize_bridge.prepare_core)
     core = bridge.prepare_core(HERE)
     w, h = drawable.get_width(), drawable.get_height()
     fmt, dtype, channels = _pixel_format(image, drawable)
