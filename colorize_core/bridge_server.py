@@ -58,8 +58,8 @@ if TYPE_CHECKING:
 PROTOCOL = 1
 IDLE_EXIT_S = 600.0  # an unused server gives its memory (the models, ~150 MB) back after this
 TICK_S = 1.0  # how often a waiting server looks at its clock and its owner
-REQUEST_WAIT_S = 60.0  # a client sends its run this soon after connecting (it connects, then
-# GIMP hands it the layer: a second per 50-100 megapixels here)
+REQUEST_WAIT_S = 5.0  # a client sends its run this soon after connecting, or after the polling
+# (_awake; a plug-in whose layer takes longer to read connects again)
 POLL_S = 2.0  # at most this long the server polls its client instead of sleeping (see _awake)
 MODELS_KEPT = 2  # the default and the fast model, say; an older one is let go
 LOCK_TRIES = 3  # a plug-in looking at the lock holds it for an instant: try again before giving up
@@ -203,7 +203,7 @@ def _serve(listener: socket.socket, models: "Models", owner: int | None, idle: f
                 return
             continue
         with conn:
-            poll = models.ready() and (os.cpu_count() or 1) > 1  # (on one CPU it would slow GIMP)
+            poll = models.ready() and _cpus() > 1  # (on one CPU it would slow GIMP down)
             request = _request(conn, poll)
             if request is None:
                 continue
@@ -253,6 +253,13 @@ def _awake(conn: socket.socket) -> None:
     while time.monotonic() < end:
         if select.select([conn], [], [], 0)[0]:
             return
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _same_user(conn: socket.socket) -> bool:

@@ -530,6 +530,10 @@ class _Late(Exception):
     """The run's time is up."""
 
 
+class _Closed(Exception):
+    """The server closed the connection before taking the run."""
+
+
 def prepare_core(plugin_dir):
     """find_core, with the core's resident server started now unless one runs, so that it loads
     the model while GIMP hands the layer over. Raises BridgeError."""
@@ -623,13 +627,25 @@ def run_resident(resident, args, timeout, on_line, deadline):
     take the run (it will not start, is busy with another run or hung past SERVER_START_S,
     declines, or ends without an answer): the caller starts a fresh core, which does the run or
     says why not."""
-    sock, resident.conn = resident.conn, None
-    if sock is None:
-        sock = _connect(resident, min(deadline, time.time() + SERVER_START_S))
+    early, resident.conn = resident.conn, None
+    if early is not None:
+        ran = _served_on(resident, early, args, deadline, timeout, on_line)
+        if ran is not None:
+            return ran
+        # the server gave up on it while GIMP handed the layer over: a new connection
+    sock = _connect(resident, min(deadline, time.time() + SERVER_START_S))
     if sock is None:
         return False
+    return bool(_served_on(resident, sock, args, deadline, timeout, on_line))
+
+
+def _served_on(resident, sock, args, deadline, timeout, on_line):
+    """_served, the connection closed afterwards; None where the server had closed it before
+    taking the run."""
     try:
         return _served(resident, sock, args, deadline, timeout, on_line)
+    except _Closed:
+        return None
     finally:
         sock.close()
 
@@ -667,17 +683,23 @@ def _served(resident, sock, args, deadline, timeout, on_line):
     """One run over a connection (see colorize_core/bridge_server.py for the protocol)."""
     reader = _LineReader(sock)
     try:  # a server busy with another GIMP's run, or hung, greets late: a fresh core runs this one
-        hello = _json(reader.line(min(deadline, time.time() + SERVER_START_S)) or b"")
+        line = reader.line(min(deadline, time.time() + SERVER_START_S))
     except _Late:
         return False
+    if line is None:
+        raise _Closed()
+    hello = _json(line)
     if not hello or hello.get("protocol") != RESIDENT_PROTOCOL:
         return False
     try:
         request = {"protocol": RESIDENT_PROTOCOL, "argv": [_text(a) for a in args],
                    "cwd": _text(os.getcwd()), "owner": os.getppid()}
-        sock.sendall(json.dumps(request).encode("utf-8") + b"\n")
-    except (UnicodeError, socket.error, OSError):  # OSError: a working folder gone
+    except (UnicodeError, OSError):  # OSError: a working folder gone
         return False
+    try:
+        sock.sendall(json.dumps(request).encode("utf-8") + b"\n")
+    except socket.error:
+        raise _Closed()  # noqa: B904 (Python 2.7 has no "raise ... from")
     try:
         reply = _answer(reader, deadline, on_line)
     except _Late:

@@ -153,8 +153,12 @@ def colorize_layer(image, drawable, strength, model, threads, timeout, hints_nam
     # a missing core is reported before the layer is read, and a resident one loads meanwhile
     core = bridge.prepare_core(LIB)
     gimp.progress_init("Colorizing %s" % drawable.name)
-    data, channels = _read_layer(drawable)
-    hints = _hint_pixels(drawable, hints_layer) if hints_layer is not None else None
+    try:
+        data, channels = _read_layer(drawable)
+        hints = _hint_pixels(drawable, hints_layer) if hints_layer is not None else None
+    except BaseException:
+        core.close()  # its connection to the resident core, which would wait for the run
+        raise
     out = bridge.colorize_layer_pixels(core, data, "|u1", (drawable.height, drawable.width, channels), strength,
                                        model, threads, timeout, gimp.progress_update, hints=hints)
     _write_layer(image, drawable, out, channels, (sx, sy, sw, sh), output)

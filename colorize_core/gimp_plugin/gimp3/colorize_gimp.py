@@ -115,11 +115,14 @@ def colorize_drawable(
     w, h = drawable.get_width(), drawable.get_height()
     fmt, dtype, channels = _pixel_format(image, drawable)
     Gimp.progress_init("Colorizing %s" % drawable.get_name())
-    # The model sees the whole layer, not only the selection.
-    data = drawable.get_buffer().get(
-        Gegl.Rectangle.new(0, 0, w, h), 1.0, fmt, Gegl.AbyssPolicy.CLAMP
-    )
-    hints = _hint_pixels(drawable, hints_layer)
+    try:  # the model sees the whole layer, not only the selection
+        data = drawable.get_buffer().get(
+            Gegl.Rectangle.new(0, 0, w, h), 1.0, fmt, Gegl.AbyssPolicy.CLAMP
+        )
+        hints = _hint_pixels(drawable, hints_layer)
+    except BaseException:
+        core.close()  # its connection to the resident core, which would wait for the run
+        raise
     t_read = time.time()
     # In place on an RGB image, the rows go into the layer's shadow as the core makes them (only
     # merging the shadow, below, changes the layer); otherwise all at once afterwards.
