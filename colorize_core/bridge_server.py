@@ -246,9 +246,9 @@ def _awake(conn: socket.socket) -> None:
     """Poll `conn` until it has something to say (or hangs up), at most POLL_S, keeping this CPU
     busy meanwhile. The client is trading tiles with GIMP then: thousands of small messages each
     way for a 12-megapixel layer, each waking the other process. Where waking an idle CPU is slow
-    (on this project's virtual machines two processes pass a byte back and forth in 90-100 us with
-    both CPUs idle, in 8 us while one is busy) GIMP then reads the layer 1.5 times and writes it 3
-    times as fast (docs/gimp.md, Speed)."""
+    (on this project's virtual machines two processes pass a byte back and forth in 86-108 us
+    with both CPUs idle, in 8-10 us while one is busy) GIMP then reads the layer 1.5 times and
+    writes it 3 times as fast (docs/gimp.md, Speed)."""
     end = time.monotonic() + POLL_S
     while time.monotonic() < end:
         if select.select([conn], [], [], 0)[0]:

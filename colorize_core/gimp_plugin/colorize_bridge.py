@@ -541,7 +541,7 @@ def prepare_core(plugin_dir):
     resident = start_resident(path)
     if resident is not None and resident.started is None:
         # connected now, a running server keeps a CPU awake until the run comes (see
-        # colorize_core/bridge_server.py: GIMP hands the layer over 2-3 times faster then)
+        # colorize_core/bridge_server.py: GIMP reads the layer 1.5 times, writes it 3 times as fast)
         resident.conn = _try_connect(resident.path, CONNECT_NOW_S)
     return Core(path, origin, resident)
 

@@ -101,28 +101,14 @@ def colorize_drawable(
     """Colorize one layer in place, or into a new colour layer above it (output "new-layer").
     Raises bridge.BridgeError; the image is untouched then."""
     t0 = time.time()
-    if not isinstance(drawable, Gimp.Layer) or isinstance(drawable, Gimp.LayerMask):
-        raise bridge.BridgeError(bridge.NOT_A_LAYER)
-    if drawable.is_group():
-        raise bridge.BridgeError(bridge.GROUP_LAYER)
-    ok, sx, sy, sw, sh = drawable.mask_intersect()
-    if not ok or sw <= 0 or sh <= 0:
-        raise bridge.BridgeError(bridge.NO_SELECTION)
-    _check_hints(drawable, hints_layer)
+    sx, sy, sw, sh = _checked_bounds(drawable, hints_layer)
     # a missing core is reported before the layer is read, and a resident one loads meanwhile
     # (or, running, keeps a CPU awake for GIMP's tile exchange: colorize_bridge.prepare_core)
     core = bridge.prepare_core(HERE)
     w, h = drawable.get_width(), drawable.get_height()
     fmt, dtype, channels = _pixel_format(image, drawable)
     Gimp.progress_init("Colorizing %s" % drawable.get_name())
-    try:  # the model sees the whole layer, not only the selection
-        data = drawable.get_buffer().get(
-            Gegl.Rectangle.new(0, 0, w, h), 1.0, fmt, Gegl.AbyssPolicy.CLAMP
-        )
-        hints = _hint_pixels(drawable, hints_layer)
-    except BaseException:
-        core.close()  # its connection to the resident core, which would wait for the run
-        raise
+    data, hints = _read_pixels(core, drawable, fmt, hints_layer)
     t_read = time.time()
     # In place on an RGB image, the rows go into the layer's shadow as the core makes them (only
     # merging the shadow, below, changes the layer); otherwise all at once afterwards.
@@ -158,6 +144,35 @@ def colorize_drawable(
             "colorize-gimp timing: read %.3f s, core %.3f s, write %.3f s, total %.3f s\n"
             % (t_read - t0, t_core - t_read, t_end - t_core, t_end - t0)
         )
+
+
+def _checked_bounds(drawable, hints_layer):
+    """The selection's bounds on `drawable` (x, y, w, h); bridge.BridgeError where there is
+    nothing to colorize or the hints layer cannot steer it."""
+    if not isinstance(drawable, Gimp.Layer) or isinstance(drawable, Gimp.LayerMask):
+        raise bridge.BridgeError(bridge.NOT_A_LAYER)
+    if drawable.is_group():
+        raise bridge.BridgeError(bridge.GROUP_LAYER)
+    ok, sx, sy, sw, sh = drawable.mask_intersect()
+    if not ok or sw <= 0 or sh <= 0:
+        raise bridge.BridgeError(bridge.NO_SELECTION)
+    _check_hints(drawable, hints_layer)
+    return sx, sy, sw, sh
+
+
+def _read_pixels(core, drawable, fmt, hints_layer):
+    """The whole layer's pixels in `fmt` (the model sees all of it, not only the selection) and
+    the hints (_hint_pixels); should reading fail, `core` lets go of its connection to the
+    resident core, which would otherwise wait for the run."""
+    try:
+        w, h = drawable.get_width(), drawable.get_height()
+        data = drawable.get_buffer().get(
+            Gegl.Rectangle.new(0, 0, w, h), 1.0, fmt, Gegl.AbyssPolicy.CLAMP
+        )
+        return data, _hint_pixels(drawable, hints_layer)
+    except BaseException:
+        core.close()
+        raise
 
 
 def _rows_into(drawable, fmt, bpp, bounds):
