@@ -3,6 +3,7 @@
 
     sudo python benchmarks/bench_gimp.py [--width 4000 --height 3000] [--repeat 3]
                                          [--mode gray|rgb|alpha] [--pause S] [--fresh-core]
+                                         [--model NAME]
 
 Uses the Debian 13 chroot of tests/gimp_chroot.py (built if missing, kept afterwards) and the
 project installed there by install.sh (installed if missing; run the GIMP tests first to refresh
@@ -75,6 +76,12 @@ def main() -> int:
         help="a fresh colorize-core for every run (COLORIZE_RESIDENT=0), as before the resident "
         "core; by default the first run starts the resident core and the others use it",
     )
+    ap.add_argument(
+        "--model",
+        default="",
+        help="the plug-in's model argument (default: empty, the default model); `fast` shows what "
+        "the rest of the run costs when the network pass is short",
+    )
     ap.add_argument("--json", help="also write the numbers here")
     a = ap.parse_args()
     why = gc.unavailable_reason()
@@ -119,6 +126,7 @@ def main() -> int:
                 "repeat": a.repeat,
                 "pause": a.pause,
                 "no_dump": True,
+                "args": {"model": a.model} if a.model else {},
             }
         ],
     }
@@ -154,7 +162,7 @@ def main() -> int:
     mp = a.width * a.height / 1e6
     core = "a fresh core each run" if a.fresh_core else "the resident core, started by run 1"
     print(
-        f"layer {a.width}x{a.height} ({mp:.1f} MP, {a.mode}), "
+        f"layer {a.width}x{a.height} ({mp:.1f} MP, {a.mode}), model {a.model or 'default'}, "
         f"{a.repeat} runs of plug-in-colorize-auto, {core}, {a.pause:g} s apart:"
     )
     print(
@@ -174,6 +182,7 @@ def main() -> int:
                     "height": a.height,
                     "mode": a.mode,
                     "fresh_core": a.fresh_core,
+                    "model": a.model or "default",
                     "pause": a.pause,
                     "seconds": secs,
                     "median": statistics.median(secs),
